@@ -1,0 +1,46 @@
+"""Exceptions raised by journeygraph.
+
+Every error a user can cause by passing bad data is a :class:`JourneygraphError`,
+which subclasses :class:`ValueError`, so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["InvalidEventsError", "JourneygraphError"]
+
+
+class JourneygraphError(ValueError):
+    """Base class of the errors journeygraph raises for bad input."""
+
+
+class InvalidEventsError(JourneygraphError):
+    """Raised when an event source cannot be read as a valid event log.
+
+    The message names the column, how many rows are affected, shows a few
+    examples and says how to fix it. The same facts are kept as attributes.
+
+    Attributes
+    ----------
+    column : str | None
+        The offending column in the caller's data (``None`` for table-wide problems).
+    n_rows : int
+        How many rows have the problem (0 for schema problems).
+    examples : list[dict]
+        A few offending rows, with their 0-based input row number.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        column: str | None = None,
+        n_rows: int = 0,
+        examples: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.column = column
+        self.n_rows = n_rows
+        self.examples = list(examples)

@@ -1,0 +1,508 @@
+"""Read, validate and normalise raw events into an :class:`EventLog`.
+
+The canonical event frame has the columns ``customer``, ``timestamp``
+(``Datetime("us", "UTC")``), ``touchpoint`` (String), optionally ``channel``
+(String) and ``tie_breaker``, the caller's attribute columns, and ``_row``: the
+0-based input row number, which keeps equal timestamps in input order.
+
+Ordering rule: events are ordered by customer, then timestamp. Events of one
+customer with equal timestamps keep their input order; if a ``tie_breaker``
+column is named, they are ordered by it instead (then by touchpoint and
+channel), so the result no longer depends on the order of the input rows.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob as globlib
+import os
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+from ._errors import InvalidEventsError
+from .schema import EventSchema, IngestReport, validated
+
+__all__ = ["EventLog", "read_events"]
+
+ROW = "_row"
+REASON = "_reason"
+RAW_TS = "_raw_timestamp"
+# Reasons a row can be invalid, in the order they are checked: a row is counted
+# under the first reason that applies, so the counts add up to the dropped rows.
+_FIXES = {
+    "missing customer": "fill the customer id or pass on_invalid='drop'",
+    "missing timestamp": "fill the timestamp or pass on_invalid='drop'",
+    "unparseable timestamp": (
+        "use ISO 8601 strings (2024-05-01T10:00:00+02:00), datetimes or epoch "
+        "numbers, set timestamp_unit= for epoch numbers, or pass on_invalid='drop'"
+    ),
+    "missing touchpoint": "fill the touchpoint or pass on_invalid='drop'",
+}
+_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".json": "ndjson",
+}
+# |epoch value| below each bound is read in that unit when timestamp_unit="auto".
+_EPOCH_BOUNDS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"))
+_EPOCH_TO_US = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
+_ISO_WITH_ZONE = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z")
+_ISO_NAIVE = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
+
+Source = Any  # polars/pandas DataFrame, LazyFrame, pyarrow Table, str or PathLike
+
+
+class EventLog:
+    """A validated, typed, ordered table of events.
+
+    Build one with :func:`read_events`. For lazy or file input the log stays
+    lazy: rows are checked the first time a result is needed (``report``,
+    ``collect()`` or :func:`journeygraph.mine`).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import journeygraph as jg
+    >>> df = pl.DataFrame({"user": ["u1", "u1", "u2"],
+    ...                    "ts": ["2024-05-01T10:00:00Z", "2024-05-01T10:05:00Z",
+    ...                           "2024-05-01T09:00:00Z"],
+    ...                    "event": ["search", "purchase", "search"]})
+    >>> log = jg.read_events(df, customer="user", timestamp="ts", touchpoint="event")
+    >>> log.collect().select("customer", "touchpoint").rows()
+    [('u1', 'search'), ('u1', 'purchase'), ('u2', 'search')]
+    >>> log.report.rows_kept
+    3
+    """
+
+    def __init__(self, frame: pl.LazyFrame, schema: EventSchema) -> None:
+        # canonical columns plus REASON (null for valid rows) and RAW_TS (for messages)
+        self._frame = frame
+        self.schema = schema
+
+    def __repr__(self) -> str:
+        roles = ", ".join(f"{k}={v!r}" for k, v in self.schema.roles.items())
+        return f"EventLog({roles}, attributes={self.attributes})"
+
+    @property
+    def attributes(self) -> list[str]:
+        """Names of the extra attribute columns carried along."""
+        fixed = {
+            "customer",
+            "timestamp",
+            "touchpoint",
+            "channel",
+            "tie_breaker",
+            ROW,
+            REASON,
+            RAW_TS,
+        }
+        return [c for c in self._frame.collect_schema().names() if c not in fixed]
+
+    @property
+    def has_channel(self) -> bool:
+        """Whether a channel column was named."""
+        return self.schema.channel is not None
+
+    @cached_property
+    def report(self) -> IngestReport:
+        """Counts of rows read, kept and dropped by reason (runs the row checks once)."""
+        counts = (
+            self._frame.group_by(REASON).agg(pl.len().alias("n")).collect(engine="streaming").rows()
+        )
+        by_reason = {reason: n for reason, n in counts if reason is not None}
+        total = sum(n for _, n in counts)
+        if self.schema.on_invalid == "raise" and by_reason:
+            self._raise_invalid(by_reason)
+        kept = total - sum(by_reason.values())
+        if kept == 0:
+            detail = "" if not by_reason else f" (all {total:,} rows were invalid: {by_reason})"
+            msg = (
+                f"the event source has no valid events{detail}; check the path or filter "
+                "that produced it"
+            )
+            raise InvalidEventsError(msg, n_rows=total)
+        return IngestReport(rows_read=total, rows_kept=kept, dropped=by_reason)
+
+    def lazy(self) -> pl.LazyFrame:
+        """The valid events as a LazyFrame, in input order (see :meth:`collect`).
+
+        Raises :class:`InvalidEventsError` first if rows are invalid and
+        ``on_invalid="raise"``.
+        """
+        self.report  # noqa: B018 -- validates (cached)
+        return self._frame.filter(pl.col(REASON).is_null()).drop(REASON, RAW_TS)
+
+    def collect(self) -> pl.DataFrame:
+        """The valid events as a DataFrame, ordered by the ordering rule."""
+        return order_events(self.lazy().collect(engine="streaming"), self.sort_keys())
+
+    def sort_keys(self) -> list[str]:
+        """Columns that define event order, most significant first."""
+        if self.schema.tie_breaker is None:
+            return ["customer", "timestamp", ROW]
+        keys = ["customer", "timestamp", "tie_breaker", "touchpoint"]
+        return [*keys, "channel"] if self.has_channel else keys
+
+    def _collect_checked(self, exprs: list[pl.Expr]) -> pl.DataFrame:
+        """Valid rows of ``exprs`` in input order, checking rows in the same pass.
+
+        Saves the separate scan :attr:`report` would make when nothing has
+        been checked yet.
+        """
+        if "report" in self.__dict__:
+            return self.lazy().select(exprs).collect(engine="streaming")
+        frame = self._frame.select(*exprs, REASON).collect(engine="streaming")
+        reasons = frame.get_column(REASON)
+        if reasons.null_count() < frame.height:
+            self.report  # noqa: B018 -- raises, or counts the drops, with examples
+            return frame.filter(reasons.is_null()).drop(REASON)
+        if frame.height == 0:
+            self.report  # noqa: B018 -- raises: no events
+        self.__dict__["report"] = IngestReport(rows_read=frame.height, rows_kept=frame.height)
+        return frame.drop(REASON)
+
+    def _raise_invalid(self, by_reason: Mapping[str, int]) -> None:
+        examples = (
+            self._frame.filter(pl.col(REASON).is_not_null())
+            .group_by(REASON, maintain_order=True)
+            .head(3)
+            .collect()
+        )
+        role_of = {
+            "missing customer": "customer",
+            "missing timestamp": "timestamp",
+            "unparseable timestamp": "timestamp",
+            "missing touchpoint": "touchpoint",
+        }
+        parts = []
+        first_column = None
+        first_examples: list[dict[str, Any]] = []
+        for reason in _FIXES:
+            if reason not in by_reason:
+                continue
+            role = role_of[reason]
+            column = self.schema.roles[role]
+            rows = examples.filter(pl.col(REASON) == reason)
+            shown = [
+                {"row": r[ROW], **{self.schema.roles[k]: r[k] for k in ("customer", "touchpoint")}}
+                for r in rows.iter_rows(named=True)
+            ]
+            if reason == "unparseable timestamp":
+                for item, r in zip(shown, rows.iter_rows(named=True), strict=True):
+                    item[column] = r[RAW_TS]
+            first_column = first_column or column
+            first_examples = first_examples or shown
+            parts.append(
+                f"column {column!r}: {by_reason[reason]:,} row(s) with {reason}, "
+                f"e.g. {shown}; fix: {_FIXES[reason]}"
+            )
+        msg = "invalid events:\n  " + "\n  ".join(parts)
+        raise InvalidEventsError(
+            msg, column=first_column, n_rows=sum(by_reason.values()), examples=first_examples
+        )
+
+
+def order_events(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Sort ``frame`` lexicographically by ``keys``, stably.
+
+    Several stable single-key sorts, least significant key first, are much
+    faster in polars than one multi-key sort; when the customer is an integer
+    and the time span fits, customer and time are packed into one integer key.
+    """
+    if keys[-1] == ROW:
+        keys = keys[:-1]  # a stable sort keeps input order, which is what ROW encodes
+        packed = _packed_key(frame)
+        if packed is not None:
+            return frame.sort(packed, maintain_order=True)
+    out = frame
+    for key in reversed(keys):
+        if not out.get_column(key).is_sorted():
+            out = out.sort(key, maintain_order=True, nulls_last=True)
+    return out
+
+
+def _packed_key(frame: pl.DataFrame) -> pl.Expr | None:
+    if frame.height == 0 or not frame.schema["customer"].is_integer():
+        return None
+    bounds = frame.select(
+        pl.col("customer").cast(pl.Int64).min().alias("c_lo"),
+        pl.col("customer").cast(pl.Int64).max().alias("c_hi"),
+        pl.col("timestamp").dt.epoch("us").min().alias("t_lo"),
+        pl.col("timestamp").dt.epoch("us").max().alias("t_hi"),
+    ).row(0)
+    c_lo, c_hi, t_lo, t_hi = (int(v) for v in bounds)
+    t_bits = max((t_hi - t_lo).bit_length(), 1)
+    if (c_hi - c_lo).bit_length() + t_bits > 63:
+        return None
+    c = (pl.col("customer").cast(pl.Int64) - c_lo).cast(pl.UInt64)
+    t = (pl.col("timestamp").dt.epoch("us") - t_lo).cast(pl.UInt64)
+    return c * (1 << t_bits) + t
+
+
+def read_events(
+    source: Source,
+    *,
+    customer: str,
+    timestamp: str,
+    touchpoint: str,
+    channel: str | None = None,
+    tie_breaker: str | None = None,
+    attributes: list[str] | None = None,
+    timestamp_unit: Literal["auto", "s", "ms", "us", "ns"] = "auto",
+    timezone: str = "UTC",
+    on_invalid: Literal["raise", "drop"] = "raise",
+) -> EventLog:
+    """Read raw events into a validated :class:`EventLog`.
+
+    Parameters
+    ----------
+    source
+        A polars DataFrame or LazyFrame, a pandas DataFrame, a pyarrow Table, or
+        a path (or glob) to CSV, Parquet or NDJSON files.
+    customer, timestamp, touchpoint
+        Names of the columns holding the customer id, the event time and the
+        kind of event.
+    channel
+        Optional column naming where the event happened (web, app, store...).
+    tie_breaker
+        Optional column ordering events of one customer with equal timestamps
+        (e.g. a sequence number). Without it, equal timestamps keep input order.
+    attributes
+        Extra columns to carry along; by default all other columns are kept.
+    timestamp_unit
+        For epoch numbers: ``"s"``, ``"ms"``, ``"us"``, ``"ns"``, or ``"auto"``
+        (per value: below 1e11 seconds, below 1e14 milliseconds, below 1e17
+        microseconds, else nanoseconds).
+    timezone
+        Zone of timestamps written without one (naive datetimes and strings
+        without offset). Everything is converted to UTC.
+    on_invalid
+        ``"raise"`` (default) raises :class:`InvalidEventsError` naming the
+        column, the number of bad rows, examples and the fix; ``"drop"`` drops
+        those rows and counts them by reason in :attr:`EventLog.report`.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import journeygraph as jg
+    >>> df = pl.DataFrame({"user": [1, 1, None], "ts": [1714557600, 1714557660, 1714557700],
+    ...                    "event": ["search", "cart", "search"]})
+    >>> jg.read_events(df, customer="user", timestamp="ts", touchpoint="event")
+    Traceback (most recent call last):
+    ...
+    journeygraph._errors.InvalidEventsError: invalid events:
+      column 'user': 1 row(s) with missing customer, ...
+    >>> log = jg.read_events(df, customer="user", timestamp="ts", touchpoint="event",
+    ...                      on_invalid="drop")
+    >>> print(log.report)
+    3 rows read, 2 kept
+      dropped 1: missing customer
+    """
+    schema = validated(
+        EventSchema,
+        customer=customer,
+        timestamp=timestamp,
+        touchpoint=touchpoint,
+        channel=channel,
+        tie_breaker=tie_breaker,
+        attributes=None if attributes is None else tuple(attributes),
+        timestamp_unit=timestamp_unit,
+        timezone=timezone,
+        on_invalid=on_invalid,
+    )
+    lf, eager = _to_lazy(source, schema)
+    log = _canonical(lf, schema)
+    if eager:
+        log.report  # noqa: B018 -- eager input in, errors out right away
+    return log
+
+
+def _to_lazy(source: Source, schema: EventSchema) -> tuple[pl.LazyFrame, bool]:
+    if isinstance(source, pl.LazyFrame):
+        return source, False
+    if isinstance(source, pl.DataFrame):
+        return source.lazy(), True
+    if isinstance(source, str | os.PathLike):
+        return _scan(os.fspath(source), schema), False
+    module = type(source).__module__.split(".")[0]
+    if module == "pandas":
+        return pl.from_pandas(source).lazy(), True
+    if module == "pyarrow":
+        frame = pl.from_arrow(source)
+        if isinstance(frame, pl.DataFrame):
+            return frame.lazy(), True
+    msg = (
+        f"cannot read events from a {type(source).__name__}; pass a polars DataFrame or "
+        "LazyFrame, a pandas DataFrame, a pyarrow Table, or a path to CSV, Parquet or NDJSON"
+    )
+    raise InvalidEventsError(msg)
+
+
+def _scan(path: str, schema: EventSchema) -> pl.LazyFrame:
+    matches = sorted(globlib.glob(path)) if globlib.has_magic(path) else [path]
+    if not matches or not all(Path(p).is_file() for p in matches):
+        msg = f"no event file at {path!r}; check the path (globs like 'events/*.parquet' work)"
+        raise InvalidEventsError(msg)
+    kinds = {_SUFFIXES.get(Path(p).suffix.lower()) for p in matches}
+    if len(kinds) != 1 or None in kinds:
+        msg = (
+            f"cannot tell the format of {path!r}; use files ending in .csv, .parquet or "
+            ".ndjson/.jsonl, all of one kind"
+        )
+        raise InvalidEventsError(msg)
+    kind = kinds.pop()
+    # ids and names are text: never let CSV inference turn '007' into 7
+    text_cols = {c: pl.String for c in (schema.customer, schema.touchpoint, schema.channel) if c}
+    if kind == "csv":
+        sep = "\t" if Path(matches[0]).suffix.lower() == ".tsv" else ","
+        return pl.scan_csv(matches, separator=sep, schema_overrides=text_cols)
+    if kind == "parquet":
+        return pl.scan_parquet(matches)
+    return pl.scan_ndjson(matches, infer_schema_length=10_000)
+
+
+def _canonical(lf: pl.LazyFrame, schema: EventSchema) -> EventLog:
+    available = lf.collect_schema()
+    for role, column in schema.roles.items():
+        if column not in available:
+            close = difflib.get_close_matches(column, available.names(), n=3)
+            hint = f"; did you mean {close}?" if close else ""
+            msg = (
+                f"column {column!r} (given as {role}=) is not in the events; "
+                f"columns are {available.names()}{hint}"
+            )
+            raise InvalidEventsError(msg, column=column)
+    taken = set(schema.roles.values())
+    if schema.attributes is None:
+        attributes = [c for c in available.names() if c not in taken]
+    else:
+        missing = [c for c in schema.attributes if c not in available]
+        if missing:
+            msg = (
+                f"attribute column(s) {missing} are not in the events; "
+                f"columns are {available.names()}"
+            )
+            raise InvalidEventsError(msg, column=missing[0])
+        attributes = list(schema.attributes)
+    reserved = {
+        "customer",
+        "timestamp",
+        "touchpoint",
+        "channel",
+        "tie_breaker",
+        ROW,
+        REASON,
+        RAW_TS,
+    }
+    clash = [c for c in attributes if c in reserved and c not in taken]
+    if clash:
+        msg = (
+            f"attribute column(s) {clash} clash with journeygraph's canonical names; pass "
+            "attributes=[...] without them or rename them"
+        )
+        raise InvalidEventsError(msg, column=clash[0])
+
+    customer = _id_column(schema.customer, available[schema.customer], role="customer")
+    touchpoint = _id_column(schema.touchpoint, available[schema.touchpoint], role="touchpoint")
+    ts = _timestamp(schema, available[schema.timestamp])
+    raw_ts = pl.col(schema.timestamp)
+    reason = (
+        pl.when(customer.is_null())
+        .then(pl.lit("missing customer"))
+        .when(raw_ts.is_null())
+        .then(pl.lit("missing timestamp"))
+        .when(ts.is_null())
+        .then(pl.lit("unparseable timestamp"))
+        .when(touchpoint.is_null() | (touchpoint == ""))
+        .then(pl.lit("missing touchpoint"))
+        .otherwise(None)
+    )
+    columns = [
+        customer.alias("customer"),
+        ts.alias("timestamp"),
+        touchpoint.alias("touchpoint"),
+    ]
+    if schema.channel is not None:
+        channel = _id_column(schema.channel, available[schema.channel], role="channel")
+        columns.append(channel.alias("channel"))
+    if schema.tie_breaker is not None:
+        columns.append(pl.col(schema.tie_breaker).alias("tie_breaker"))
+    columns += [pl.col(c) for c in attributes]
+    columns += [pl.col(ROW), reason.alias(REASON), raw_ts.cast(pl.String).alias(RAW_TS)]
+    # RAW_TS is only read by error messages; projection pushdown skips it otherwise
+    return EventLog(lf.with_row_index(ROW).select(columns), schema)
+
+
+def _id_column(column: str, dtype: pl.DataType, *, role: str) -> pl.Expr:
+    expr = pl.col(column)
+    if dtype == pl.String:
+        return expr
+    if isinstance(dtype, pl.Categorical | pl.Enum):
+        return expr.cast(pl.String)
+    if dtype.is_integer() and role == "customer":
+        return expr
+    if dtype.is_integer() or (dtype == pl.Boolean and role != "customer"):
+        return expr.cast(pl.String)
+    msg = (
+        f"column {column!r} ({role}=) has type {dtype}; {role} must be text"
+        + (" or integers" if role == "customer" else "")
+        + f"; cast it first, e.g. pl.col({column!r}).cast(pl.String)"
+    )
+    raise InvalidEventsError(msg, column=column)
+
+
+def _timestamp(schema: EventSchema, dtype: pl.DataType) -> pl.Expr:
+    col = pl.col(schema.timestamp)
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
+            col = col.dt.replace_time_zone(schema.timezone, ambiguous="earliest")
+        return col.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+    if dtype == pl.Date:
+        return (
+            col.cast(pl.Datetime("us"))
+            .dt.replace_time_zone(schema.timezone)
+            .dt.convert_time_zone("UTC")
+        )
+    if dtype == pl.String:
+        text = (
+            col.str.strip_chars()
+            .str.replace(" ", "T", literal=True)
+            .str.replace(r"[zZ]$", "+00:00")
+        )
+        zoned = [
+            text.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC")
+            for f in _ISO_WITH_ZONE
+        ]
+        naive = [
+            text.str.to_datetime(f, strict=False, time_unit="us")
+            .dt.replace_time_zone(schema.timezone, ambiguous="earliest", non_existent="null")
+            .dt.convert_time_zone("UTC")
+            for f in _ISO_NAIVE
+        ]
+        return pl.coalesce([*zoned, *naive])
+    if dtype.is_numeric():
+        value = col.cast(pl.Float64)
+        if schema.timestamp_unit == "auto":
+            size = value.abs()
+            scale = pl.lit(_EPOCH_TO_US["ns"])
+            for bound, unit in reversed(_EPOCH_BOUNDS):
+                scale = pl.when(size < bound).then(pl.lit(_EPOCH_TO_US[unit])).otherwise(scale)
+        else:
+            scale = pl.lit(_EPOCH_TO_US[schema.timestamp_unit])
+        micros = (value * scale).round(0)
+        in_range = micros.is_finite() & (micros.abs() < 2**62)
+        return pl.when(in_range).then(micros).cast(pl.Int64).cast(pl.Datetime("us", "UTC"))
+    msg = (
+        f"column {schema.timestamp!r} (timestamp=) has type {dtype}; timestamps must be "
+        "datetimes, dates, ISO 8601 strings or epoch numbers"
+    )
+    raise InvalidEventsError(msg, column=schema.timestamp)

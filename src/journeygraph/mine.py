@@ -1,0 +1,753 @@
+"""Mine per-journey graphs from an event log: :func:`mine` → :class:`Journeys`.
+
+Everything is columnar. A journey is one customer's ordered events (or one
+session of them, with ``journey="session"``). Inside the engine journeys and
+touchpoints are integer codes; the public tables carry journey ids and
+touchpoint names (as a polars ``Enum``, so they stay small and fast).
+
+Definitions (also in docs/mining.md):
+
+* **transition**: two consecutive events of one journey, from the *source*
+  touchpoint to the *target*; its time is the target event's timestamp and its
+  duration is the time between the two events.
+* **self-loop**: a transition whose source and target are the same touchpoint.
+* **revisit**: arriving at a touchpoint visited earlier in the journey, not
+  counting self-loops; ``revisits = events - self_loops - touchpoints``.
+* **backtrack**: an immediate return, ``A → B → A`` with ``A ≠ B``, counted at the
+  second ``A``.
+* **cycles**: the number of independent cycles of the journey graph (its
+  circuit rank, ``distinct edges - touchpoints + 1``; a journey graph is always
+  connected). It is exact and cheap; it is a lower bound on the number of simple
+  cycles, 0 exactly when the graph has none, and equal to it when no two cycles
+  share an edge.
+* **dwell**: the time from an event to the next event of the same journey and
+  session, summed over visits; the last event of a journey or session adds 0.
+* **position**: 0-based index of an event within its journey.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from functools import cached_property
+from typing import Any, Literal
+
+import networkx as nx
+import polars as pl
+
+from ._errors import JourneygraphError
+from .ingest import ROW, EventLog, order_events
+from .schema import IngestReport, MineOptions, validated
+
+__all__ = ["Journeys", "mine"]
+
+Weight = Literal["events", "customers", "share", "p_next", "p_prev", "median_time"]
+WEIGHTS: tuple[str, ...] = ("events", "customers", "share", "p_next", "p_prev", "median_time")
+
+# private column names of the engine's event frame
+_J = "_journey"  # journey code (UInt32), dense, in journey-id order
+_C = "_customer_code"  # customer code (UInt32), dense, in customer order
+
+
+class Journeys:
+    """Mined journeys: columnar edge, node and stat tables keyed by journey id.
+
+    Build with :func:`mine`. Tables are computed on first access and cached.
+    ``graph(journey_id)`` builds one ``networkx.DiGraph`` on demand; ``graphs()``
+    yields them one at a time.
+
+    Attributes
+    ----------
+    options : MineOptions
+        The options the journeys were mined with.
+    touchpoints : list[str]
+        The touchpoint vocabulary, sorted; the categories of every touchpoint column.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import journeygraph as jg
+    >>> df = pl.DataFrame({"user": ["a", "a", "a", "b"], "ts": [1, 2, 3, 1],
+    ...                    "event": ["home", "search", "home", "home"]})
+    >>> journeys = jg.mine(jg.read_events(df, customer="user", timestamp="ts",
+    ...                                   touchpoint="event"))
+    >>> journeys.edges.select("journey", "source", "target", "count").rows()
+    [('a', 'home', 'search', 1), ('a', 'search', 'home', 1)]
+    >>> journeys.stats.select("journey", "events", "revisits", "backtracks", "cycles").rows()
+    [('a', 3, 1, 1, 1), ('b', 1, 0, 0, 0)]
+    """
+
+    def __init__(
+        self,
+        events: pl.DataFrame,
+        *,
+        options: MineOptions,
+        report: IngestReport,
+        sort_keys: list[str],
+        has_channel: bool,
+    ) -> None:
+        self._events = events  # filtered, keyed, ordered; before sessions and collapsing
+        self.options = options
+        self._report_in = report  # rows through ingestion and filters, before collapsing
+        self._sort_keys = sort_keys
+        self._has_channel = has_channel
+        self.touchpoints: list[str] = list(events.schema["touchpoint"].categories)  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        return (
+            f"Journeys({self.n_journeys:,} journeys, {self.n_events:,} events, "
+            f"{len(self.touchpoints)} touchpoints)"
+        )
+
+    def __len__(self) -> int:
+        return self.n_journeys
+
+    @cached_property
+    def report(self) -> IngestReport:
+        """Every input row, kept or dropped by reason, through ingestion and mining."""
+        collapsed = self._report_in.rows_kept - self.n_events
+        if not collapsed:
+            return self._report_in
+        dropped = {**self._report_in.dropped, "collapsed into the previous event": collapsed}
+        return IngestReport(
+            rows_read=self._report_in.rows_read,
+            rows_kept=self.n_events,
+            dropped=dropped,
+            repaired=self._report_in.repaired,
+        )
+
+    @property
+    def n_journeys(self) -> int:
+        """Number of journeys."""
+        return self._ids.height
+
+    @property
+    def n_events(self) -> int:
+        """Number of events in the journeys (after collapsing repeats, if asked)."""
+        return self._sequence.height
+
+    # ------------------------------------------------------------------ engine
+    @cached_property
+    def _sequence(self) -> pl.DataFrame:
+        """Events with journey codes, positions and next-event columns, in order."""
+        return _sequence(self._events, self.options)
+
+    @cached_property
+    def _ids(self) -> pl.DataFrame:
+        """One row per journey code: journey id, customer, session."""
+        seq = self._sequence
+        first = seq.filter(pl.col("_pos") == 0)
+        ids = first.select(_J, "customer", "_session")
+        if self.options.journey == "session":
+            journey = pl.format("{}#{}", pl.col("customer"), pl.col("_session"))
+        else:
+            journey = pl.col("customer")
+        return ids.select(journey.alias("journey"), "customer", pl.col("_session").alias("session"))
+
+    def _with_ids(self, frame: pl.DataFrame) -> pl.DataFrame:
+        journey = self._ids.get_column("journey").gather(frame.get_column(_J))
+        return frame.select(journey.alias("journey"), pl.exclude(_J))
+
+    @cached_property
+    def _transitions(self) -> pl.DataFrame:
+        seq = self._sequence
+        return seq.filter(pl.col("_has_next")).select(
+            _J,
+            _C,
+            pl.col("touchpoint").alias("source"),
+            pl.col("_next_touchpoint").alias("target"),
+            pl.col("_next_time").alias("time"),
+            (pl.col("_next_time") - pl.col("timestamp")).alias("duration"),
+        )
+
+    # ------------------------------------------------------------------ tables
+    @cached_property
+    def _edges(self) -> pl.DataFrame:
+        n = len(self.touchpoints)
+        src = pl.col("source").to_physical().cast(pl.UInt64)
+        dst = pl.col("target").to_physical().cast(pl.UInt64)
+        key = (pl.col(_J).cast(pl.UInt64) * n + src) * n + dst
+        return _group_runs(
+            self._transitions,
+            key,
+            pl.col(_J).first(),
+            pl.col("source").first(),
+            pl.col("target").first(),
+            pl.len().alias("count"),
+            pl.col("time").min().alias("first_time"),
+            pl.col("time").max().alias("last_time"),
+            pl.col("duration").sum().alias("total_time"),
+            pl.col("duration").median().alias("median_time"),
+        )
+
+    @cached_property
+    def edges(self) -> pl.DataFrame:
+        """One row per journey and observed transition.
+
+        Columns: ``journey``, ``source``, ``target``, ``count``, ``first_time``
+        and ``last_time`` (when the transition was first/last made),
+        ``total_time`` and ``median_time`` (time between the two events).
+        Sorted by journey, source, target.
+        """
+        return self._with_ids(self._edges)
+
+    @cached_property
+    def nodes(self) -> pl.DataFrame:
+        """One row per journey and visited touchpoint.
+
+        Columns: ``journey``, ``touchpoint``, ``visits``, ``first_position`` and
+        ``last_position`` (0-based event index), ``dwell`` (see module docs).
+        Sorted by journey, touchpoint.
+        """
+        n = len(self.touchpoints)
+        key = pl.col(_J).cast(pl.UInt64) * n + pl.col("touchpoint").to_physical().cast(pl.UInt64)
+        nodes = _group_runs(
+            self._sequence,
+            key,
+            pl.col(_J).first(),
+            pl.col("touchpoint").first(),
+            pl.len().alias("visits"),
+            pl.col("_pos").min().alias("first_position"),
+            pl.col("_pos").max().alias("last_position"),
+            pl.col("_dwell").sum().alias("dwell"),
+        )
+        return self._with_ids(nodes)
+
+    @cached_property
+    def stats(self) -> pl.DataFrame:
+        """One row per journey with summary statistics.
+
+        Columns: ``journey``, ``customer``, ``session``, ``events``,
+        ``touchpoints`` (distinct), ``entry`` and ``exit`` touchpoints,
+        ``start``, ``end``, ``duration``, ``self_loops``, ``revisits``,
+        ``backtracks``, ``cycles``, ``channel_switches``, ``sessions``
+        (sessions in the journey: 1 per journey with ``journey="session"``;
+        with ``journey="customer"`` the number of inactivity gaps longer than
+        ``session_gap`` plus one). See the module docs for the definitions.
+        """
+        per_journey = _group_runs(
+            self._sequence,
+            pl.col(_J),
+            pl.len().alias("events"),
+            pl.col("touchpoint").n_unique().alias("touchpoints"),
+            pl.col("touchpoint").first().alias("entry"),
+            pl.col("touchpoint").last().alias("exit"),
+            pl.col("timestamp").first().alias("start"),
+            pl.col("timestamp").last().alias("end"),
+            pl.col("_self_loop").sum().alias("self_loops"),
+            pl.col("_backtrack").sum().alias("backtracks"),
+            pl.col("_channel_switch").sum().alias("channel_switches"),
+            pl.col("_session").max().alias("sessions"),
+        )
+        per_code = self._edges.get_column(_J).value_counts()
+        distinct_edges = pl.zeros(self.n_journeys, pl.UInt32, eager=True).scatter(
+            per_code.get_column(_J), per_code.get_column("count")
+        )
+        stats = per_journey.with_columns(distinct_edges.alias("_edges")).select(
+            "events",
+            "touchpoints",
+            "entry",
+            "exit",
+            "start",
+            "end",
+            (pl.col("end") - pl.col("start")).alias("duration"),
+            "self_loops",
+            (pl.col("events") - pl.col("self_loops") - pl.col("touchpoints"))
+            .cast(pl.UInt32)
+            .alias("revisits"),
+            "backtracks",
+            (pl.col("_edges").fill_null(0).cast(pl.Int64) - pl.col("touchpoints") + 1)
+            .cast(pl.UInt32)
+            .alias("cycles"),
+            "channel_switches",
+            pl.when(pl.lit(self.options.journey == "session"))
+            .then(pl.lit(1, pl.UInt32))
+            .otherwise(pl.col("sessions"))
+            .alias("sessions"),
+        )
+        return pl.concat([self._ids, stats], how="horizontal")
+
+    # ------------------------------------------------------------------ graphs
+    def graph(self, journey: Any) -> nx.DiGraph[Any]:
+        """One journey's graph as a ``networkx.DiGraph``.
+
+        Nodes are touchpoints with the :attr:`nodes` columns as attributes,
+        edges are transitions with the :attr:`edges` columns as attributes, and
+        the graph's attributes are the journey's :attr:`stats` row.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import journeygraph as jg
+        >>> df = pl.DataFrame({"user": [7, 7, 7], "ts": [1, 2, 3],
+        ...                    "event": ["home", "search", "home"]})
+        >>> g = jg.mine(jg.read_events(df, customer="user", timestamp="ts",
+        ...                            touchpoint="event")).graph(7)
+        >>> sorted(g.edges(data="count"))
+        [('home', 'search', 1), ('search', 'home', 1)]
+        >>> g.nodes["home"]["visits"], g.graph["events"]
+        (2, 3)
+        """
+        ids = self._ids.get_column("journey")
+        hits = (ids == journey).arg_true() if _comparable(ids, journey) else pl.Series([])
+        if hits.len() == 0:
+            examples = ids.head(3).to_list()
+            msg = f"no journey {journey!r}; journey ids look like {examples}"
+            raise JourneygraphError(msg)
+        return next(self._graphs(int(hits[0]), int(hits[0]) + 1))
+
+    def graphs(self) -> Iterator[nx.DiGraph[Any]]:
+        """Yield every journey's graph, one at a time, in journey order.
+
+        Graphs are built lazily in chunks, so iterating over a million journeys
+        never holds a million graphs.
+        """
+        chunk = 10_000
+        for lo in range(0, self.n_journeys, chunk):
+            yield from self._graphs(lo, min(lo + chunk, self.n_journeys))
+
+    def _graphs(self, lo: int, hi: int) -> Iterator[nx.DiGraph[Any]]:
+        stats = self.stats.slice(lo, hi - lo).to_dicts()
+        parts = []
+        for table in (self.nodes, self.edges):
+            offsets = self._offsets(table)
+            start, stop = int(offsets[lo]), int(offsets[hi])
+            rows = table.slice(start, stop - start).drop("journey").to_dicts()
+            parts.append((rows, offsets[lo : hi + 1] - start))
+        (node_rows, node_off), (edge_rows, edge_off) = parts
+        for i, attrs in enumerate(stats):
+            g: nx.DiGraph[Any] = nx.DiGraph(**attrs)
+            for row in node_rows[node_off[i] : node_off[i + 1]]:
+                g.add_node(row.pop("touchpoint"), **row)
+            for row in edge_rows[edge_off[i] : edge_off[i + 1]]:
+                g.add_edge(row.pop("source"), row.pop("target"), **row)
+            yield g
+
+    def _offsets(self, table: pl.DataFrame) -> Any:
+        """Row offsets of each journey's block in a table sorted by journey code."""
+        key = id(table)
+        cache: dict[int, Any] = self.__dict__.setdefault("_offset_cache", {})
+        if key not in cache:
+            codes = self._ids.with_row_index("_code").select("journey", "_code")
+            counts = table.group_by("journey").len().join(codes, on="journey").sort("_code")
+            full = pl.DataFrame({"_code": range(self.n_journeys)}, schema={"_code": pl.UInt32})
+            per = full.join(counts, on="_code", how="left").get_column("len").fill_null(0)
+            cache[key] = pl.concat(
+                [pl.Series([0], dtype=pl.Int64), per.cast(pl.Int64).cum_sum()]
+            ).to_numpy()
+        return cache[key]
+
+    # --------------------------------------------------------------- aggregate
+    @cached_property
+    def aggregate_edges(self) -> pl.DataFrame:
+        """Every observed transition over all journeys, with all weights.
+
+        Columns: ``source``, ``target``, ``events`` (transition count),
+        ``customers`` (distinct customers making it), ``journeys``, ``share``
+        (of all transitions), ``p_next`` (P(target | source)), ``p_prev``
+        (P(source | target)), ``median_time``. Sorted by source, target.
+        """
+        per_edge = self.edges
+        counted = per_edge.group_by("source", "target").agg(
+            pl.col("count").sum().alias("events"), pl.len().alias("journeys")
+        )
+        trans = self._transitions
+        timed = trans.group_by("source", "target").agg(
+            pl.col(_C).n_unique().alias("customers"),
+            pl.col("duration").median().alias("median_time"),
+        )
+        total = max(trans.height, 1)
+        return (
+            counted.join(timed, on=["source", "target"])
+            .sort("source", "target")
+            .select(
+                "source",
+                "target",
+                pl.col("events").cast(pl.UInt64),
+                pl.col("customers").cast(pl.UInt64),
+                pl.col("journeys").cast(pl.UInt64),
+                (pl.col("events") / total).alias("share"),
+                (pl.col("events") / pl.col("events").sum().over("source")).alias("p_next"),
+                (pl.col("events") / pl.col("events").sum().over("target")).alias("p_prev"),
+                "median_time",
+            )
+        )
+
+    @cached_property
+    def aggregate_nodes(self) -> pl.DataFrame:
+        """Every touchpoint over all journeys.
+
+        Columns: ``touchpoint``, ``visits`` (events), ``customers``,
+        ``journeys``, ``starts`` and ``ends`` (journeys entering / leaving
+        there). Sorted by touchpoint.
+        """
+        seq = self._sequence
+        visits = seq.group_by("touchpoint").agg(
+            pl.len().cast(pl.UInt64).alias("visits"),
+            pl.col(_C).n_unique().cast(pl.UInt64).alias("customers"),
+            pl.col(_J).n_unique().cast(pl.UInt64).alias("journeys"),
+        )
+        stats = self.stats
+        starts = stats.group_by(pl.col("entry").alias("touchpoint")).agg(
+            pl.len().cast(pl.UInt64).alias("starts")
+        )
+        ends = stats.group_by(pl.col("exit").alias("touchpoint")).agg(
+            pl.len().cast(pl.UInt64).alias("ends")
+        )
+        return (
+            visits.join(starts, on="touchpoint", how="left")
+            .join(ends, on="touchpoint", how="left")
+            .with_columns(pl.col("starts", "ends").fill_null(0))
+            .sort("touchpoint")
+        )
+
+    def aggregate_graph(self, weight: Weight = "events") -> nx.DiGraph[Any]:
+        """All journeys as one ``networkx.DiGraph`` of touchpoints.
+
+        Every edge carries all weights (``events``, ``customers``,
+        ``journeys``, ``share``, ``p_next``, ``p_prev``, ``median_time``) and
+        a ``weight`` attribute equal to the one chosen. Nodes carry
+        ``visits``, ``customers``, ``journeys``, ``starts`` and ``ends``.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import journeygraph as jg
+        >>> df = pl.DataFrame({"user": [1, 1, 2, 2, 2], "ts": [1, 2, 1, 2, 3],
+        ...                    "event": ["home", "buy", "home", "buy", "buy"]})
+        >>> g = jg.mine(jg.read_events(df, customer="user", timestamp="ts",
+        ...                            touchpoint="event")).aggregate_graph("customers")
+        >>> g["home"]["buy"]["weight"], g["home"]["buy"]["events"], g["buy"]["buy"]["p_next"]
+        (2, 2, 1.0)
+        >>> g.nodes["home"]["starts"], g.nodes["buy"]["ends"]
+        (2, 2)
+        """
+        if weight not in WEIGHTS:
+            msg = f"weight={weight!r} is not one of {list(WEIGHTS)}"
+            raise JourneygraphError(msg)
+        g: nx.DiGraph[Any] = nx.DiGraph(weight=weight)
+        for row in self.aggregate_nodes.iter_rows(named=True):
+            g.add_node(row.pop("touchpoint"), **row)
+        for row in self.aggregate_edges.iter_rows(named=True):
+            source, target = row.pop("source"), row.pop("target")
+            g.add_edge(source, target, weight=row[weight], **row)
+        return g
+
+    def variants(self) -> pl.DataFrame:
+        """Distinct touchpoint sequences, most common first, with cumulative coverage.
+
+        Columns: ``variant`` (list of touchpoints), ``length``, ``journeys``,
+        ``share`` and ``cumulative_share``. Ties in count are ordered by the
+        sequence itself, so the order is deterministic.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import journeygraph as jg
+        >>> df = pl.DataFrame({"user": [1, 1, 2, 2, 3], "ts": [1, 2, 1, 2, 1],
+        ...                    "event": ["home", "buy", "home", "buy", "home"]})
+        >>> v = jg.mine(jg.read_events(df, customer="user", timestamp="ts",
+        ...                            touchpoint="event")).variants()
+        >>> v.select("variant", "journeys", "cumulative_share").rows()
+        [(['home', 'buy'], 2, 0.666...), (['home'], 1, 1.0)]
+        """
+        per_journey = self._sequence.group_by(_J).agg(pl.col("touchpoint").alias("variant"))
+        counted = per_journey.group_by("variant").agg(pl.len().alias("journeys"))
+        key = pl.col("variant").list.eval(pl.element().cast(pl.String)).list.join("\x1f")
+        return (
+            counted.with_columns(key.alias("_key"))
+            .sort(["journeys", "_key"], descending=[True, False])
+            .select(
+                "variant",
+                pl.col("variant").list.len().alias("length"),
+                "journeys",
+                (pl.col("journeys") / self.n_journeys).alias("share"),
+                (pl.col("journeys").cum_sum() / self.n_journeys).alias("cumulative_share"),
+            )
+        )
+
+    # ------------------------------------------------------------------- merge
+    def merge(self, other: Journeys) -> Journeys:
+        """Combine two mined batches; equal to mining the union of their events.
+
+        This holds also when one customer's events are split across the
+        batches, in any way: the events themselves are kept (compactly), so
+        sessions, repeats, medians and positions are recomputed exactly. Rows
+        of ``other`` count as read after those of ``self`` (for ties without a
+        tie-breaker). Both must be mined with the same options.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import journeygraph as jg
+        >>> def batch(users, ts, events):
+        ...     df = pl.DataFrame({"user": users, "ts": ts, "event": events})
+        ...     return jg.mine(jg.read_events(df, customer="user", timestamp="ts",
+        ...                                   touchpoint="event"))
+        >>> merged = batch([1, 1], [1, 2], ["home", "search"]).merge(batch([1], [3], ["buy"]))
+        >>> merged.edges.select("source", "target").rows()
+        [('home', 'search'), ('search', 'buy')]
+        """
+        if not isinstance(other, Journeys):
+            msg = f"can only merge Journeys with Journeys, not {type(other).__name__}"  # type: ignore[unreachable]
+            raise TypeError(msg)
+        if other.options != self.options:
+            msg = (
+                f"cannot merge journeys mined with different options: {self.options!r} "
+                f"vs {other.options!r}; mine both batches with the same options"
+            )
+            raise JourneygraphError(msg)
+        if other._sort_keys != self._sort_keys or other._has_channel != self._has_channel:
+            msg = "cannot merge batches read with different channel= / tie_breaker= settings"
+            raise JourneygraphError(msg)
+        left, right = self._events, other._events
+        if left.schema["customer"] != right.schema["customer"]:
+            msg = (
+                f"customer ids have different types ({left.schema['customer']} vs "
+                f"{right.schema['customer']}); cast them to one type before reading"
+            )
+            raise JourneygraphError(msg)
+        shift = pl.col(ROW) + self._report_in.rows_read
+        frames = [left, right.with_columns(shift)]
+        events = _encode(pl.concat([_decode(f) for f in frames], how="vertical_relaxed"))
+        report = _add_reports(self._report_in, other._report_in)
+        return Journeys(
+            order_events(events, self._sort_keys),
+            options=self.options,
+            report=report,
+            sort_keys=self._sort_keys,
+            has_channel=self._has_channel,
+        )
+
+
+def mine(
+    log: EventLog,
+    *,
+    session_gap: str | dt.timedelta | None = None,
+    journey: Literal["customer", "session"] = "customer",
+    collapse_repeats: bool = False,
+    rename: dict[str, str] | None = None,
+    keep: list[str] | set[str] | None = None,
+    drop: list[str] | set[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    by_channel: bool = False,
+) -> Journeys:
+    """Mine one journey graph per customer (or per session) from an event log.
+
+    Every transformation is optional and applied in this order: time window,
+    rename, keep/drop, channel key, sessions, collapsing repeats. Rows removed
+    by a filter or collapsed are counted by reason in ``Journeys.report``.
+
+    Parameters
+    ----------
+    log
+        Events from :func:`journeygraph.read_events`.
+    session_gap
+        Inactivity gap that starts a new session (``"30m"``, ``"2h"``, a
+        ``timedelta``). Sessions are counted in ``stats``; dwell never spans
+        a session gap.
+    journey
+        ``"customer"`` (default): one journey per customer, id = customer id.
+        ``"session"``: one journey per customer session, id = ``"{customer}#{n}"``
+        with ``n`` counting the customer's sessions from 1 (needs ``session_gap``).
+    collapse_repeats
+        Merge consecutive events of the same touchpoint into the first one.
+    rename
+        Map touchpoint names to new names; several names may map to one to
+        group them. Unmapped touchpoints keep their name.
+    keep, drop
+        Keep only / drop these touchpoints (names after ``rename``).
+    start, end
+        Keep events with ``start <= timestamp < end`` (naive datetimes are UTC).
+    by_channel
+        Key touchpoints as ``"channel:touchpoint"`` (events without a channel
+        keep the bare touchpoint). Needs ``channel=`` when reading.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import journeygraph as jg
+    >>> df = pl.DataFrame({
+    ...     "user": ["u1"] * 4,
+    ...     "ts": ["2024-05-01T10:00:00Z", "2024-05-01T10:01:00Z",
+    ...            "2024-05-01T10:02:00Z", "2024-05-02T09:00:00Z"],
+    ...     "event": ["search", "search", "product", "search"]})
+    >>> log = jg.read_events(df, customer="user", timestamp="ts", touchpoint="event")
+    >>> j = jg.mine(log, session_gap="30m", journey="session", collapse_repeats=True)
+    >>> j.stats.select("journey", "events", "entry", "exit").rows()
+    [('u1#1', 2, 'search', 'product'), ('u1#2', 1, 'search', 'search')]
+    >>> print(j.report)
+    4 rows read, 3 kept
+      dropped 1: collapsed into the previous event
+    """
+    options = validated(
+        MineOptions,
+        session_gap=session_gap,
+        journey=journey,
+        collapse_repeats=collapse_repeats,
+        rename=rename,
+        keep=None if keep is None else frozenset(keep),
+        drop=None if drop is None else frozenset(drop),
+        start=start,
+        end=end,
+        by_channel=by_channel,
+    )
+    if options.by_channel and not log.has_channel:
+        msg = "by_channel=True needs a channel column: read_events(..., channel='your_column')"
+        raise JourneygraphError(msg)
+    columns = ["customer", "timestamp", "touchpoint", ROW]
+    columns += ["channel"] if log.has_channel else []
+    columns += ["tie_breaker"] if log.schema.tie_breaker is not None else []
+
+    touchpoint = pl.col("touchpoint")
+    if options.rename:
+        touchpoint = touchpoint.replace(options.rename)
+    if options.by_channel:
+        keyed = pl.concat_str(pl.col("channel"), pl.lit(":"), touchpoint)
+        touchpoint = pl.coalesce(keyed, touchpoint)
+    exprs = [touchpoint.alias(c) if c == "touchpoint" else pl.col(c) for c in columns]
+    reason: Any = None
+    rules: list[tuple[pl.Expr, str]] = []
+    if options.start is not None:
+        rules.append((pl.col("timestamp") < options.start, "before start="))
+    if options.end is not None:
+        rules.append((pl.col("timestamp") >= options.end, "at or after end="))
+    if options.drop is not None:
+        rules.append((touchpoint.is_in(sorted(options.drop)), "touchpoint in drop="))
+    if options.keep is not None:
+        rules.append((~touchpoint.is_in(sorted(options.keep)), "touchpoint not in keep="))
+    for condition, why in rules:
+        reason = (pl.when(condition) if reason is None else reason.when(condition)).then(
+            pl.lit(why)
+        )
+    if reason is not None:
+        exprs.append(reason.otherwise(None).alias("_filter"))
+    frame = log._collect_checked(exprs)
+    ingest_report = log.report
+    dropped = dict(ingest_report.dropped)
+    if reason is not None:
+        counts = frame.get_column("_filter").drop_nulls().value_counts()
+        dropped.update(dict(counts.iter_rows()))
+        frame = frame.filter(pl.col("_filter").is_null()).drop("_filter")
+    if frame.height == 0:
+        msg = (
+            f"no events left after mining filters (dropped: {dropped}); widen start=/end= "
+            "or check keep=/drop= names against the touchpoints in the data"
+        )
+        raise JourneygraphError(msg)
+    report = IngestReport(
+        rows_read=ingest_report.rows_read,
+        rows_kept=frame.height,
+        dropped=dropped,
+        repaired=ingest_report.repaired,
+    )
+    return Journeys(
+        order_events(_encode(frame), log.sort_keys()),
+        options=options,
+        report=report,
+        sort_keys=log.sort_keys(),
+        has_channel=log.has_channel,
+    )
+
+
+def _group_runs(frame: pl.DataFrame, key: pl.Expr, *aggs: pl.Expr) -> pl.DataFrame:
+    """Aggregate ``frame`` grouped by an integer ``key``, in key order.
+
+    Sorting one packed integer and aggregating its sorted runs is several
+    times faster than hashing a multi-column key.
+    """
+    keyed = frame.with_columns(key.alias("_key"))
+    if not keyed.get_column("_key").is_sorted():
+        keyed = keyed.sort("_key", maintain_order=True)
+    runs = keyed.with_columns(pl.col("_key").set_sorted()).group_by("_key", maintain_order=True)
+    return runs.agg(*aggs).drop("_key")
+
+
+def _encode(frame: pl.DataFrame) -> pl.DataFrame:
+    """Touchpoints (and channels) as an Enum of the sorted vocabulary."""
+    out = frame
+    for column in ("touchpoint", "channel"):
+        if column in out.columns:
+            vocab = out.get_column(column).drop_nulls().unique().sort()
+            out = out.with_columns(pl.col(column).cast(pl.Enum(vocab)))
+    return out
+
+
+def _decode(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.col(c).cast(pl.String) for c in ("touchpoint", "channel") if c in frame.columns
+    )
+
+
+def _add_reports(a: IngestReport, b: IngestReport) -> IngestReport:
+    def add(x: dict[str, int], y: dict[str, int]) -> dict[str, int]:
+        return {k: x.get(k, 0) + y.get(k, 0) for k in sorted(x.keys() | y.keys())}
+
+    return IngestReport(
+        rows_read=a.rows_read + b.rows_read,
+        rows_kept=a.rows_kept + b.rows_kept,
+        dropped=add(a.dropped, b.dropped),
+        repaired=add(a.repaired, b.repaired),
+    )
+
+
+def _comparable(ids: pl.Series, value: Any) -> bool:
+    if ids.dtype.is_integer():
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def _sequence(events: pl.DataFrame, options: MineOptions) -> pl.DataFrame:
+    """Assign journeys and sessions, collapse repeats, and add next-event columns."""
+    customer, ts, tp = pl.col("customer"), pl.col("timestamp"), pl.col("touchpoint")
+    new_customer = (customer != customer.shift(1)).fill_null(True)
+    new_session = new_customer
+    if options.session_gap is not None:
+        new_session = new_customer | (ts.diff() > options.session_gap).fill_null(False)
+    lf = events.lazy().with_columns(
+        new_customer.alias("_new_customer"), new_session.alias("_new_session")
+    )
+    session_seq = pl.col("_new_session").cum_sum()
+    lf = lf.with_columns(
+        (pl.col("_new_customer").cum_sum() - 1).cast(pl.UInt32).alias(_C),
+        (session_seq - pl.when("_new_customer").then(session_seq).forward_fill() + 1)
+        .cast(pl.UInt32)
+        .alias("_session"),
+    )
+    new_journey = pl.col("_new_session" if options.journey == "session" else "_new_customer")
+    lf = lf.with_columns((new_journey.cum_sum() - 1).cast(pl.UInt32).alias(_J))
+    if options.collapse_repeats:
+        # journey-start rows are never removed, so journey codes stay dense
+        lf = lf.filter(new_journey | (tp != tp.shift(1)))
+    idx = pl.int_range(pl.len(), dtype=pl.UInt32)
+    journey = pl.col(_J)
+    same_next = (journey == journey.shift(-1)).fill_null(False)
+    lf = lf.with_columns(
+        (
+            idx
+            - pl.when(journey != journey.shift(1))
+            .then(idx)
+            .otherwise(None)
+            .forward_fill()
+            .fill_null(0)
+        ).alias("_pos"),
+        same_next.alias("_has_next"),
+        tp.shift(-1).alias("_next_touchpoint"),
+        ts.shift(-1).alias("_next_time"),
+    )
+    zero = pl.lit(dt.timedelta(0))
+    session_continues = pl.col("_has_next") & (pl.col("_session") == pl.col("_session").shift(-1))
+    switch = pl.lit(False)
+    if "channel" in events.columns:
+        channel = pl.col("channel")
+        switch = pl.col("_has_next") & (channel != channel.shift(-1)).fill_null(False)
+    lf = lf.with_columns(
+        pl.when(session_continues).then(pl.col("_next_time") - ts).otherwise(zero).alias("_dwell"),
+        (pl.col("_has_next") & (tp == pl.col("_next_touchpoint"))).alias("_self_loop"),
+        ((journey == journey.shift(2)) & (tp == tp.shift(2)) & (tp != tp.shift(1)))
+        .fill_null(False)
+        .alias("_backtrack"),
+        switch.alias("_channel_switch"),
+    )
+    return lf.drop("_new_customer", "_new_session").collect()
