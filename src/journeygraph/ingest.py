@@ -446,6 +446,8 @@ def _id_column(column: str, dtype: pl.DataType, *, role: str) -> pl.Expr:
     expr = pl.col(column)
     if dtype == pl.String:
         return expr
+    if dtype == pl.Null:  # all values missing: reported row by row, not as a type error
+        return expr.cast(pl.String)
     if isinstance(dtype, pl.Categorical | pl.Enum):
         return expr.cast(pl.String)
     if dtype.is_integer() and role == "customer":
@@ -462,6 +464,8 @@ def _id_column(column: str, dtype: pl.DataType, *, role: str) -> pl.Expr:
 
 def _timestamp(schema: EventSchema, dtype: pl.DataType) -> pl.Expr:
     col = pl.col(schema.timestamp)
+    if dtype == pl.Null:
+        return col.cast(pl.Datetime("us", "UTC"))
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is None:
             col = col.dt.replace_time_zone(schema.timezone, ambiguous="earliest")
