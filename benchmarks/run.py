@@ -1,0 +1,168 @@
+"""Reproducible benchmarks: ``make bench`` (or ``python benchmarks/run.py --help``).
+
+Each case runs in a fresh subprocess so its peak memory is its own. Input data
+comes from the seeded generator (``journeygraph.datasets``) and is cached as
+Parquet under ``benchmarks/data/``. Results are printed as a markdown table and
+written into docs/benchmarks.md between the ``<!-- bench:NAME -->`` markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "benchmarks" / "data"
+DOC = ROOT / "docs" / "benchmarks.md"
+
+# name -> (customers, description); ~10 events per customer, 30 touchpoints
+MINING_SIZES = {
+    "5M": 500_000,
+    "10M": 1_000_000,
+}
+
+
+def dataset(customers: int, seed: int = 0) -> Path:
+    """Generate (once) and cache the sample events for ``customers`` as Parquet."""
+    path = DATA / f"events_{customers}_{seed}.parquet"
+    if not path.exists():
+        from journeygraph import datasets
+
+        DATA.mkdir(parents=True, exist_ok=True)
+        sample = datasets.generate(customers, seed=seed)
+        tmp = path.with_suffix(".tmp")
+        sample.events.write_parquet(tmp)
+        tmp.rename(path)
+    return path
+
+
+def case_mine(path: str) -> dict[str, float]:
+    """Read Parquet, mine, and build edges, nodes, stats and the aggregate tables."""
+    import journeygraph as jg
+
+    t0 = time.perf_counter()
+    log = jg.read_events(
+        path,
+        customer="customer_id",
+        timestamp="timestamp",
+        touchpoint="touchpoint",
+        channel="channel",
+    )
+    journeys = jg.mine(log)
+    tables = [
+        journeys.edges,
+        journeys.nodes,
+        journeys.stats,
+        journeys.aggregate_edges,
+        journeys.aggregate_nodes,
+    ]
+    seconds = time.perf_counter() - t0
+    return {
+        "seconds": seconds,
+        "events": journeys.n_events,
+        "journeys": journeys.n_journeys,
+        "edge_rows": tables[0].height,
+    }
+
+
+CASES = {"mine": case_mine}
+
+
+def run_child(case: str, path: Path) -> dict[str, float]:
+    """Run one case in a fresh interpreter; returns its measurements and peak RSS."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", case, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def child(case: str, path: str) -> None:
+    result = CASES[case](path)
+    result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    print(json.dumps(result))
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+        cpu = model
+    except (OSError, StopIteration):
+        pass
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    import polars
+
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem_gb:.0f} GiB RAM, Python "
+        f"{platform.python_version()}, polars {polars.__version__}"
+    )
+
+
+def record(name: str, table: str) -> None:
+    """Replace the block between ``<!-- bench:name -->`` markers in docs/benchmarks.md."""
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    block = f"{start}\n{table}\n{end}"
+    if start in text:
+        text = re.sub(re.escape(start) + ".*?" + re.escape(end), block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    DOC.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--sizes", nargs="*", default=list(MINING_SIZES), choices=list(MINING_SIZES)
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per case; the best is kept")
+    parser.add_argument("--no-record", action="store_true", help="do not edit docs/benchmarks.md")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+
+    rows = []
+    for size in args.sizes:
+        customers = MINING_SIZES[size]
+        path = dataset(customers)
+        runs = [run_child("mine", path) for _ in range(args.repeat)]
+        best = min(runs, key=lambda r: r["seconds"])
+        peak = max(r["peak_rss_gb"] for r in runs)
+        rows.append(
+            f"| {size} | {int(best['events']):,} | {int(best['journeys']):,} | "
+            f"{best['seconds']:.2f} | {best['events'] / best['seconds'] / 1e6:.2f} M | {peak:.2f} |"
+        )
+        print(rows[-1], flush=True)
+    header = (
+        f"Measured {dt.date.today().isoformat()} on {machine()}; best of {args.repeat} runs, "
+        "each in a fresh process. Wall time covers reading Parquet, validating, ordering, "
+        "mining, and building edges, nodes, stats and the aggregate tables.\n\n"
+        "| case | events | customers | seconds | events/s | peak RSS (GB) |\n"
+        "|---|---:|---:|---:|---:|---:|"
+    )
+    table = header + "\n" + "\n".join(rows)
+    print(table)
+    if not args.no_record:
+        record("mining", table)
+
+
+if __name__ == "__main__":
+    main()
