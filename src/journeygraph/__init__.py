@@ -1,7 +1,7 @@
 """journeygraph: make customer journeys measurable.
 
-Read raw events (:func:`read_events`), mine one journey graph per customer
-(:func:`mine`), and work with the columnar results (:class:`Journeys`).
+Read raw events (`read_events`), mine one journey graph per customer
+(`mine`), and work with the columnar results (`Journeys`).
 """
 
 from ._errors import InvalidEventsError, JourneygraphError

@@ -1,7 +1,7 @@
 """Exceptions raised by journeygraph.
 
-Every error a user can cause by passing bad data is a :class:`JourneygraphError`,
-which subclasses :class:`ValueError`, so ``except ValueError`` keeps working.
+Every error a user can cause by passing bad data is a `JourneygraphError`,
+which subclasses `ValueError`, so ``except ValueError`` keeps working.
 """
 
 from __future__ import annotations

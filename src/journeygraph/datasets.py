@@ -1,6 +1,6 @@
 """Seeded synthetic customer journeys with planted archetypes.
 
-:func:`generate` simulates a realistic multi-channel event log: every customer
+`generate` simulates a realistic multi-channel event log: every customer
 belongs to one of five planted archetypes (:data:`ARCHETYPES`), and each
 archetype is its own Markov chain over touchpoints, with its own start
 distribution, transition and exit probabilities, time gaps, channel mix and
@@ -9,7 +9,7 @@ archetype advance one step at a time, so a million customers (about ten
 million events) take seconds. The same arguments and ``seed`` always give
 identical frames.
 
-The result is a :class:`SampleData` with the ``events`` (shuffled, as real logs
+The result is a `SampleData` with the ``events`` (shuffled, as real logs
 are) and a ``customers`` table holding the planted ``archetype`` label and the
 outcomes (``converted``, ``churned``, ``revenue``, ``survey_score``), which are
 derived from each customer's behaviour plus noise.
@@ -869,7 +869,7 @@ def generate(
     n_customers : int, default 1000
         Number of customers (>= 1). Customer ids are ``1..n_customers``.
     seed : int, default 0
-        Seed for :func:`numpy.random.default_rng`; the same arguments and seed
+        Seed for `default_rng`; the same arguments and seed
         always give identical frames.
     start : str or datetime, default "2026-01-01"
         Beginning of the period in which journeys start. Naive values are UTC.
@@ -892,7 +892,7 @@ def generate(
     Raises
     ------
     ValueError
-        If an argument is out of range (a :class:`~journeygraph.JourneygraphError`).
+        If an argument is out of range (a `JourneygraphError`).
 
     Examples
     --------
@@ -1110,7 +1110,7 @@ def events_for(
     n_events : int
         Target number of events (>= 1).
     seed, start, days, survey_rate, archetype_weights
-        As for :func:`generate`.
+        As for `generate`.
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""Read, validate and normalise raw events into an :class:`EventLog`.
+"""Read, validate and normalise raw events into an `EventLog`.
 
 The canonical event frame has the columns ``customer``, ``timestamp``
 (``Datetime("us", "UTC")``), ``touchpoint`` (String), optionally ``channel``
@@ -64,9 +64,9 @@ Source = Any  # polars/pandas DataFrame, LazyFrame, pyarrow Table, str or PathLi
 class EventLog:
     """A validated, typed, ordered table of events.
 
-    Build one with :func:`read_events`. For lazy or file input the log stays
+    Build one with `read_events`. For lazy or file input the log stays
     lazy: rows are checked the first time a result is needed (``report``,
-    ``collect()`` or :func:`journeygraph.mine`).
+    ``collect()`` or `mine`).
 
     Examples
     --------
@@ -133,9 +133,9 @@ class EventLog:
         return IngestReport(rows_read=total, rows_kept=kept, dropped=by_reason)
 
     def lazy(self) -> pl.LazyFrame:
-        """The valid events as a LazyFrame, in input order (see :meth:`collect`).
+        """The valid events as a LazyFrame, in input order (see `collect`).
 
-        Raises :class:`InvalidEventsError` first if rows are invalid and
+        Raises `InvalidEventsError` first if rows are invalid and
         ``on_invalid="raise"``.
         """
         self.report  # noqa: B018 -- validates (cached)
@@ -155,7 +155,7 @@ class EventLog:
     def _collect_checked(self, exprs: list[pl.Expr]) -> pl.DataFrame:
         """Valid rows of ``exprs`` in input order, checking rows in the same pass.
 
-        Saves the separate scan :attr:`report` would make when nothing has
+        Saves the separate scan `report` would make when nothing has
         been checked yet.
         """
         if "report" in self.__dict__:
@@ -261,7 +261,7 @@ def read_events(
     timezone: str = "UTC",
     on_invalid: Literal["raise", "drop"] = "raise",
 ) -> EventLog:
-    """Read raw events into a validated :class:`EventLog`.
+    """Read raw events into a validated `EventLog`.
 
     Parameters
     ----------
@@ -286,9 +286,9 @@ def read_events(
         Zone of timestamps written without one (naive datetimes and strings
         without offset). Everything is converted to UTC.
     on_invalid
-        ``"raise"`` (default) raises :class:`InvalidEventsError` naming the
+        ``"raise"`` (default) raises `InvalidEventsError` naming the
         column, the number of bad rows, examples and the fix; ``"drop"`` drops
-        those rows and counts them by reason in :attr:`EventLog.report`.
+        those rows and counts them by reason in `report`.
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""Mine per-journey graphs from an event log: :func:`mine` → :class:`Journeys`.
+"""Mine per-journey graphs from an event log: `mine` → `Journeys`.
 
 Everything is columnar. A journey is one customer's ordered events (or one
 session of them, with ``journey="session"``). Inside the engine journeys and
@@ -52,7 +52,7 @@ _C = "_customer_code"  # customer code (UInt32), dense, in customer order
 class Journeys:
     """Mined journeys: columnar edge, node and stat tables keyed by journey id.
 
-    Build with :func:`mine`. Tables are computed on first access and cached.
+    Build with `mine`. Tables are computed on first access and cached.
     ``graph(journey_id)`` builds one ``networkx.DiGraph`` on demand; ``graphs()``
     yields them one at a time.
 
@@ -148,16 +148,20 @@ class Journeys:
         journey = self._ids.get_column("journey").gather(frame.get_column(_J))
         return frame.select(journey.alias("journey"), pl.exclude(_J))
 
-    @cached_property
-    def _transitions(self) -> pl.DataFrame:
-        seq = self._sequence
-        return seq.filter(pl.col("_has_next")).select(
-            _J,
-            _C,
-            pl.col("touchpoint").alias("source"),
-            pl.col("_next_touchpoint").alias("target"),
-            pl.col("_next_time").alias("time"),
-            (pl.col("_next_time") - pl.col("timestamp")).alias("duration"),
+    @property
+    def _transitions(self) -> pl.LazyFrame:
+        """Consecutive event pairs (lazy: fused into each query that reads it)."""
+        return (
+            self._sequence.lazy()
+            .filter(pl.col("_has_next"))
+            .select(
+                _J,
+                _C,
+                pl.col("touchpoint").alias("source"),
+                pl.col("_next_touchpoint").alias("target"),
+                pl.col("_next_time").alias("time"),
+                (pl.col("_next_time") - pl.col("timestamp")).alias("duration"),
+            )
         )
 
     # ------------------------------------------------------------------ tables
@@ -171,6 +175,7 @@ class Journeys:
             self._transitions,
             key,
             pl.col(_J).first(),
+            pl.col(_C).first(),
             pl.col("source").first(),
             pl.col("target").first(),
             pl.len().alias("count"),
@@ -189,7 +194,23 @@ class Journeys:
         ``total_time`` and ``median_time`` (time between the two events).
         Sorted by journey, source, target.
         """
-        return self._with_ids(self._edges)
+        return self._with_ids(self._edges.drop(_C))
+
+    @cached_property
+    def _nodes(self) -> pl.DataFrame:
+        n = len(self.touchpoints)
+        key = pl.col(_J).cast(pl.UInt64) * n + pl.col("touchpoint").to_physical().cast(pl.UInt64)
+        return _group_runs(
+            self._sequence,
+            key,
+            pl.col(_J).first(),
+            pl.col(_C).first(),
+            pl.col("touchpoint").first(),
+            pl.len().alias("visits"),
+            pl.col("_pos").min().alias("first_position"),
+            pl.col("_pos").max().alias("last_position"),
+            pl.col("_dwell").sum().alias("dwell"),
+        )
 
     @cached_property
     def nodes(self) -> pl.DataFrame:
@@ -199,19 +220,7 @@ class Journeys:
         ``last_position`` (0-based event index), ``dwell`` (see module docs).
         Sorted by journey, touchpoint.
         """
-        n = len(self.touchpoints)
-        key = pl.col(_J).cast(pl.UInt64) * n + pl.col("touchpoint").to_physical().cast(pl.UInt64)
-        nodes = _group_runs(
-            self._sequence,
-            key,
-            pl.col(_J).first(),
-            pl.col("touchpoint").first(),
-            pl.len().alias("visits"),
-            pl.col("_pos").min().alias("first_position"),
-            pl.col("_pos").max().alias("last_position"),
-            pl.col("_dwell").sum().alias("dwell"),
-        )
-        return self._with_ids(nodes)
+        return self._with_ids(self._nodes.drop(_C))
 
     @cached_property
     def stats(self) -> pl.DataFrame:
@@ -271,9 +280,9 @@ class Journeys:
     def graph(self, journey: Any) -> nx.DiGraph[Any]:
         """One journey's graph as a ``networkx.DiGraph``.
 
-        Nodes are touchpoints with the :attr:`nodes` columns as attributes,
-        edges are transitions with the :attr:`edges` columns as attributes, and
-        the graph's attributes are the journey's :attr:`stats` row.
+        Nodes are touchpoints with the `nodes` columns as attributes,
+        edges are transitions with the `edges` columns as attributes, and
+        the graph's attributes are the journey's `stats` row.
 
         Examples
         --------
@@ -347,19 +356,25 @@ class Journeys:
         (of all transitions), ``p_next`` (P(target | source)), ``p_prev``
         (P(source | target)), ``median_time``. Sorted by source, target.
         """
-        per_edge = self.edges
-        counted = per_edge.group_by("source", "target").agg(
-            pl.col("count").sum().alias("events"), pl.len().alias("journeys")
+        n = len(self.touchpoints)
+        pair = (
+            pl.col("source").to_physical().cast(pl.UInt32) * n
+            + pl.col("target").to_physical().cast(pl.UInt32)
+        ).alias("_pair")
+        counted = self._edges.group_by(pair).agg(
+            pl.col("source").first(),
+            pl.col("target").first(),
+            pl.col("count").sum().alias("events"),
+            pl.len().alias("journeys"),
+            self._distinct_customers(),
         )
-        trans = self._transitions
-        timed = trans.group_by("source", "target").agg(
-            pl.col(_C).n_unique().alias("customers"),
-            pl.col("duration").median().alias("median_time"),
+        timed = self._transitions.group_by(pair).agg(
+            pl.col("duration").median().alias("median_time")
         )
-        total = max(trans.height, 1)
+        total = max(self.n_events - self.n_journeys, 1)
         return (
-            counted.join(timed, on=["source", "target"])
-            .sort("source", "target")
+            counted.join(timed.collect(), on="_pair")
+            .sort("_pair")
             .select(
                 "source",
                 "target",
@@ -381,11 +396,10 @@ class Journeys:
         ``journeys``, ``starts`` and ``ends`` (journeys entering / leaving
         there). Sorted by touchpoint.
         """
-        seq = self._sequence
-        visits = seq.group_by("touchpoint").agg(
-            pl.len().cast(pl.UInt64).alias("visits"),
-            pl.col(_C).n_unique().cast(pl.UInt64).alias("customers"),
-            pl.col(_J).n_unique().cast(pl.UInt64).alias("journeys"),
+        visits = self._nodes.group_by("touchpoint").agg(
+            pl.col("visits").sum().cast(pl.UInt64),
+            self._distinct_customers().cast(pl.UInt64),
+            pl.len().cast(pl.UInt64).alias("journeys"),
         )
         stats = self.stats
         starts = stats.group_by(pl.col("entry").alias("touchpoint")).agg(
@@ -400,6 +414,12 @@ class Journeys:
             .with_columns(pl.col("starts", "ends").fill_null(0))
             .sort("touchpoint")
         )
+
+    def _distinct_customers(self) -> pl.Expr:
+        """Customers among the rows of a per-journey table (one row per journey and key)."""
+        if self.options.journey == "customer":
+            return pl.len().alias("customers")  # journeys are customers
+        return pl.col(_C).n_unique().alias("customers")
 
     def aggregate_graph(self, weight: Weight = "events") -> nx.DiGraph[Any]:
         """All journeys as one ``networkx.DiGraph`` of touchpoints.
@@ -542,7 +562,7 @@ def mine(
     Parameters
     ----------
     log
-        Events from :func:`journeygraph.read_events`.
+        Events from `read_events`.
     session_gap
         Inactivity gap that starts a new session (``"30m"``, ``"2h"``, a
         ``timedelta``). Sessions are counted in ``stats``; dwell never spans
@@ -603,20 +623,21 @@ def mine(
     touchpoint = pl.col("touchpoint")
     if options.rename:
         touchpoint = touchpoint.replace(options.rename)
-    if options.by_channel:
-        keyed = pl.concat_str(pl.col("channel"), pl.lit(":"), touchpoint)
-        touchpoint = pl.coalesce(keyed, touchpoint)
-    exprs = [touchpoint.alias(c) if c == "touchpoint" else pl.col(c) for c in columns]
-    reason: Any = None
     rules: list[tuple[pl.Expr, str]] = []
     if options.start is not None:
         rules.append((pl.col("timestamp") < options.start, "before start="))
     if options.end is not None:
         rules.append((pl.col("timestamp") >= options.end, "at or after end="))
-    if options.drop is not None:
+    if options.drop is not None:  # on names after rename, before the channel key
         rules.append((touchpoint.is_in(sorted(options.drop)), "touchpoint in drop="))
     if options.keep is not None:
         rules.append((~touchpoint.is_in(sorted(options.keep)), "touchpoint not in keep="))
+    if options.by_channel:
+        touchpoint = pl.coalesce(
+            pl.concat_str(pl.col("channel"), pl.lit(":"), touchpoint), touchpoint
+        )
+    exprs = [touchpoint.alias(c) if c == "touchpoint" else pl.col(c) for c in columns]
+    reason: Any = None
     for condition, why in rules:
         reason = (pl.when(condition) if reason is None else reason.when(condition)).then(
             pl.lit(why)
@@ -651,13 +672,13 @@ def mine(
     )
 
 
-def _group_runs(frame: pl.DataFrame, key: pl.Expr, *aggs: pl.Expr) -> pl.DataFrame:
+def _group_runs(frame: pl.DataFrame | pl.LazyFrame, key: pl.Expr, *aggs: pl.Expr) -> pl.DataFrame:
     """Aggregate ``frame`` grouped by an integer ``key``, in key order.
 
     Sorting one packed integer and aggregating its sorted runs is several
     times faster than hashing a multi-column key.
     """
-    keyed = frame.with_columns(key.alias("_key"))
+    keyed = frame.lazy().with_columns(key.alias("_key")).collect()
     if not keyed.get_column("_key").is_sorted():
         keyed = keyed.sort("_key", maintain_order=True)
     runs = keyed.with_columns(pl.col("_key").set_sorted()).group_by("_key", maintain_order=True)

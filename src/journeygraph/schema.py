@@ -1,8 +1,8 @@
-"""Validated option models: how to read events (:class:`EventSchema`) and mine them.
+"""Validated option models: how to read events (`EventSchema`) and mine them.
 
 These are frozen pydantic models with ``extra="forbid"``: a misspelled option is
 an error, never a silent default. Users rarely build them by hand; the keyword
-arguments of :func:`journeygraph.read_events` and :func:`journeygraph.mine` are
+arguments of `read_events` and `mine` are
 validated through them.
 """
 
@@ -125,7 +125,7 @@ class EventSchema(_Frozen):
 
 
 class MineOptions(_Frozen):
-    """How :func:`journeygraph.mine` turns events into journeys (see its docstring)."""
+    """How `mine` turns events into journeys (see its docstring)."""
 
     session_gap: dt.timedelta | None = None
     journey: Literal["customer", "session"] = "customer"
