@@ -47,6 +47,7 @@ WEIGHTS: tuple[str, ...] = ("events", "customers", "share", "p_next", "p_prev", 
 # private column names of the engine's event frame
 _J = "_journey"  # journey code (UInt32), dense, in journey-id order
 _C = "_customer_code"  # customer code (UInt32), dense, in customer order
+_LOGGED = "_logged_touchpoint"  # the touchpoint as logged, kept to order ties
 
 
 class Journeys:
@@ -135,18 +136,28 @@ class Journeys:
     @cached_property
     def _ids(self) -> pl.DataFrame:
         """One row per journey code: journey id, customer, session."""
-        seq = self._sequence
-        first = seq.filter(pl.col("_pos") == 0)
-        ids = first.select(_J, "customer", "_session")
+        first = self._sequence.filter(pl.col("_pos") == 0)
         if self.options.journey == "session":
             journey = pl.format("{}#{}", pl.col("customer"), pl.col("_session"))
         else:
             journey = pl.col("customer")
-        return ids.select(journey.alias("journey"), "customer", pl.col("_session").alias("session"))
+        return first.select(
+            journey.alias("journey"), "customer", pl.col("_session").alias("session")
+        )
 
     def _with_ids(self, frame: pl.DataFrame) -> pl.DataFrame:
         journey = self._ids.get_column("journey").gather(frame.get_column(_J))
-        return frame.select(journey.alias("journey"), pl.exclude(_J))
+        return frame.select(journey.alias("journey"), pl.exclude(_J, _C))
+
+    @cached_property
+    def _customer_codes(self) -> pl.Series:
+        """Customer code of each journey code."""
+        return self._sequence.filter(pl.col("_pos") == 0).get_column(_C)
+
+    @cached_property
+    def _vocabulary(self) -> pl.Series:
+        """The touchpoints as an Enum series: ``_vocabulary.gather(codes)`` decodes."""
+        return pl.Series("touchpoint", self.touchpoints, dtype=pl.Enum(self.touchpoints))
 
     @property
     def _transitions(self) -> pl.LazyFrame:
@@ -156,7 +167,6 @@ class Journeys:
             .filter(pl.col("_has_next"))
             .select(
                 _J,
-                _C,
                 pl.col("touchpoint").alias("source"),
                 pl.col("_next_touchpoint").alias("target"),
                 pl.col("_next_time").alias("time"),
@@ -167,22 +177,36 @@ class Journeys:
     # ------------------------------------------------------------------ tables
     @cached_property
     def _edges(self) -> pl.DataFrame:
+        """Edges with journey codes and customer codes (the engine's form of ``edges``)."""
         n = len(self.touchpoints)
-        src = pl.col("source").to_physical().cast(pl.UInt64)
-        dst = pl.col("target").to_physical().cast(pl.UInt64)
-        key = (pl.col(_J).cast(pl.UInt64) * n + src) * n + dst
-        return _group_runs(
-            self._transitions,
-            key,
-            pl.col(_J).first(),
-            pl.col(_C).first(),
-            pl.col("source").first(),
-            pl.col("target").first(),
-            pl.len().alias("count"),
+        key = (pl.col(_J).cast(pl.UInt64) * n + _code("source")) * n + _code("target")
+        keyed = self._transitions.select(key.alias("_key"), "time", "duration").collect()
+        runs = _group_runs(
+            keyed,
             pl.col("time").min().alias("first_time"),
             pl.col("time").max().alias("last_time"),
             pl.col("duration").sum().alias("total_time"),
-            pl.col("duration").median().alias("median_time"),
+        )
+        # the median of one or two values is their mean; only longer runs need a real median
+        longer = runs.filter(pl.col("_n") >= 3).select("_key")
+        medians = (
+            keyed.join(longer, on="_key", how="semi")
+            .group_by("_key")
+            .agg(pl.col("duration").median().alias("_median"))
+        )
+        runs = runs.join(medians, on="_key", how="left", maintain_order="left")
+        vocab = self._vocabulary
+        journey = (pl.col("_key") // (n * n)).cast(pl.UInt32)
+        return runs.select(
+            journey.alias(_J),
+            self._customer_codes.gather(runs.get_column("_key") // (n * n)).alias(_C),
+            vocab.gather(runs.get_column("_key") // n % n).alias("source"),
+            vocab.gather(runs.get_column("_key") % n).alias("target"),
+            pl.col("_n").alias("count"),
+            "first_time",
+            "last_time",
+            "total_time",
+            pl.coalesce("_median", pl.col("total_time") / pl.col("_n")).alias("median_time"),
         )
 
     @cached_property
@@ -191,25 +215,32 @@ class Journeys:
 
         Columns: ``journey``, ``source``, ``target``, ``count``, ``first_time``
         and ``last_time`` (when the transition was first/last made),
-        ``total_time`` and ``median_time`` (time between the two events).
-        Sorted by journey, source, target.
+        ``total_time`` and ``median_time`` (time between the two events; for
+        an even count the mean of the two middle values, rounded down to whole
+        microseconds). Sorted by journey, source, target.
         """
-        return self._with_ids(self._edges.drop(_C))
+        return self._with_ids(self._edges)
 
     @cached_property
     def _nodes(self) -> pl.DataFrame:
         n = len(self.touchpoints)
-        key = pl.col(_J).cast(pl.UInt64) * n + pl.col("touchpoint").to_physical().cast(pl.UInt64)
-        return _group_runs(
-            self._sequence,
-            key,
-            pl.col(_J).first(),
-            pl.col(_C).first(),
-            pl.col("touchpoint").first(),
-            pl.len().alias("visits"),
+        key = pl.col(_J).cast(pl.UInt64) * n + _code("touchpoint")
+        keyed = self._sequence.select(key.alias("_key"), "_pos", "_dwell")
+        runs = _group_runs(
+            keyed,
             pl.col("_pos").min().alias("first_position"),
             pl.col("_pos").max().alias("last_position"),
             pl.col("_dwell").sum().alias("dwell"),
+        )
+        codes = runs.get_column("_key")
+        return runs.select(
+            (codes // n).cast(pl.UInt32).alias(_J),
+            self._customer_codes.gather(codes // n).alias(_C),
+            self._vocabulary.gather(codes % n).alias("touchpoint"),
+            pl.col("_n").alias("visits"),
+            "first_position",
+            "last_position",
+            "dwell",
         )
 
     @cached_property
@@ -220,7 +251,7 @@ class Journeys:
         ``last_position`` (0-based event index), ``dwell`` (see module docs).
         Sorted by journey, touchpoint.
         """
-        return self._with_ids(self._nodes.drop(_C))
+        return self._with_ids(self._nodes)
 
     @cached_property
     def stats(self) -> pl.DataFrame:
@@ -234,45 +265,64 @@ class Journeys:
         with ``journey="customer"`` the number of inactivity gaps longer than
         ``session_gap`` plus one). See the module docs for the definitions.
         """
-        per_journey = _group_runs(
-            self._sequence,
-            pl.col(_J),
-            pl.len().alias("events"),
-            pl.col("touchpoint").n_unique().alias("touchpoints"),
-            pl.col("touchpoint").first().alias("entry"),
-            pl.col("touchpoint").last().alias("exit"),
-            pl.col("timestamp").first().alias("start"),
-            pl.col("timestamp").last().alias("end"),
-            pl.col("_self_loop").sum().alias("self_loops"),
-            pl.col("_backtrack").sum().alias("backtracks"),
-            pl.col("_channel_switch").sum().alias("channel_switches"),
-            pl.col("_session").max().alias("sessions"),
+        # Every journey is a contiguous block of the sequence: read its first and
+        # last rows, and count flags as differences of running sums.
+        flags = ["_self_loop", "_backtrack", "_channel_switch"]
+        running = self._sequence.lazy().with_columns(
+            pl.col(f).cast(pl.UInt32).cum_sum().alias(f) for f in flags
         )
+        first, last = pl.collect_all(
+            [
+                running.filter(pl.col("_pos") == 0).select(
+                    pl.col("touchpoint").alias("entry"),
+                    pl.col("timestamp").alias("start"),
+                    *[pl.col(f).alias(f"{f}_before") for f in flags],
+                ),
+                running.filter(~pl.col("_has_next")).select(
+                    pl.col("touchpoint").alias("exit"),
+                    pl.col("timestamp").alias("end"),
+                    (pl.col("_pos") + 1).alias("events"),
+                    pl.col("_session").alias("sessions"),
+                    *flags,
+                ),
+            ]
+        )
+        # the first row's own flag belongs to the journey: it was added into _before
+        firsts = self._sequence.filter(pl.col("_pos") == 0).select(flags)
+        counts = pl.concat([first, last, firsts.rename(lambda c: f"{c}_own")], how="horizontal")
+        touchpoints = self._nodes.get_column(_J).rle().struct.field("len")
+        distinct_edges = pl.zeros(self.n_journeys, pl.UInt32, eager=True)
         per_code = self._edges.get_column(_J).value_counts()
-        distinct_edges = pl.zeros(self.n_journeys, pl.UInt32, eager=True).scatter(
+        distinct_edges = distinct_edges.scatter(
             per_code.get_column(_J), per_code.get_column("count")
         )
-        stats = per_journey.with_columns(distinct_edges.alias("_edges")).select(
-            "events",
+        count = {
+            f: (pl.col(f) - pl.col(f"{f}_before") + pl.col(f"{f}_own").cast(pl.UInt32))
+            for f in flags
+        }
+        stats = counts.with_columns(
+            touchpoints.cast(pl.UInt32).alias("touchpoints"),
+            distinct_edges.alias("_edges"),
+        ).select(
+            pl.col("events").cast(pl.UInt32),
             "touchpoints",
             "entry",
             "exit",
             "start",
             "end",
             (pl.col("end") - pl.col("start")).alias("duration"),
-            "self_loops",
-            (pl.col("events") - pl.col("self_loops") - pl.col("touchpoints"))
+            count["_self_loop"].alias("self_loops"),
+            (pl.col("events") - count["_self_loop"] - pl.col("touchpoints"))
             .cast(pl.UInt32)
             .alias("revisits"),
-            "backtracks",
-            (pl.col("_edges").fill_null(0).cast(pl.Int64) - pl.col("touchpoints") + 1)
+            count["_backtrack"].alias("backtracks"),
+            (pl.col("_edges").cast(pl.Int64) - pl.col("touchpoints") + 1)
             .cast(pl.UInt32)
             .alias("cycles"),
-            "channel_switches",
-            pl.when(pl.lit(self.options.journey == "session"))
-            .then(pl.lit(1, pl.UInt32))
-            .otherwise(pl.col("sessions"))
-            .alias("sessions"),
+            count["_channel_switch"].alias("channel_switches"),
+            pl.lit(1, pl.UInt32).alias("sessions")
+            if self.options.journey == "session"
+            else pl.col("sessions"),
         )
         return pl.concat([self._ids, stats], how="horizontal")
 
@@ -381,9 +431,9 @@ class Journeys:
                 pl.col("events").cast(pl.UInt64),
                 pl.col("customers").cast(pl.UInt64),
                 pl.col("journeys").cast(pl.UInt64),
-                (pl.col("events") / total).alias("share"),
-                (pl.col("events") / pl.col("events").sum().over("source")).alias("p_next"),
-                (pl.col("events") / pl.col("events").sum().over("target")).alias("p_prev"),
+                _ratio(pl.col("events"), total).alias("share"),
+                _ratio(pl.col("events"), pl.col("events").sum().over("source")).alias("p_next"),
+                _ratio(pl.col("events"), pl.col("events").sum().over("target")).alias("p_prev"),
                 "median_time",
             )
         )
@@ -473,7 +523,8 @@ class Journeys:
         """
         per_journey = self._sequence.group_by(_J).agg(pl.col("touchpoint").alias("variant"))
         counted = per_journey.group_by("variant").agg(pl.len().alias("journeys"))
-        key = pl.col("variant").list.eval(pl.element().cast(pl.String)).list.join("\x1f")
+        # codes follow the sorted vocabulary, so comparing code lists compares names
+        key = pl.col("variant").list.eval(pl.element().to_physical())
         return (
             counted.with_columns(key.alias("_key"))
             .sort(["journeys", "_key"], descending=[True, False])
@@ -481,8 +532,8 @@ class Journeys:
                 "variant",
                 pl.col("variant").list.len().alias("length"),
                 "journeys",
-                (pl.col("journeys") / self.n_journeys).alias("share"),
-                (pl.col("journeys").cum_sum() / self.n_journeys).alias("cumulative_share"),
+                _ratio(pl.col("journeys"), self.n_journeys).alias("share"),
+                _ratio(pl.col("journeys").cum_sum(), self.n_journeys).alias("cumulative_share"),
             )
         )
 
@@ -572,7 +623,8 @@ def mine(
         ``"session"``: one journey per customer session, id = ``"{customer}#{n}"``
         with ``n`` counting the customer's sessions from 1 (needs ``session_gap``).
     collapse_repeats
-        Merge consecutive events of the same touchpoint into the first one.
+        Merge consecutive events of the same touchpoint into the first one,
+        within a session (a repeat after a ``session_gap`` is kept).
     rename
         Map touchpoint names to new names; several names may map to one to
         group them. Unmapped touchpoints keep their name.
@@ -637,6 +689,10 @@ def mine(
             pl.concat_str(pl.col("channel"), pl.lit(":"), touchpoint), touchpoint
         )
     exprs = [touchpoint.alias(c) if c == "touchpoint" else pl.col(c) for c in columns]
+    # ties are ordered by the logged touchpoint, whatever rename/by_channel make of it
+    sort_keys = [_LOGGED if k == "touchpoint" else k for k in log.sort_keys()]
+    if _LOGGED in sort_keys:
+        exprs.append(pl.col("touchpoint").alias(_LOGGED))
     reason: Any = None
     for condition, why in rules:
         reason = (pl.when(condition) if reason is None else reason.when(condition)).then(
@@ -664,31 +720,48 @@ def mine(
         repaired=ingest_report.repaired,
     )
     return Journeys(
-        order_events(_encode(frame), log.sort_keys()),
+        order_events(_encode(frame), sort_keys),
         options=options,
         report=report,
-        sort_keys=log.sort_keys(),
+        sort_keys=sort_keys,
         has_channel=log.has_channel,
     )
 
 
-def _group_runs(frame: pl.DataFrame | pl.LazyFrame, key: pl.Expr, *aggs: pl.Expr) -> pl.DataFrame:
-    """Aggregate ``frame`` grouped by an integer ``key``, in key order.
+def _ratio(numerator: pl.Expr, denominator: pl.Expr | int) -> pl.Expr:
+    """``numerator / denominator`` as exact IEEE division in every row.
 
-    Sorting one packed integer and aggregating its sorted runs is several
-    times faster than hashing a multi-column key.
+    polars divides a long column by a scalar through multiplying by its
+    reciprocal, but short chunks exactly, so ``3 / 5`` could come out as 0.6 or
+    0.6000000000000001 depending on how the data is chunked. Broadcasting the
+    denominator to a column first makes the result independent of layout.
     """
-    keyed = frame.lazy().with_columns(key.alias("_key")).collect()
+    as_column = numerator.cast(pl.Float64) * 0.0 + denominator
+    return numerator.cast(pl.Float64) / as_column
+
+
+def _code(column: str) -> pl.Expr:
+    """The integer code of an Enum column, as UInt64 for packing keys."""
+    return pl.col(column).to_physical().cast(pl.UInt64)
+
+
+def _group_runs(keyed: pl.DataFrame, *aggs: pl.Expr) -> pl.DataFrame:
+    """Aggregate ``keyed`` by its integer ``_key`` column; result in key order.
+
+    Sorting one packed integer key with only the value columns it needs, then
+    aggregating the sorted runs, is several times faster than hashing a
+    multi-column key. The result has ``_key``, the run length ``_n`` and ``aggs``.
+    """
     if not keyed.get_column("_key").is_sorted():
         keyed = keyed.sort("_key", maintain_order=True)
     runs = keyed.with_columns(pl.col("_key").set_sorted()).group_by("_key", maintain_order=True)
-    return runs.agg(*aggs).drop("_key")
+    return runs.agg(pl.len().alias("_n"), *aggs)
 
 
 def _encode(frame: pl.DataFrame) -> pl.DataFrame:
     """Touchpoints (and channels) as an Enum of the sorted vocabulary."""
     out = frame
-    for column in ("touchpoint", "channel"):
+    for column in ("touchpoint", "channel", _LOGGED):
         if column in out.columns:
             vocab = out.get_column(column).drop_nulls().unique().sort()
             out = out.with_columns(pl.col(column).cast(pl.Enum(vocab)))
@@ -697,7 +770,7 @@ def _encode(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _decode(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
-        pl.col(c).cast(pl.String) for c in ("touchpoint", "channel") if c in frame.columns
+        pl.col(c).cast(pl.String) for c in ("touchpoint", "channel", _LOGGED) if c in frame.columns
     )
 
 
@@ -739,8 +812,9 @@ def _sequence(events: pl.DataFrame, options: MineOptions) -> pl.DataFrame:
     new_journey = pl.col("_new_session" if options.journey == "session" else "_new_customer")
     lf = lf.with_columns((new_journey.cum_sum() - 1).cast(pl.UInt32).alias(_J))
     if options.collapse_repeats:
-        # journey-start rows are never removed, so journey codes stay dense
-        lf = lf.filter(new_journey | (tp != tp.shift(1)))
+        # only within a session: a repeat after an inactivity gap is a new visit.
+        # Session (and so journey) starts are never removed: codes stay dense.
+        lf = lf.filter(pl.col("_new_session") | (tp != tp.shift(1)))
     idx = pl.int_range(pl.len(), dtype=pl.UInt32)
     journey = pl.col(_J)
     same_next = (journey == journey.shift(-1)).fill_null(False)
