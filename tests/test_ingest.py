@@ -288,7 +288,7 @@ def test_bad_options(kwargs: dict[str, object], fragment: str) -> None:
 
 def test_attribute_named_like_a_canonical_column() -> None:
     df = events().rename({"device": "channel"})
-    with pytest.raises(jg.InvalidEventsError, match="clash"):
+    with pytest.raises(jg.InvalidEventsError, match="pass channel='channel' to use them"):
         jg.read_events(df, **COLS)
     log = jg.read_events(df, **COLS, channel="channel")
     assert log.has_channel

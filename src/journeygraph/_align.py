@@ -18,8 +18,9 @@ is a dynamic programme over the journey: ``D[i+1, q] = D[i, q] + 1`` (log) and
 ``D[i+1, x_i] = min_q D[i, q] + hop[q, x_i]`` (sync); the cost is
 ``min_q D[n, q] + tail[q]``. Model moves commute with log moves, so this covers
 every alignment. It runs in O(len(x) * states) and is vectorised over many
-sequences at once. Ties are broken deterministically: sync before log, then the
-lowest state index.
+sequences at once. Ties are broken deterministically: an earlier sync is kept
+(so deviations are reported where the journey leaves the map), then the lowest
+state index.
 """
 
 from __future__ import annotations
@@ -44,12 +45,14 @@ class Move:
 
     ``position`` is the journey index consumed (``sync``/``log``) or the index
     of the next journey symbol (``model``); ``stage`` is the map stage entered
-    (``sync``/``model``) or ``None`` (``log``).
+    (``sync``/``model``) or ``None`` (``log``); ``symbol`` is the journey's
+    symbol consumed (``sync``/``log``; ``-1`` off the map) or ``None`` (``model``).
     """
 
     kind: Literal["sync", "log", "model"]
     position: int
     stage: int | None
+    symbol: int | None = None
 
 
 class Automaton:
@@ -183,7 +186,7 @@ def align(
             best_q = via.argmin(axis=1)
             best = via[np.arange(b.size), best_q]
             target = s + 1
-            wins = best <= new[b, target]  # sync before log on ties
+            wins = best < new[b, target]  # on ties keep the earlier sync (log this one)
             new[b[wins], target[wins]] = best[wins]
             pred[i, b] = best_q
             synced[i, b[wins]] = True
@@ -212,10 +215,10 @@ def _backtrack(
     for i in range(n - 1, -1, -1):
         sym = int(x[i])
         if sym >= 0 and q == sym + 1 and synced[i]:
-            out.append(Move("sync", i, sym))
+            out.append(Move("sync", i, sym, sym))
             before = int(pred[i])
             out.extend(Move("model", i, p - 1) for p in reversed(automaton.path(before, q)))
             q = before
         else:
-            out.append(Move("log", i, None))
+            out.append(Move("log", i, None, sym))
     return out[::-1]

@@ -415,9 +415,11 @@ def _canonical(lf: pl.LazyFrame, schema: EventSchema) -> EventLog:
     }
     clash = [c for c in attributes if c in reserved and c not in taken]
     if clash:
+        roles = ", ".join(f"{c}={c!r}" for c in clash if c in {"channel", "tie_breaker"})
+        use = f"pass {roles} to use them in that role, or " if roles else ""
         msg = (
-            f"attribute column(s) {clash} clash with journeygraph's canonical names; pass "
-            "attributes=[...] without them or rename them"
+            f"column(s) {clash} have names journeygraph uses for its own columns; {use}"
+            "pass attributes=[...] without them, or rename them"
         )
         raise InvalidEventsError(msg, column=clash[0])
 
