@@ -288,11 +288,15 @@ def test_bad_options(kwargs: dict[str, object], fragment: str) -> None:
 
 def test_attribute_named_like_a_canonical_column() -> None:
     df = events().rename({"device": "channel"})
-    with pytest.raises(jg.InvalidEventsError, match="pass channel='channel' to use them"):
-        jg.read_events(df, **COLS)
-    log = jg.read_events(df, **COLS, channel="channel")
-    assert log.has_channel
-    assert log.attributes == []
+    unmapped = jg.read_events(df, **COLS)  # an unmapped 'channel' is just an attribute
+    assert not unmapped.has_channel
+    assert unmapped.attributes == ["channel"]
+    mapped = jg.read_events(df, **COLS, channel="channel")
+    assert mapped.has_channel
+    assert mapped.attributes == []
+    clashing = events().with_columns(pl.lit("x").alias("customer"))
+    with pytest.raises(jg.InvalidEventsError, match=r"\['customer'\] have names journeygraph uses"):
+        jg.read_events(clashing, **COLS)
 
 
 def test_attributes_subset_is_kept() -> None:

@@ -95,16 +95,7 @@ class EventLog:
     @property
     def attributes(self) -> list[str]:
         """Names of the extra attribute columns carried along."""
-        fixed = {
-            "customer",
-            "timestamp",
-            "touchpoint",
-            "channel",
-            "tie_breaker",
-            ROW,
-            REASON,
-            RAW_TS,
-        }
+        fixed = _canonical_names(self.schema)
         return [c for c in self._frame.collect_schema().names() if c not in fixed]
 
     @property
@@ -241,11 +232,14 @@ def order_events(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 
 
 def _packed_key(frame: pl.DataFrame) -> pl.Expr | None:
-    if frame.height == 0 or not frame.schema["customer"].is_integer():
+    dtype = frame.schema["customer"]
+    if frame.height == 0 or not dtype.is_integer():
         return None
+    # bounds in the column's own type: UInt64 ids may not fit in Int64
+    wide = pl.UInt64 if dtype == pl.UInt64 else pl.Int64
     bounds = frame.select(
-        pl.col("customer").cast(pl.Int64).min().alias("c_lo"),
-        pl.col("customer").cast(pl.Int64).max().alias("c_hi"),
+        pl.col("customer").min().alias("c_lo"),
+        pl.col("customer").max().alias("c_hi"),
         pl.col("timestamp").dt.epoch("us").min().alias("t_lo"),
         pl.col("timestamp").dt.epoch("us").max().alias("t_hi"),
     ).row(0)
@@ -253,7 +247,7 @@ def _packed_key(frame: pl.DataFrame) -> pl.Expr | None:
     t_bits = max((t_hi - t_lo).bit_length(), 1)
     if (c_hi - c_lo).bit_length() + t_bits > 64:
         return None
-    c = (pl.col("customer").cast(pl.Int64) - c_lo).cast(pl.UInt64)
+    c = (pl.col("customer").cast(wide) - pl.lit(c_lo, dtype=wide)).cast(pl.UInt64)
     t = (pl.col("timestamp").dt.epoch("us") - t_lo).cast(pl.UInt64)
     return c * (1 << t_bits) + t
 
@@ -403,22 +397,11 @@ def _canonical(lf: pl.LazyFrame, schema: EventSchema) -> EventLog:
             )
             raise InvalidEventsError(msg, column=missing[0])
         attributes = list(schema.attributes)
-    reserved = {
-        "customer",
-        "timestamp",
-        "touchpoint",
-        "channel",
-        "tie_breaker",
-        ROW,
-        REASON,
-        RAW_TS,
-    }
+    reserved = _canonical_names(schema)
     clash = [c for c in attributes if c in reserved and c not in taken]
     if clash:
-        roles = ", ".join(f"{c}={c!r}" for c in clash if c in {"channel", "tie_breaker"})
-        use = f"pass {roles} to use them in that role, or " if roles else ""
         msg = (
-            f"column(s) {clash} have names journeygraph uses for its own columns; {use}"
+            f"column(s) {clash} have names journeygraph uses for its own columns; "
             "pass attributes=[...] without them, or rename them"
         )
         raise InvalidEventsError(msg, column=clash[0])
@@ -452,6 +435,15 @@ def _canonical(lf: pl.LazyFrame, schema: EventSchema) -> EventLog:
     columns += [pl.col(ROW), reason.alias(REASON), raw_ts.cast(pl.String).alias(RAW_TS)]
     # RAW_TS is only read by error messages; projection pushdown skips it otherwise
     return EventLog(lf.with_row_index(ROW).select(columns), schema)
+
+
+def _canonical_names(schema: EventSchema) -> set[str]:
+    """Columns of the canonical frame that are not attributes.
+
+    An unmapped role's name (say a column called ``channel`` without
+    ``channel=``) stays free: such a column is simply an attribute.
+    """
+    return {*schema.roles, ROW, REASON, RAW_TS}
 
 
 def _id_column(column: str, dtype: pl.DataType, *, role: str) -> pl.Expr:
