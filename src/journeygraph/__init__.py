@@ -1,22 +1,31 @@
 """journeygraph: make customer journeys measurable.
 
 Read raw events (`read_events`), mine one journey graph per customer
-(`mine`), and work with the columnar results (`Journeys`).
+(`mine`), work with the columnar results (`Journeys`), and hold every journey
+against the company's journey map (`JourneyMap`, `compare` → `Divergence`).
 """
 
+from . import journeymap
 from ._errors import InvalidEventsError, JourneygraphError
+from .compare import Divergence, compare
 from .ingest import EventLog, read_events
+from .journeymap import JourneyMap, Stage
 from .mine import Journeys, mine
 from .schema import EventSchema, IngestReport, MineOptions
 
 __all__ = [
+    "Divergence",
     "EventLog",
     "EventSchema",
     "IngestReport",
     "InvalidEventsError",
+    "JourneyMap",
     "JourneygraphError",
     "Journeys",
     "MineOptions",
+    "Stage",
+    "compare",
+    "journeymap",
     "mine",
     "read_events",
 ]

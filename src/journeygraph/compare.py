@@ -1,0 +1,726 @@
+"""Hold every journey against the journey map: :func:`compare` → :class:`Divergence`.
+
+Each journey becomes a sequence of **stage visits** (consecutive events of one
+stage form one visit; consecutive events of one off-map touchpoint form one
+off-map visit) or, with ``strict=True``, of events. The sequence is aligned
+optimally with the map's language (see ``journeygraph._align``): unit cost
+for a move on the journey only and for a move on the map only. Identical
+sequences are aligned once.
+
+Deviation labels (one row each in ``Divergence.deviations``):
+
+* ``skipped_stage``: the map needs a stage here that the journey never did
+  (a move on the map only, between the journey's first and last aligned stage).
+* ``off_map``: a touchpoint that belongs to no stage.
+* ``out_of_order``: a stage visit the map does not allow at this point, to a
+  stage later than any aligned so far.
+* ``loop``: a stage visit the map does not allow at this point, back to a stage
+  already reached (a loop or backtrack the map does not accept).
+* ``wrong_entry``: the first stage visited is not a start stage of the map.
+* ``early_exit``: the journey ends before an end stage; ``stage`` is the last
+  stage it reached (null if it never reached one).
+* ``late``: the time from entering a stage to entering the next stage visit is
+  longer than the stage's ``max_time``.
+
+``fitness = 1 - cost / (visits + shortest map path)``: 1 for a journey that
+follows the map, 0 when nothing matches.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import numpy as np
+import polars as pl
+
+from ._align import Automaton, Move, align
+from ._errors import JourneygraphError
+from .mine import _J, Journeys
+
+if TYPE_CHECKING:
+    from .journeymap import JourneyMap
+
+__all__ = ["DEVIATIONS", "Divergence", "compare"]
+
+DEVIATIONS: tuple[str, ...] = (
+    "skipped_stage",
+    "off_map",
+    "out_of_order",
+    "loop",
+    "wrong_entry",
+    "early_exit",
+    "late",
+)
+_Z = 1.959963984540054  # two-sided 95 % normal quantile
+
+
+class Divergence:
+    """Every journey held against a journey map. Build with :func:`compare`.
+
+    Attributes
+    ----------
+    journeys : Journeys
+        The journeys compared.
+    jmap : JourneyMap
+        The map they were compared with.
+    strict : bool
+        Whether every event was aligned on its own (else stage visits).
+    """
+
+    def __init__(
+        self,
+        journeys: Journeys,
+        jmap: JourneyMap,
+        *,
+        strict: bool,
+        visits: pl.DataFrame,
+        sequences: pl.DataFrame,
+        costs: np.ndarray[Any, Any],
+        moves: list[list[Move]],
+        shortest: int,
+        customers: pl.DataFrame | None,
+    ) -> None:
+        self.journeys = journeys
+        self.jmap = jmap
+        self.strict = strict
+        self._visits = visits  # one row per visit: _J, _visit, symbol, touchpoint, time, position
+        self._sequences = sequences  # one row per journey: _J, _seq (distinct sequence id), length
+        self._costs = costs  # per distinct sequence
+        self._moves = moves  # per distinct sequence
+        self._shortest = shortest
+        self._extra = customers
+
+    def __repr__(self) -> str:
+        return (
+            f"Divergence({self.journeys.n_journeys:,} journeys vs {len(self.jmap.stages)} stages, "
+            f"conformance {self.conformance:.1%})"
+        )
+
+    # ------------------------------------------------------------- per journey
+    @cached_property
+    def _per_sequence(self) -> pl.DataFrame:
+        """Deviations of each distinct sequence, by visit index (moves → labels)."""
+        starts = {self.jmap.index_of[s] for s in self.jmap.start_stages}
+        rows: list[tuple[int, str, int, int | None]] = []
+        for seq_id, moves in enumerate(self._moves):
+            rows += [(seq_id, *d) for d in _label(moves, starts)]
+        return pl.DataFrame(
+            rows,
+            schema={"_seq": pl.UInt32, "kind": pl.String, "_visit": pl.Int64, "_stage": pl.Int64},
+            orient="row",
+        )
+
+    @cached_property
+    def deviations(self) -> pl.DataFrame:
+        """One row per deviation: ``journey``, ``kind``, ``position`` (event index),
+        ``stage``, ``touchpoint`` and ``time`` of the visit where it happens.
+
+        For ``skipped_stage`` and ``early_exit`` the position is that of the
+        next visit (or of the last one at the end); ``stage`` is the stage
+        skipped, left from, or visited. Sorted by journey and position.
+        """
+        stage_names = pl.Series(self.jmap.stage_names, dtype=pl.String)
+        labelled = self._sequences.join(self._per_sequence, on="_seq").with_columns(
+            # positions past the last visit point at the last visit
+            pl.min_horizontal("_visit", pl.col("length") - 1).alias("_visit")
+        )
+        found = labelled.join(self._visits, on=[_J, "_visit"], how="left").select(
+            _J,
+            pl.col("kind").cast(pl.Enum(DEVIATIONS)),
+            "position",
+            pl.when(pl.col("_stage") >= 0)
+            .then(_lookup(stage_names, pl.col("_stage").clip(0)))
+            .alias("stage"),
+            "touchpoint",
+            "time",
+        )
+        out = pl.concat([found, self._late()], how="vertical_relaxed")
+        out = out.sort(_J, "position", "kind")
+        return self.journeys._with_ids(out)
+
+    def _late(self) -> pl.DataFrame:
+        limits = [s.max_time for s in self.jmap.stages]
+        if not any(limits):
+            return pl.DataFrame(
+                schema={
+                    _J: pl.UInt32,
+                    "kind": pl.Enum(DEVIATIONS),
+                    "position": pl.UInt32,
+                    "stage": pl.String,
+                    "touchpoint": self._visits.schema["touchpoint"],
+                    "time": self._visits.schema["time"],
+                }
+            )
+        micros = [None if t is None else int(t.total_seconds() * 1_000_000) for t in limits]
+        limit = pl.Series("limit", micros, dtype=pl.Int64)
+        stage_names = pl.Series(self.jmap.stage_names, dtype=pl.String)
+        on_map = self._visits.filter(pl.col("symbol") >= 0)
+        nxt = on_map.with_columns(
+            pl.col("time").shift(-1).over(_J).alias("_next_time"),
+            pl.col("position").shift(-1).over(_J).alias("_next_position"),
+            pl.col("touchpoint").shift(-1).over(_J).alias("_next_touchpoint"),
+            _lookup(limit, pl.col("symbol")).alias("_limit"),
+        )
+        late = nxt.filter(
+            (pl.col("_next_time") - pl.col("time")).dt.total_microseconds() > pl.col("_limit")
+        )
+        return late.select(
+            _J,
+            pl.lit("late").cast(pl.Enum(DEVIATIONS)).alias("kind"),
+            pl.col("_next_position").alias("position"),
+            _lookup(stage_names, pl.col("symbol")).alias("stage"),
+            pl.col("_next_touchpoint").alias("touchpoint"),
+            pl.col("_next_time").alias("time"),
+        )
+
+    @cached_property
+    def customers(self) -> pl.DataFrame:
+        """One row per journey, ready to join: ``journey``, ``customer``,
+        ``visits`` (aligned length), ``cost``, ``fitness``, ``conforms``
+        (no deviation at all), ``entry_stage``, ``exit_stage`` (last stage
+        reached), one count column per deviation kind, and any columns of the
+        customer table given to :func:`compare`.
+        """
+        costs = pl.Series("cost", self._costs, dtype=pl.Int64)
+        base = self._sequences.with_columns(_lookup(costs, pl.col("_seq")).alias("cost"))
+        counts = (
+            self.deviations.group_by("journey", "kind")
+            .len()
+            .pivot("kind", index="journey", values="len")
+        )
+        for kind in DEVIATIONS:
+            if kind not in counts.columns:
+                counts = counts.with_columns(pl.lit(0, pl.UInt32).alias(kind))
+        stage_names = pl.Series(self.jmap.stage_names, dtype=pl.String)
+        reached = (
+            self._visits.filter(pl.col("symbol") >= 0)
+            .group_by(_J, maintain_order=True)
+            .agg(pl.col("symbol").first().alias("_entry"), pl.col("symbol").last().alias("_exit"))
+            .with_columns(
+                _lookup(stage_names, pl.col("_entry")).alias("entry_stage"),
+                _lookup(stage_names, pl.col("_exit")).alias("exit_stage"),
+            )
+        )
+        ids = self.journeys._ids.select("journey", "customer")
+        out = (
+            self.journeys._with_ids(
+                base.join(reached, on=_J, how="left")
+                .sort(_J)
+                .select(
+                    _J,
+                    pl.col("length").alias("visits"),
+                    "cost",
+                    (1 - pl.col("cost") / (pl.col("length") + self._shortest)).alias("fitness"),
+                    "entry_stage",
+                    "exit_stage",
+                )
+            )
+            .join(counts.select("journey", *DEVIATIONS), on="journey", how="left")
+            .with_columns(pl.col(DEVIATIONS).fill_null(0).cast(pl.UInt32))
+            .with_columns((pl.sum_horizontal(DEVIATIONS) == 0).alias("conforms"))
+        )
+        out = pl.concat([ids.select("customer"), out], how="horizontal").select(
+            "journey", "customer", pl.exclude("journey", "customer")
+        )
+        if self._extra is not None:
+            out = out.join(self._extra, on="customer", how="left")
+        return out
+
+    def alignment(self, journey: Any) -> pl.DataFrame:
+        """The optimal alignment of one journey as a table of moves.
+
+        Columns: ``move`` (``sync``, ``log`` or ``model``), ``position``
+        (event index; for a map-only move the next event), ``touchpoint``
+        (null for map-only moves) and ``stage`` (null for journey-only moves).
+        """
+        ids = self.journeys._ids.get_column("journey")
+        hits = (ids == journey).arg_true()
+        if hits.len() == 0:
+            msg = f"no journey {journey!r}; journey ids look like {ids.head(3).to_list()}"
+            raise JourneygraphError(msg)
+        code = int(hits[0])
+        seq = int(self._sequences.filter(pl.col(_J) == code).get_column("_seq")[0])
+        visits = self._visits.filter(pl.col(_J) == code).sort("_visit")
+        positions = visits.get_column("position").to_list()
+        touchpoints = visits.get_column("touchpoint").cast(pl.String).to_list()
+        names = self.jmap.stage_names
+        rows = []
+        for m in self._moves[seq]:
+            at = min(m.position, len(positions) - 1)
+            rows.append(
+                (
+                    m.kind,
+                    positions[at] if m.position < len(positions) else positions[at] + 1,
+                    None if m.kind == "model" else touchpoints[m.position],
+                    None if m.stage is None else names[m.stage],
+                )
+            )
+        return pl.DataFrame(
+            rows,
+            schema={
+                "move": pl.String,
+                "position": pl.Int64,
+                "touchpoint": pl.String,
+                "stage": pl.String,
+            },
+            orient="row",
+        )
+
+    # -------------------------------------------------------------- population
+    @property
+    def conformance(self) -> float:
+        """Share of journeys without any deviation."""
+        share = self.customers.select(pl.col("conforms").mean()).item()
+        return float(share or 0.0)
+
+    def summary(self, by: str | None = None) -> pl.DataFrame:
+        """Population numbers, overall or per segment of a ``customers`` column.
+
+        Columns: the segment (if ``by``), ``journeys``, ``conformance``,
+        ``mean_fitness``, fitness quartiles, and per deviation kind the share
+        of journeys with at least one (``<kind>``) .
+
+        Examples
+        --------
+        >>> import journeygraph as jg
+        >>> from journeygraph import datasets
+        >>> sample = datasets.generate(300, seed=1)
+        >>> log = jg.read_events(sample.events, customer="customer_id",
+        ...                      timestamp="timestamp", touchpoint="touchpoint")
+        >>> div = jg.compare(jg.mine(log), jg.JourneyMap.linear(datasets.IDEAL_STAGES))
+        >>> row = div.summary().row(0, named=True)
+        >>> row["journeys"], 0 <= row["conformance"] <= 1
+        (300, True)
+        """
+        frame = self.customers
+        if by is not None and by not in frame.columns:
+            msg = f"no column {by!r} to split by; customers has {frame.columns}"
+            raise JourneygraphError(msg)
+        aggs = [
+            pl.len().alias("journeys"),
+            pl.col("conforms").mean().alias("conformance"),
+            pl.col("fitness").mean().alias("mean_fitness"),
+            pl.col("fitness").quantile(0.25, "nearest").alias("fitness_q25"),
+            pl.col("fitness").median().alias("fitness_median"),
+            pl.col("fitness").quantile(0.75, "nearest").alias("fitness_q75"),
+            *[(pl.col(k) > 0).mean().alias(k) for k in DEVIATIONS],
+        ]
+        if by is None:
+            return frame.select(aggs)
+        return frame.group_by(by).agg(aggs).sort(by, nulls_last=True)
+
+    def deviation_counts(self) -> pl.DataFrame:
+        """Per deviation kind and stage: ``deviations``, ``journeys`` and
+        ``share`` of all journeys. Most frequent first."""
+        n = self.journeys.n_journeys
+        return (
+            self.deviations.group_by("kind", "stage")
+            .agg(pl.len().alias("deviations"), pl.col("journey").n_unique().alias("journeys"))
+            .with_columns((pl.col("journeys") / n).alias("share"))
+            .sort(["journeys", "kind", "stage"], descending=[True, False, False], nulls_last=True)
+        )
+
+    @cached_property
+    def _stage_steps(self) -> pl.DataFrame:
+        """Consecutive visits as (from, to) labels: stage names, or touchpoints off the map."""
+        names = pl.Series(self.jmap.stage_names, dtype=pl.String)
+        label = (
+            pl.when(pl.col("symbol") >= 0)
+            .then(_lookup(names, pl.col("symbol").clip(0)))
+            .otherwise(pl.col("touchpoint").cast(pl.String))
+        )
+        v = self._visits.with_columns(label.alias("label"), (pl.col("symbol") >= 0).alias("on"))
+        return v.with_columns(
+            pl.col("label").shift(-1).over(_J).alias("next"),
+            pl.col("on").shift(-1).over(_J).alias("next_on"),
+        ).filter(pl.col("next").is_not_null())
+
+    def overlay(self) -> pl.DataFrame:
+        """Every map move and every observed step off the map, with usage.
+
+        Columns: ``source``, ``target``, ``kind`` (``map`` for a move of the
+        map, ``shadow`` for an observed step the map does not have),
+        ``journeys`` (that made the step), ``bypassed`` (map moves only:
+        journeys that reached ``target`` or a later stage without ever making
+        this move). Map moves first in map order, then shadow paths by volume.
+        """
+        steps = self._stage_steps.group_by("label", "next").agg(
+            pl.col(_J).n_unique().alias("journeys")
+        )
+        names = self.jmap.stage_names
+        moves = pl.DataFrame(
+            [(names[a], names[b], i) for i, (a, b) in enumerate(self._map_moves)],
+            schema={"label": pl.String, "next": pl.String, "_order": pl.Int64},
+            orient="row",
+        )
+        used = moves.join(steps, on=["label", "next"], how="left").with_columns(
+            pl.col("journeys").fill_null(0)
+        )
+        furthest = (
+            self._visits.filter(pl.col("symbol") >= 0)
+            .group_by(_J)
+            .agg(pl.col("symbol").max().alias("furthest"))
+        )
+        made = self._stage_steps.select(_J, "label", "next").unique()
+        bypassed = []
+        for a, b in self._map_moves:
+            reached = furthest.filter(pl.col("furthest") >= b).select(_J)
+            did = made.filter((pl.col("label") == names[a]) & (pl.col("next") == names[b]))
+            bypassed.append(reached.join(did, on=_J, how="anti").height)
+        used = used.with_columns(pl.Series("bypassed", bypassed, dtype=pl.UInt32))
+        known = set(self._map_moves_named)
+        shadow = steps.filter(
+            ~pl.struct("label", "next").is_in(
+                pl.Series(
+                    [{"label": a, "next": b} for a, b in known],
+                    dtype=pl.Struct({"label": pl.String, "next": pl.String}),
+                ).implode()
+            )
+        ).sort(["journeys", "label", "next"], descending=[True, False, False])
+        return pl.concat(
+            [
+                used.sort("_order").select(
+                    pl.col("label").alias("source"),
+                    pl.col("next").alias("target"),
+                    pl.lit("map").alias("kind"),
+                    pl.col("journeys").cast(pl.UInt32),
+                    "bypassed",
+                ),
+                shadow.select(
+                    pl.col("label").alias("source"),
+                    pl.col("next").alias("target"),
+                    pl.lit("shadow").alias("kind"),
+                    pl.col("journeys").cast(pl.UInt32),
+                    pl.lit(None, pl.UInt32).alias("bypassed"),
+                ),
+            ]
+        )
+
+    @cached_property
+    def _map_moves(self) -> list[tuple[int, int]]:
+        idx = self.jmap.index_of
+        return [(idx[a], idx[b]) for a, b in self.jmap.moves]
+
+    @cached_property
+    def _map_moves_named(self) -> list[tuple[str, str]]:
+        return list(self.jmap.moves)
+
+    def stage_reach(self) -> pl.DataFrame:
+        """Per stage: share of journeys that reached it by any path, share that
+        reached it along the map with no deviation before, and the share whose
+        last stage it was (``drop_off``). In map order."""
+        n = self.journeys.n_journeys
+        names = self.jmap.stage_names
+        on_map = self._visits.filter(pl.col("symbol") >= 0)
+        any_path = on_map.group_by("symbol").agg(pl.col(_J).n_unique().alias("reached"))
+        first_dev = self.deviations.group_by("journey").agg(pl.col("position").min().alias("_dev"))
+        first_visit = on_map.group_by(_J, "symbol").agg(pl.col("position").min().alias("_at"))
+        first_visit = self.journeys._with_ids(first_visit)
+        ideal = (
+            first_visit.join(first_dev, on="journey", how="left")
+            .filter(pl.col("_dev").is_null() | (pl.col("_at") < pl.col("_dev")))
+            .group_by("symbol")
+            .len()
+            .rename({"len": "ideal"})
+        )
+        last = on_map.group_by(_J).agg(pl.col("symbol").last()).group_by("symbol").len()
+        table = pl.DataFrame({"symbol": list(range(len(names))), "stage": list(names)})
+        return (
+            table.with_columns(pl.col("symbol").cast(any_path.schema["symbol"]))
+            .join(any_path, on="symbol", how="left")
+            .join(ideal, on="symbol", how="left")
+            .join(last.rename({"len": "last"}), on="symbol", how="left")
+            .sort("symbol")
+            .select(
+                "stage",
+                (pl.col("reached").fill_null(0) / n).alias("reach"),
+                (pl.col("ideal").fill_null(0) / n).alias("reach_ideal"),
+                (pl.col("last").fill_null(0) / n).alias("drop_off"),
+            )
+        )
+
+    def overlay_graph(self, *, top_shadow: int = 20) -> nx.DiGraph[str]:
+        """The overlay as a ``networkx.DiGraph`` ready for rendering.
+
+        Stage nodes carry ``index``, ``reach``, ``reach_ideal`` and
+        ``drop_off``; touchpoint nodes off the map carry ``kind="off_map"``.
+        Edges carry ``kind`` (``map``/``shadow``), ``used`` (map edges with at
+        least one journey), ``journeys`` and ``bypassed``. Only the
+        ``top_shadow`` busiest shadow paths are kept.
+        """
+        g: nx.DiGraph[str] = nx.DiGraph()
+        for i, row in enumerate(self.stage_reach().iter_rows(named=True)):
+            g.add_node(row.pop("stage"), kind="stage", index=i, **row)
+        overlay = self.overlay()
+        shadow = overlay.filter(pl.col("kind") == "shadow").head(top_shadow)
+        for row in pl.concat([overlay.filter(pl.col("kind") == "map"), shadow]).iter_rows(
+            named=True
+        ):
+            for node in (row["source"], row["target"]):
+                if node not in g:
+                    g.add_node(node, kind="off_map")
+            g.add_edge(
+                row["source"],
+                row["target"],
+                kind=row["kind"],
+                journeys=row["journeys"],
+                bypassed=row["bypassed"],
+                used=row["journeys"] > 0,
+            )
+        return g
+
+    # ---------------------------------------------------------------- outcomes
+    def drivers(self, outcome: str, *, min_customers: int = 30) -> pl.DataFrame:
+        """Deviations and touchpoints ranked by their association with an outcome.
+
+        For each feature (a deviation kind, a deviation at a stage such as
+        ``skipped_stage:Explore``, or having visited a touchpoint): how many
+        customers have it, the outcome rate (binary outcome) or mean (numeric)
+        with and without it, the difference with a 95 % confidence interval
+        (normal approximation), and the lift (ratio). This is association, not
+        cause. ``outcome`` is a column of ``customers`` (pass a customer table
+        to :func:`compare`). Features with fewer than ``min_customers`` on
+        either side are left out. Sorted by the size of the difference.
+        """
+        frame = self.customers
+        if outcome not in frame.columns:
+            msg = (
+                f"no outcome column {outcome!r}; pass a customer table with it: "
+                f"jg.compare(journeys, jmap, customers=table). customers has {frame.columns}"
+            )
+            raise JourneygraphError(msg)
+        y_col = frame.get_column(outcome)
+        if not (y_col.dtype == pl.Boolean or y_col.dtype.is_numeric()):
+            msg = f"outcome {outcome!r} must be boolean or numeric, not {y_col.dtype}"
+            raise JourneygraphError(msg)
+        features = self._features()
+        y = frame.select("journey", pl.col(outcome).cast(pl.Float64).alias("_y")).drop_nulls()
+        n_all = y.height
+        total = y.get_column("_y").sum()
+        total_sq = (y.get_column("_y") ** 2).sum()
+        with_ = (
+            features.join(y, on="journey")
+            .group_by("feature")
+            .agg(
+                pl.len().alias("customers"),
+                pl.col("_y").sum().alias("_s"),
+                (pl.col("_y") ** 2).sum().alias("_ss"),
+            )
+        )
+        n1, n0 = pl.col("customers"), n_all - pl.col("customers")
+        mean1 = pl.col("_s") / n1
+        mean0 = (total - pl.col("_s")) / n0
+        var1 = (pl.col("_ss") / n1 - mean1**2).clip(0) * n1 / (n1 - 1).clip(1)
+        var0 = ((total_sq - pl.col("_ss")) / n0 - mean0**2).clip(0) * n0 / (n0 - 1).clip(1)
+        se = (var1 / n1 + var0 / n0).sqrt()
+        diff = mean1 - mean0
+        return (
+            with_.filter((n1 >= min_customers) & (n0 >= min_customers))
+            .select(
+                "feature",
+                "customers",
+                mean1.alias("with"),
+                mean0.alias("without"),
+                diff.alias("difference"),
+                (diff - _Z * se).alias("ci_low"),
+                (diff + _Z * se).alias("ci_high"),
+                pl.when(mean0 != 0).then(mean1 / mean0).alias("lift"),
+            )
+            .with_columns(((pl.col("ci_low") > 0) | (pl.col("ci_high") < 0)).alias("significant"))
+            .sort(
+                [pl.col("difference").abs(), pl.col("feature")],
+                descending=[True, False],
+            )
+        )
+
+    def _features(self) -> pl.DataFrame:
+        """(journey, feature) pairs: deviation kinds, kinds at stages, touchpoints visited."""
+        dev = self.deviations
+        kinds = dev.select("journey", pl.col("kind").cast(pl.String).alias("feature"))
+        at_stage = dev.filter(pl.col("stage").is_not_null()).select(
+            "journey", pl.format("{}:{}", pl.col("kind").cast(pl.String), "stage").alias("feature")
+        )
+        visited = self.journeys.nodes.select(
+            "journey",
+            pl.format("visited:{}", pl.col("touchpoint").cast(pl.String)).alias("feature"),
+        )
+        return pl.concat([kinds, at_stage, visited]).unique()
+
+    def perception_gap(self, score: str, outcome: str | None = None) -> pl.DataFrame:
+        """Who answers surveys, and how their scores compare with behaviour.
+
+        One row per group (``all``, ``conforms`` / ``deviates``, and the
+        outcome's values if given) with ``customers``, ``answered`` (share with
+        a score), ``mean_score`` of those who answered, ``mean_fitness`` of
+        those who answered and of those who stayed silent.
+        """
+        frame = self.customers
+        for column in (score, outcome):
+            if column is not None and column not in frame.columns:
+                msg = f"no column {column!r}; customers has {frame.columns}"
+                raise JourneygraphError(msg)
+        answered = pl.col(score).is_not_null()
+        aggs = [
+            pl.len().alias("customers"),
+            answered.mean().alias("answered"),
+            pl.col(score).mean().alias("mean_score"),
+            pl.col("fitness").filter(answered).mean().alias("fitness_answered"),
+            pl.col("fitness").filter(~answered).mean().alias("fitness_silent"),
+        ]
+        parts = [frame.select(pl.lit("all").alias("group"), *aggs)]
+        parts.append(
+            frame.group_by(
+                pl.when(pl.col("conforms")).then(pl.lit("conforms")).otherwise(pl.lit("deviates"))
+            )
+            .agg(aggs)
+            .rename({"literal": "group"})
+            .sort("group")
+        )
+        if outcome is not None:
+            parts.append(
+                frame.group_by(pl.format(f"{outcome}={{}}", pl.col(outcome)).alias("group"))
+                .agg(aggs)
+                .sort("group")
+            )
+        return pl.concat(parts)
+
+
+def _lookup(table: pl.Series, index: pl.Expr) -> pl.Expr:
+    """``table[index]`` for every row: decode codes (stage, touchpoint) to values."""
+    return pl.lit(table).gather(index)
+
+
+def _label(moves: list[Move], starts: set[int]) -> list[tuple[str, int, int | None]]:
+    """Deviation labels of one aligned sequence: (kind, visit index, stage)."""
+    syncs = [i for i, m in enumerate(moves) if m.kind == "sync"]
+    first_sync = syncs[0] if syncs else len(moves)
+    last_sync = syncs[-1] if syncs else -1
+    visited = [m for m in moves if m.symbol is not None and m.symbol >= 0]
+    wrong_entry = bool(visited) and visited[0].symbol not in starts
+    out: list[tuple[str, int, int | None]] = []
+    highest = -1
+    for i, m in enumerate(moves):
+        if m.kind == "sync":
+            highest = max(highest, m.symbol or 0)
+        elif m.kind == "log":
+            if wrong_entry and m is visited[0]:
+                continue  # the wrong entry itself, reported once below
+            if m.symbol is None or m.symbol < 0:
+                out.append(("off_map", m.position, None))
+            elif m.symbol <= highest:
+                out.append(("loop", m.position, m.symbol))
+            else:
+                out.append(("out_of_order", m.position, m.symbol))
+        elif (i < first_sync and wrong_entry) or i > last_sync:
+            continue  # part of the wrong entry or the early exit, each reported once below
+        else:
+            out.append(("skipped_stage", m.position, m.stage))
+    if wrong_entry:
+        out.append(("wrong_entry", visited[0].position, visited[0].symbol))
+    if any(m.kind == "model" for m in moves[last_sync + 1 :]):
+        n_visits = sum(m.kind != "model" for m in moves)
+        if syncs:
+            out.append(("early_exit", moves[last_sync].position, moves[last_sync].stage))
+        else:
+            out.append(("early_exit", max(n_visits - 1, 0), None))
+    return sorted(out, key=lambda d: (d[1], d[0]))
+
+
+def compare(
+    journeys: Journeys,
+    jmap: JourneyMap,
+    *,
+    strict: bool = False,
+    customers: pl.DataFrame | None = None,
+) -> Divergence:
+    """Align every journey with the journey map and label each divergence.
+
+    Parameters
+    ----------
+    journeys
+        Mined journeys (:func:`journeygraph.mine`).
+    jmap
+        The company's journey map.
+    strict
+        Align every event on its own instead of stage visits.
+    customers
+        Optional customer table (a ``customer`` column plus outcomes, survey
+        scores, segments) joined into ``Divergence.customers``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import journeygraph as jg
+    >>> jmap = jg.JourneyMap.linear({"Explore": ["search", "product"], "Buy": ["cart", "pay"]})
+    >>> df = pl.DataFrame({"user": [1, 1, 1, 2, 2, 2], "ts": [1, 2, 3, 1, 2, 3],
+    ...                    "event": ["search", "product", "pay", "cart", "chat", "pay"]})
+    >>> journeys = jg.mine(jg.read_events(df, customer="user", timestamp="ts", touchpoint="event"))
+    >>> div = jg.compare(journeys, jmap)
+    >>> div.customers.select("journey", "cost", "fitness", "conforms").rows()
+    [(1, 0, 1.0, True), (2, 3, 0.4, False)]
+    >>> for row in div.deviations.select("journey", "kind", "position", "stage").rows():
+    ...     print(row)
+    (2, 'wrong_entry', 0, 'Buy')
+    (2, 'off_map', 1, None)
+    (2, 'loop', 2, 'Buy')
+    """
+    stage_of = jmap.stage_of
+    index_of = jmap.index_of
+    automaton = Automaton(
+        len(jmap.stages),
+        [(index_of[a], index_of[b]) for a, b in jmap.moves],
+        [index_of[s] for s in jmap.start_stages],
+        [index_of[s] for s in jmap.end_stages],
+    )
+    symbol_of = np.array(
+        [index_of[stage_of[t]] if t in stage_of else -1 for t in journeys.touchpoints],
+        dtype=np.int64,
+    )
+    seq = journeys._sequence.select(_J, "touchpoint", "timestamp", "_pos")
+    symbol = _lookup(pl.Series(symbol_of), pl.col("touchpoint").to_physical())
+    code = pl.col("touchpoint").to_physical().cast(pl.Int64)
+    seq = seq.with_columns(symbol.alias("symbol"))
+    if strict:
+        starts = pl.lit(True)
+    else:
+        key = pl.when(pl.col("symbol") >= 0).then(pl.col("symbol")).otherwise(-1 - code)
+        starts = (pl.col(_J) != pl.col(_J).shift(1)) | (key != key.shift(1))
+        starts = starts.fill_null(True)
+    visits = (
+        seq.filter(starts)
+        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over(_J).alias("_visit"))
+        .select(
+            _J,
+            "_visit",
+            "symbol",
+            "touchpoint",
+            pl.col("timestamp").alias("time"),
+            pl.col("_pos").alias("position"),
+        )
+    )
+    per_journey = visits.group_by(_J, maintain_order=True).agg(pl.col("symbol").alias("_symbols"))
+    distinct = per_journey.group_by("_symbols", maintain_order=True).agg(pl.col(_J))
+    distinct = distinct.with_row_index("_seq")
+    sequences = (
+        distinct.explode(_J)
+        .select(_J, "_seq", pl.col("_symbols").list.len().alias("length"))
+        .sort(_J)
+    )
+    costs, moves = align(automaton, distinct.get_column("_symbols").to_list())
+    assert moves is not None
+    if customers is not None and "customer" not in customers.columns:
+        msg = f"customers= needs a 'customer' column; it has {customers.columns}"
+        raise JourneygraphError(msg)
+    return Divergence(
+        journeys,
+        jmap,
+        strict=strict,
+        visits=visits,
+        sequences=sequences,
+        costs=costs,
+        moves=moves,
+        shortest=automaton.shortest_word,
+        customers=customers,
+    )
