@@ -61,7 +61,7 @@ def replay(moves: list[Move], x: list[int], a: Automaton, ends: set[int]) -> int
         assert stage is not None
         assert stage + 1 in a.successors[state], (state, stage)
         state = stage + 1
-    assert word, 'every word of the language has at least one stage'
+    assert word, "every word of the language has at least one stage"
     assert state - 1 in ends
     for m in moves:
         if m.kind == "sync":

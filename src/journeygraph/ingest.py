@@ -205,21 +205,22 @@ class EventLog:
 def order_events(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """Sort ``frame`` lexicographically by ``keys``, stably.
 
-    The permutation is built from the key columns alone, least significant
-    key first with stable arg-sorts, and the frame is gathered once: much
-    cheaper than a multi-key sort that moves every column at each step. When
-    the customer is an integer and the time span fits, customer and time are
-    packed into one 64-bit key.
+    Only the key columns are permuted to find the order; the frame is gathered
+    once. For the usual keys (customer, timestamp, input order) one integer
+    key does it: the customer's code shifted left, plus the timestamp's
+    ordinal rank, which numbers equal timestamps in input order. That key is
+    unique, so a plain arg-sort gives the stable order. Other keys use stable
+    arg-sorts, least significant first.
     """
     if keys[-1] == ROW:
-        keys = keys[:-1]  # a stable sort keeps input order, which is what ROW encodes
-    columns = [frame.get_column(k) for k in keys]
-    if keys == ["customer", "timestamp"]:
-        packed = _packed_key(frame)
-        if packed is not None:
-            columns = [frame.select(packed).to_series()]
+        keys = keys[:-1]  # stable order keeps input order, which is what ROW encodes
+    if keys == ["customer", "timestamp"] and frame.height < 2**32:
+        # sorting by the key column moves the frame faster than gathering by arg-sort
+        keyed = frame.with_columns(_customer_time_key(frame).alias("_order_key"))
+        return keyed.sort("_order_key").drop("_order_key")
     perm: pl.Series | None = None
-    for column in reversed(columns):
+    for key in reversed(keys):
+        column = frame.get_column(key)
         current = column if perm is None else column.gather(perm)
         if current.is_sorted(nulls_last=True) and current.null_count() == 0:
             continue
@@ -231,25 +232,22 @@ def order_events(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return frame if perm is None else frame.gather(perm)
 
 
-def _packed_key(frame: pl.DataFrame) -> pl.Expr | None:
-    dtype = frame.schema["customer"]
-    if frame.height == 0 or not dtype.is_integer():
-        return None
-    # bounds in the column's own type: UInt64 ids may not fit in Int64
-    wide = pl.UInt64 if dtype == pl.UInt64 else pl.Int64
-    bounds = frame.select(
-        pl.col("customer").min().alias("c_lo"),
-        pl.col("customer").max().alias("c_hi"),
-        pl.col("timestamp").dt.epoch("us").min().alias("t_lo"),
-        pl.col("timestamp").dt.epoch("us").max().alias("t_hi"),
-    ).row(0)
-    c_lo, c_hi, t_lo, t_hi = (int(v) for v in bounds)
-    t_bits = max((t_hi - t_lo).bit_length(), 1)
-    if (c_hi - c_lo).bit_length() + t_bits > 64:
-        return None
-    c = (pl.col("customer").cast(wide) - pl.lit(c_lo, dtype=wide)).cast(pl.UInt64)
-    t = (pl.col("timestamp").dt.epoch("us") - t_lo).cast(pl.UInt64)
-    return c * (1 << t_bits) + t
+def _customer_time_key(frame: pl.DataFrame) -> pl.Series:
+    """A unique UInt64 per row that sorts like (customer, timestamp, input order)."""
+    customer = frame.get_column("customer")
+    bits = max(frame.height.bit_length(), 1)
+    code: pl.Series | None = None
+    if customer.dtype.is_integer():
+        wide = pl.UInt64 if customer.dtype == pl.UInt64 else pl.Int64
+        lo, hi = frame.select(
+            pl.col("customer").min().alias("lo"), pl.col("customer").max().alias("hi")
+        ).row(0)
+        if (int(hi) - int(lo)).bit_length() + bits <= 64:
+            code = (customer.cast(wide) - pl.Series([lo], dtype=wide)).cast(pl.UInt64)
+    if code is None:  # text ids, or integers spread too wide: rank them densely
+        code = (customer.rank("dense") - 1).cast(pl.UInt64)
+    position = frame.get_column("timestamp").rank("ordinal").cast(pl.UInt64) - 1
+    return code * (1 << bits) + position
 
 
 def read_events(

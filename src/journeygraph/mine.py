@@ -753,7 +753,7 @@ def _group_runs(keyed: pl.DataFrame, *aggs: pl.Expr) -> pl.DataFrame:
     multi-column key. The result has ``_key``, the run length ``_n`` and ``aggs``.
     """
     if not keyed.get_column("_key").is_sorted():
-        keyed = keyed.sort("_key", maintain_order=True)
+        keyed = keyed.sort("_key")  # aggregates ignore order within a run
     runs = keyed.with_columns(pl.col("_key").set_sorted()).group_by("_key", maintain_order=True)
     return runs.agg(pl.len().alias("_n"), *aggs)
 
