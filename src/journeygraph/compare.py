@@ -113,6 +113,13 @@ class Divergence:
         )
 
     @cached_property
+    def _first_visit_row(self) -> pl.Series:
+        """Row of each journey's first visit in ``_visits`` (sorted by journey, visit)."""
+        return self._visits.select((pl.col("_visit") == 0).arg_true().alias("_first")).get_column(
+            "_first"
+        )
+
+    @cached_property
     def deviations(self) -> pl.DataFrame:
         """One row per deviation: ``journey``, ``kind``, ``position`` (event index),
         ``stage``, ``touchpoint`` and ``time`` of the visit where it happens.
@@ -126,7 +133,11 @@ class Divergence:
             # positions past the last visit point at the last visit
             pl.min_horizontal("_visit", pl.col("length") - 1).alias("_visit")
         )
-        found = labelled.join(self._visits, on=[_J, "_visit"], how="left").select(
+        # visits are sorted by journey, then visit: row = first row of the journey + visit
+        at = _lookup(self._first_visit_row, pl.col(_J)) + pl.col("_visit")
+        located = self._visits.select("position", "touchpoint", "time")
+        rows = labelled.select(at.alias("_row")).get_column("_row")
+        found = pl.concat([labelled, located[rows]], how="horizontal").select(
             _J,
             pl.col("kind").cast(pl.Enum(DEVIATIONS)),
             "position",
@@ -185,14 +196,17 @@ class Divergence:
         """
         costs = pl.Series("cost", self._costs, dtype=pl.Int64)
         base = self._sequences.with_columns(_lookup(costs, pl.col("_seq")).alias("cost"))
-        counts = (
-            self.deviations.group_by("journey", "kind")
-            .len()
-            .pivot("kind", index="journey", values="len")
-        )
-        for kind in DEVIATIONS:
-            if kind not in counts.columns:
-                counts = counts.with_columns(pl.lit(0, pl.UInt32).alias(kind))
+        # counts per distinct sequence, gathered to journeys; `late` depends on times
+        per_seq = self._per_sequence.group_by("_seq", "kind").len()
+        table = pl.DataFrame({"_seq": pl.int_range(len(self._moves), dtype=pl.UInt32, eager=True)})
+        for kind in DEVIATIONS[:-1]:  # all but "late"
+            hits = per_seq.filter(pl.col("kind") == kind).select("_seq", pl.col("len").alias(kind))
+            table = table.join(hits, on="_seq", how="left", maintain_order="left")
+        table = table.fill_null(0)
+        late = self._late().group_by(_J).len().rename({"len": "late"})
+        base = base.with_columns(
+            _lookup(table.get_column(k), pl.col("_seq")).alias(k) for k in DEVIATIONS[:-1]
+        ).join(late, on=_J, how="left", maintain_order="left")
         stage_names = pl.Series(self.jmap.stage_names, dtype=pl.String)
         reached = (
             self._visits.filter(pl.col("symbol") >= 0)
@@ -215,9 +229,9 @@ class Divergence:
                     (1 - pl.col("cost") / (pl.col("length") + self._shortest)).alias("fitness"),
                     "entry_stage",
                     "exit_stage",
+                    *DEVIATIONS,
                 )
             )
-            .join(counts.select("journey", *DEVIATIONS), on="journey", how="left")
             .with_columns(pl.col(DEVIATIONS).fill_null(0).cast(pl.UInt32))
             .with_columns((pl.sum_horizontal(DEVIATIONS) == 0).alias("conforms"))
         )
@@ -688,9 +702,11 @@ def compare(
         key = pl.when(pl.col("symbol") >= 0).then(pl.col("symbol")).otherwise(-1 - code)
         starts = (pl.col(_J) != pl.col(_J).shift(1)) | (key != key.shift(1))
         starts = starts.fill_null(True)
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    first_row = pl.when(pl.col(_J) != pl.col(_J).shift(1)).then(row).forward_fill().fill_null(0)
     visits = (
         seq.filter(starts)
-        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over(_J).alias("_visit"))
+        .with_columns((row - first_row).alias("_visit"))
         .select(
             _J,
             "_visit",
