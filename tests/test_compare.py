@@ -285,3 +285,36 @@ def test_identical_journeys_get_identical_results_and_alignment_table() -> None:
     ]
     with pytest.raises(jg.JourneygraphError, match="no journey 'zz'"):
         div.alignment("zz")
+
+
+def test_outcomes_from_event_attributes() -> None:
+    rows = [
+        {"user": "a", "ts": T0, "event": "ad", "churned": None, "nps": 9},
+        {
+            "user": "a",
+            "ts": T0 + dt.timedelta(minutes=1),
+            "event": "app",
+            "churned": False,
+            "nps": None,
+        },
+        {"user": "b", "ts": T0, "event": "ad", "churned": None, "nps": 3},
+        {
+            "user": "b",
+            "ts": T0 + dt.timedelta(minutes=1),
+            "event": "cart",
+            "churned": True,
+            "nps": 4,
+        },
+    ]
+    log = jg.read_events(pl.DataFrame(rows), customer="user", timestamp="ts", touchpoint="event")
+    div = jg.compare(jg.mine(log), jmap(), customers=log)
+    got = div.customers.select("journey", "churned", "nps").rows()
+    assert got == [("a", False, 9), ("b", True, 4)]
+    bare = jg.read_events(
+        pl.DataFrame(rows).drop("churned", "nps"),
+        customer="user",
+        timestamp="ts",
+        touchpoint="event",
+    )
+    with pytest.raises(jg.JourneygraphError, match="needs attribute columns"):
+        jg.compare(jg.mine(bare), jmap(), customers=bare)

@@ -37,6 +37,7 @@ import polars as pl
 
 from ._align import Automaton, Move, align
 from ._errors import JourneygraphError
+from .ingest import ROW, EventLog
 from .mine import _J, Journeys
 
 if TYPE_CHECKING:
@@ -601,6 +602,16 @@ class Divergence:
         return pl.concat(parts)
 
 
+def _from_attributes(log: EventLog) -> pl.DataFrame:
+    """One row per customer: each event attribute's last non-null value in time order."""
+    attributes = log.attributes
+    if not attributes:
+        msg = "customers=log needs attribute columns on the events (outcomes, scores)"
+        raise JourneygraphError(msg)
+    last = [pl.col(a).sort_by("timestamp", ROW).drop_nulls().last() for a in attributes]
+    return log.lazy().group_by("customer").agg(last).collect().sort("customer")
+
+
 def _lookup(table: pl.Series, index: pl.Expr) -> pl.Expr:
     """``table[index]`` for every row: decode codes (stage, touchpoint) to values."""
     return pl.lit(table).gather(index)
@@ -647,7 +658,7 @@ def compare(
     jmap: JourneyMap,
     *,
     strict: bool = False,
-    customers: pl.DataFrame | None = None,
+    customers: pl.DataFrame | EventLog | None = None,
 ) -> Divergence:
     """Align every journey with the journey map and label each divergence.
 
@@ -661,7 +672,9 @@ def compare(
         Align every event on its own instead of stage visits.
     customers
         Optional customer table (a ``customer`` column plus outcomes, survey
-        scores, segments) joined into ``Divergence.customers``.
+        scores, segments) joined into ``Divergence.customers``. Or the
+        `EventLog` itself: then each event attribute gives the customer's last
+        non-null value in time order (an outcome logged on the final event).
 
     Examples
     --------
@@ -726,6 +739,8 @@ def compare(
     )
     costs, moves = align(automaton, distinct.get_column("_symbols").to_list())
     assert moves is not None
+    if isinstance(customers, EventLog):
+        customers = _from_attributes(customers)
     if customers is not None and "customer" not in customers.columns:
         msg = f"customers= needs a 'customer' column; it has {customers.columns}"
         raise JourneygraphError(msg)
