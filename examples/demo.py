@@ -124,13 +124,7 @@ def main() -> None:
     sample.events.write_parquet(events_path)
 
     start = time.perf_counter()
-    log = jg.read_events(
-        events_path,
-        customer="customer_id",
-        timestamp="timestamp",
-        touchpoint="touchpoint",
-        channel="channel",
-    )
+    log = jg.read_events(events_path, **datasets.COLUMNS)
     journeys = jg.mine(log, session_gap="30m")
     page = report(journeys, time.perf_counter() - start)
     seconds = time.perf_counter() - start

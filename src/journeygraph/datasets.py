@@ -32,6 +32,7 @@ from ._errors import JourneygraphError
 __all__ = [
     "ARCHETYPES",
     "CHANNELS",
+    "COLUMNS",
     "IDEAL_STAGES",
     "TOUCHPOINTS",
     "SampleData",
@@ -102,6 +103,23 @@ IDEAL_STAGES: dict[str, tuple[str, ...]] = {
 
 Support touchpoints (``help_center``, ``support_chat``, ``support_call``,
 ``ticket``), ``cancel`` and ``survey`` are deliberately off the map.
+"""
+
+COLUMNS: dict[str, str] = {
+    "customer": "customer_id",
+    "timestamp": "timestamp",
+    "touchpoint": "touchpoint",
+    "channel": "channel",
+}
+"""The column mapping of ``SampleData.events`` for `read_events`.
+
+Examples
+--------
+>>> import journeygraph as jg
+>>> from journeygraph import datasets
+>>> log = jg.read_events(datasets.generate(10, seed=0).events, **datasets.COLUMNS)
+>>> log.attributes
+['device']
 """
 
 ARCHETYPES: tuple[str, ...] = (
