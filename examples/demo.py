@@ -56,10 +56,43 @@ td,th{border-bottom:1px solid #e3e6ee;padding:.3em .6em;text-align:left;font-siz
 .bar{display:grid;grid-template-columns:160px 1fr 80px;align-items:center;gap:.5em;margin:2px 0}
 .bar i{background:#4a7bd0;height:14px;border-radius:3px;display:block}
 .bar b{font-weight:normal;text-align:right}
+.bar.ideal i{background:#9aa5b8}
 """
 
 
-def report(journeys: jg.Journeys, seconds: float) -> str:
+def divergence_html(div: jg.Divergence) -> str:
+    """Conformance, stage reach, shadow paths and churn drivers."""
+    reach = div.stage_reach()
+    rows = "".join(
+        f"<div class='bar'><span>{html.escape(r['stage'])}</span>"
+        f"<i style='width:{100 * r['reach']:.1f}%'></i><b>{r['reach']:.0%}</b></div>"
+        f"<div class='bar ideal'><span></span>"
+        f"<i style='width:{100 * r['reach_ideal']:.1f}%'></i><b>{r['reach_ideal']:.0%}</b></div>"
+        for r in reach.iter_rows(named=True)
+    )
+    shadow = div.overlay().filter(pl.col("kind") == "shadow").head(8)
+    drivers = (
+        div.drivers("churned")
+        .filter(pl.col("significant"))
+        .head(8)
+        .select("feature", "customers", "with", "without", "lift")
+    )
+    return f"""
+<h2>Against the journey map</h2>
+<p>{div.conformance:.0%} of customers follow the ideal map
+({html.escape(" → ".join(div.jmap.stage_names))}) without any deviation.
+Blue: share reaching each stage by any path; grey: along the map, with no
+deviation before.</p>
+{rows}
+<h2>Shadow paths: busiest steps the map does not have</h2>
+{table(shadow.select("source", "target", "journeys"), {"journeys": "{:,}"})}
+<h2>What goes with churn</h2>
+<p>Churn rate with and without each feature (association, not cause).</p>
+{table(drivers, {"with": "{:.0%}", "without": "{:.0%}", "lift": "{:.1f}", "customers": "{:,}"})}
+"""
+
+
+def report(journeys: jg.Journeys, seconds: float, div: jg.Divergence | None = None) -> str:
     stats = journeys.stats
     n = journeys.n_journeys
     looped = stats.filter(pl.col("cycles") > 0).height / n
@@ -107,6 +140,7 @@ data. {html.escape(str(journeys.report)).replace(chr(10), "; ")}</p>
     }
 <h2>Busiest transitions</h2>
 {table(transitions, {"p_next": "{:.2f}", "customers": "{:,}", "events": "{:,}"})}
+{divergence_html(div) if div is not None else ""}
 </body></html>
 """
 
@@ -126,13 +160,17 @@ def main() -> None:
     start = time.perf_counter()
     log = jg.read_events(events_path, **datasets.COLUMNS)
     journeys = jg.mine(log, session_gap="30m")
-    page = report(journeys, time.perf_counter() - start)
+    jmap = jg.JourneyMap.linear(datasets.IDEAL_STAGES, optional=["Renew"])
+    customers = sample.customers.rename({"customer_id": "customer"})
+    div = jg.compare(journeys, jmap, customers=customers)
+    page = report(journeys, time.perf_counter() - start, div)
     seconds = time.perf_counter() - start
 
     path = args.out / "report.html"
     path.write_text(page, encoding="utf-8")
     print(journeys)
     print(journeys.report)
+    print(div)
     print(f"mined and reported in {seconds:.2f} s")
     print(f"report written to {path.resolve()}")
 
