@@ -136,7 +136,7 @@ class Journeys:
     @cached_property
     def _ids(self) -> pl.DataFrame:
         """One row per journey code: journey id, customer, session."""
-        first = self._sequence.filter(pl.col("_pos") == 0)
+        first = self._first_rows("customer", "_session")
         if self.options.journey == "session":
             journey = pl.format("{}#{}", pl.col("customer"), pl.col("_session"))
         else:
@@ -145,6 +145,11 @@ class Journeys:
             journey.alias("journey"), "customer", pl.col("_session").alias("session")
         )
 
+    def _first_rows(self, *columns: str) -> pl.DataFrame:
+        """``columns`` of each journey's first event (select, then filter: cheaper)."""
+        first = self._sequence.select(*columns, "_pos").filter(pl.col("_pos") == 0)
+        return first.drop("_pos")
+
     def _with_ids(self, frame: pl.DataFrame) -> pl.DataFrame:
         journey = self._ids.get_column("journey").gather(frame.get_column(_J))
         return frame.select(journey.alias("journey"), pl.exclude(_J, _C))
@@ -152,7 +157,7 @@ class Journeys:
     @cached_property
     def _customer_codes(self) -> pl.Series:
         """Customer code of each journey code."""
-        return self._sequence.filter(pl.col("_pos") == 0).get_column(_C)
+        return self._first_rows(_C).get_column(_C)
 
     @cached_property
     def _vocabulary(self) -> pl.Series:
@@ -288,7 +293,7 @@ class Journeys:
             ]
         )
         # the first row's own flag belongs to the journey: it was added into _before
-        firsts = self._sequence.filter(pl.col("_pos") == 0).select(flags)
+        firsts = self._first_rows(*flags)
         counts = pl.concat([first, last, firsts.rename(lambda c: f"{c}_own")], how="horizontal")
         touchpoints = self._nodes.get_column(_J).rle().struct.field("len")
         distinct_edges = pl.zeros(self.n_journeys, pl.UInt32, eager=True)
