@@ -8,7 +8,8 @@ The canonical event frame has the columns ``customer``, ``timestamp``
 Ordering rule: events are ordered by customer, then timestamp. Events of one
 customer with equal timestamps keep their input order; if a ``tie_breaker``
 column is named, they are ordered by it instead (then by touchpoint and
-channel), so the result no longer depends on the order of the input rows.
+channel; missing values sort last), so the result no longer depends on the
+order of the input rows.
 """
 
 from __future__ import annotations
