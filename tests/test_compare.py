@@ -318,3 +318,30 @@ def test_outcomes_from_event_attributes() -> None:
     )
     with pytest.raises(jg.JourneygraphError, match="needs attribute columns"):
         jg.compare(jg.mine(bare), jmap(), customers=bare)
+
+
+def test_every_table_is_deterministic() -> None:
+    from journeygraph import datasets
+
+    sample = datasets.generate(400, seed=3)
+    customers = sample.customers.rename({"customer_id": "customer"})
+    jm = jg.JourneyMap.linear(datasets.IDEAL_STAGES, optional=["Renew"])
+
+    def tables() -> list[pl.DataFrame]:
+        log = jg.read_events(
+            sample.events.sample(fraction=1.0, seed=1), **datasets.COLUMNS, tie_breaker=None
+        )
+        div = jg.compare(jg.mine(log), jm, customers=customers)
+        return [
+            div.customers,
+            div.deviations,
+            div.summary(by="archetype"),
+            div.deviation_counts(),
+            div.overlay(),
+            div.stage_reach(),
+            div.drivers("churned", min_customers=5),
+            div.perception_gap("survey_score", "churned"),
+        ]
+
+    for first, second in zip(tables(), tables(), strict=True):
+        assert first.equals(second)
