@@ -33,6 +33,8 @@ from functools import cached_property
 from typing import Any, Literal
 
 import networkx as nx
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from ._errors import JourneygraphError
@@ -373,8 +375,7 @@ class Journeys:
     def _graphs(self, lo: int, hi: int) -> Iterator[nx.DiGraph[Any]]:
         stats = self.stats.slice(lo, hi - lo).to_dicts()
         parts = []
-        for table in (self.nodes, self.edges):
-            offsets = self._offsets(table)
+        for table, offsets in ((self.nodes, self._node_offsets), (self.edges, self._edge_offsets)):
             start, stop = int(offsets[lo]), int(offsets[hi])
             rows = table.slice(start, stop - start).drop("journey").to_dicts()
             parts.append((rows, offsets[lo : hi + 1] - start))
@@ -387,19 +388,13 @@ class Journeys:
                 g.add_edge(row.pop("source"), row.pop("target"), **row)
             yield g
 
-    def _offsets(self, table: pl.DataFrame) -> Any:
-        """Row offsets of each journey's block in a table sorted by journey code."""
-        key = id(table)
-        cache: dict[int, Any] = self.__dict__.setdefault("_offset_cache", {})
-        if key not in cache:
-            codes = self._ids.with_row_index("_code").select("journey", "_code")
-            counts = table.group_by("journey").len().join(codes, on="journey").sort("_code")
-            full = pl.DataFrame({"_code": range(self.n_journeys)}, schema={"_code": pl.UInt32})
-            per = full.join(counts, on="_code", how="left").get_column("len").fill_null(0)
-            cache[key] = pl.concat(
-                [pl.Series([0], dtype=pl.Int64), per.cast(pl.Int64).cum_sum()]
-            ).to_numpy()
-        return cache[key]
+    @cached_property
+    def _node_offsets(self) -> npt.NDArray[np.intp]:
+        return _block_offsets(self._nodes, self.n_journeys)
+
+    @cached_property
+    def _edge_offsets(self) -> npt.NDArray[np.intp]:
+        return _block_offsets(self._edges, self.n_journeys)
 
     # --------------------------------------------------------------- aggregate
     @cached_property
@@ -731,6 +726,12 @@ def mine(
         sort_keys=sort_keys,
         has_channel=log.has_channel,
     )
+
+
+def _block_offsets(coded: pl.DataFrame, n_journeys: int) -> npt.NDArray[np.intp]:
+    """First row of each journey code's block, plus the end, in a table sorted by code."""
+    codes = coded.get_column(_J).to_numpy()
+    return np.searchsorted(codes, np.arange(n_journeys + 1), side="left")
 
 
 def _ratio(numerator: pl.Expr, denominator: pl.Expr | int) -> pl.Expr:
