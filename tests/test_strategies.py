@@ -144,7 +144,10 @@ def test_planted_deviations_found(data: st.DataObject) -> None:
     df, planted = data.draw(journeys_with_deviations(jmap, kinds=kinds))
     div = jg.compare(jg.mine(read(df)), jmap)
     found = div.deviations.select(
-        pl.col("journey").cast(pl.String).alias("customer"), pl.col("kind").cast(pl.String), "stage"
+        pl.col("journey").cast(pl.String).alias("customer"),
+        pl.col("kind").cast(pl.String),
+        "stage",
+        "position",
     )
     assert sorted(found.rows(), key=str) == sorted(planted.rows(), key=str)
     assert div.customers["cost"].to_list() == [1] * planted.height

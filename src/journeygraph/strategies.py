@@ -505,16 +505,23 @@ def _walk(draw: st.DrawFn, jmap: JourneyMap, max_loops: int) -> list[str]:
 
 
 def _events_for(
-    draw: st.DrawFn, jmap: JourneyMap, path: Sequence[str | None], customer: str
+    draw: st.DrawFn,
+    jmap: JourneyMap,
+    path: Sequence[str | None],
+    customer: str,
+    starts: list[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows for one customer: 1-3 touchpoints per visit, strictly increasing times.
 
-    ``None`` in ``path`` stands for one visit to `OFF_MAP_TOUCHPOINT`.
+    ``None`` in ``path`` stands for one visit to `OFF_MAP_TOUCHPOINT`. If
+    ``starts`` is given, the event position where each visit begins is appended.
     """
     touchpoints = {s.name: s.touchpoints for s in jmap.stages}
     rows: list[dict[str, Any]] = []
     when = T0 + dt.timedelta(seconds=draw(st.integers(0, 86_400)))
     for stage in path:
+        if starts is not None:
+            starts.append(len(rows))
         if stage is None:
             visit = [OFF_MAP_TOUCHPOINT]
         else:
@@ -612,7 +619,8 @@ def journeys_with_deviations(
     -------
     SearchStrategy[tuple[pl.DataFrame, pl.DataFrame]]
         ``(df, planted)``: ``df`` as in `journeys_following`; ``planted`` has one
-        row per customer with ``customer``, ``kind`` and ``stage`` (all String).
+        row per customer with ``customer``, ``kind``, ``stage`` (String) and
+        ``position`` (the event index where `compare` reports it).
 
     Raises
     ------
@@ -633,8 +641,8 @@ def journeys_with_deviations(
     ...     log = jg.read_events(df, customer="customer", timestamp="timestamp",
     ...                          touchpoint="touchpoint")
     ...     found = jg.compare(jg.mine(log), jmap).deviations
-    ...     assert sorted(found.select("journey", "kind", "stage").rows(),
-    ...                   key=str) == sorted(planted.rows(), key=str)
+    ...     got = found.select("journey", "kind", "stage", "position").rows()
+    ...     assert sorted(got, key=str) == sorted(planted.rows(), key=str)
     >>> test_finds_planted()
     """
     jmap = _check_map(jmap)
@@ -666,32 +674,40 @@ def journeys_with_deviations(
     @st.composite
     def build(draw: st.DrawFn) -> tuple[pl.DataFrame, pl.DataFrame]:
         rows: list[dict[str, Any]] = []
-        planted: list[tuple[str, str, str | None]] = []
+        planted: list[tuple[str, str, str | None, int]] = []
         for i in range(draw(st.integers(c_lo, c_hi))):
             customer = f"c{i}"
             kind = draw(st.sampled_from(list(kinds)))
             path: list[str | None] = list(names)
             stage: str | None
+            # the visit compare reports it at: the next visit, or the last one on an exit
             if kind == "skipped_stage":
-                k = draw(st.integers(1, n - 2))
-                stage = path.pop(k)
+                at = draw(st.integers(1, n - 2))
+                stage = path.pop(at)
             elif kind == "off_map":
-                path.insert(draw(st.integers(1, n - 1)), None)
+                at = draw(st.integers(1, n - 1))
+                path.insert(at, None)
                 stage = None
             elif kind == "wrong_entry":
                 path.pop(0)
-                stage = names[1]
+                at, stage = 0, names[1]
             else:  # early_exit
                 path.pop()
-                stage = names[-2]
-            rows += _events_for(draw, jmap, path, customer)
-            planted.append((customer, kind, stage))
+                at, stage = n - 2, names[-2]
+            starts: list[int] = []
+            rows += _events_for(draw, jmap, path, customer, starts)
+            planted.append((customer, kind, stage, starts[at]))
         order = draw(st.permutations(range(len(rows))))
         df = _frame([rows[k] for k in order], {}, channel=False)
         assert isinstance(df, pl.DataFrame)
         table = pl.DataFrame(
             planted,
-            schema={"customer": pl.String, "kind": pl.String, "stage": pl.String},
+            schema={
+                "customer": pl.String,
+                "kind": pl.String,
+                "stage": pl.String,
+                "position": pl.Int64,
+            },
             orient="row",
         )
         return df, table
