@@ -129,7 +129,6 @@ class Divergence:
         next visit (or of the last one at the end); ``stage`` is the stage
         skipped, left from, or visited. Sorted by journey and position.
         """
-        stage_names = pl.Series(self.jmap.stage_names, dtype=pl.String)
         labelled = self._sequences.join(self._per_sequence, on="_seq").with_columns(
             # positions past the last visit point at the last visit
             pl.min_horizontal("_visit", pl.col("length") - 1).alias("_visit")
@@ -143,7 +142,7 @@ class Divergence:
             pl.col("kind").cast(pl.Enum(DEVIATIONS)),
             "position",
             pl.when(pl.col("_stage") >= 0)
-            .then(_lookup(stage_names, pl.col("_stage").clip(0)))
+            .then(_lookup(self._stage_names, pl.col("_stage").clip(0)))
             .alias("stage"),
             "touchpoint",
             "time",
@@ -167,7 +166,6 @@ class Divergence:
             )
         micros = [None if t is None else int(t.total_seconds() * 1_000_000) for t in limits]
         limit = pl.Series("limit", micros, dtype=pl.Int64)
-        stage_names = pl.Series(self.jmap.stage_names, dtype=pl.String)
         on_map = self._visits.filter(pl.col("symbol") >= 0)
         nxt = on_map.with_columns(
             pl.col("time").shift(-1).over(_J).alias("_next_time"),
@@ -182,7 +180,7 @@ class Divergence:
             _J,
             pl.lit("late").cast(pl.Enum(DEVIATIONS)).alias("kind"),
             pl.col("_next_position").alias("position"),
-            _lookup(stage_names, pl.col("symbol")).alias("stage"),
+            _lookup(self._stage_names, pl.col("symbol")).alias("stage"),
             pl.col("_next_touchpoint").alias("touchpoint"),
             pl.col("_next_time").alias("time"),
         )
@@ -208,14 +206,13 @@ class Divergence:
         base = base.with_columns(
             _lookup(table.get_column(k), pl.col("_seq")).alias(k) for k in DEVIATIONS[:-1]
         ).join(late, on=_J, how="left", maintain_order="left")
-        stage_names = pl.Series(self.jmap.stage_names, dtype=pl.String)
         reached = (
             self._visits.filter(pl.col("symbol") >= 0)
             .group_by(_J, maintain_order=True)
             .agg(pl.col("symbol").first().alias("_entry"), pl.col("symbol").last().alias("_exit"))
             .with_columns(
-                _lookup(stage_names, pl.col("_entry")).alias("entry_stage"),
-                _lookup(stage_names, pl.col("_exit")).alias("exit_stage"),
+                _lookup(self._stage_names, pl.col("_entry")).alias("entry_stage"),
+                _lookup(self._stage_names, pl.col("_exit")).alias("exit_stage"),
             )
         )
         ids = self.journeys._ids.select("journey", "customer")
@@ -250,12 +247,7 @@ class Divergence:
         (event index; for a map-only move the next event), ``touchpoint``
         (null for map-only moves) and ``stage`` (null for journey-only moves).
         """
-        ids = self.journeys._ids.get_column("journey")
-        hits = (ids == journey).arg_true()
-        if hits.len() == 0:
-            msg = f"no journey {journey!r}; journey ids look like {ids.head(3).to_list()}"
-            raise JourneygraphError(msg)
-        code = int(hits[0])
+        code = self.journeys._code_of(journey)
         seq = int(self._sequences.filter(pl.col(_J) == code).get_column("_seq")[0])
         visits = self._visits.filter(pl.col(_J) == code).sort("_visit")
         positions = visits.get_column("position").to_list()
@@ -340,10 +332,9 @@ class Divergence:
     @cached_property
     def _stage_steps(self) -> pl.DataFrame:
         """Consecutive visits as (from, to) labels: stage names, or touchpoints off the map."""
-        names = pl.Series(self.jmap.stage_names, dtype=pl.String)
         label = (
             pl.when(pl.col("symbol") >= 0)
-            .then(_lookup(names, pl.col("symbol").clip(0)))
+            .then(_lookup(self._stage_names, pl.col("symbol").clip(0)))
             .otherwise(pl.col("touchpoint").cast(pl.String))
         )
         v = self._visits.with_columns(label.alias("label"), (pl.col("symbol") >= 0).alias("on"))
@@ -385,7 +376,7 @@ class Divergence:
             did = made.filter((pl.col("label") == names[a]) & (pl.col("next") == names[b]))
             bypassed.append(reached.join(did, on=_J, how="anti").height)
         used = used.with_columns(pl.Series("bypassed", bypassed, dtype=pl.UInt32))
-        known = set(self._map_moves_named)
+        known = set(self.jmap.moves)
         shadow = steps.filter(
             ~pl.struct("label", "next").is_in(
                 pl.Series(
@@ -419,8 +410,9 @@ class Divergence:
         return [(idx[a], idx[b]) for a, b in self.jmap.moves]
 
     @cached_property
-    def _map_moves_named(self) -> list[tuple[str, str]]:
-        return list(self.jmap.moves)
+    def _stage_names(self) -> pl.Series:
+        """Stage names by index, for decoding stage codes."""
+        return pl.Series(self.jmap.stage_names, dtype=pl.String)
 
     def stage_reach(self) -> pl.DataFrame:
         """Per stage: share of journeys that reached it by any path, share that

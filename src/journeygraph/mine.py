@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import networkx as nx
 import numpy as np
@@ -44,7 +44,7 @@ from .schema import IngestReport, MineOptions, validated
 __all__ = ["Journeys", "mine"]
 
 Weight = Literal["events", "customers", "share", "p_next", "p_prev", "median_time"]
-WEIGHTS: tuple[str, ...] = ("events", "customers", "share", "p_next", "p_prev", "median_time")
+WEIGHTS: tuple[str, ...] = get_args(Weight)
 
 # private column names of the engine's event frame
 _J = "_journey"  # journey code (UInt32), dense, in journey-id order
@@ -354,13 +354,17 @@ class Journeys:
         >>> g.nodes["home"]["visits"], g.graph["events"]
         (2, 3)
         """
+        code = self._code_of(journey)
+        return next(self._graphs(code, code + 1))
+
+    def _code_of(self, journey: Any) -> int:
+        """The engine's code of a journey id; a clear error for an unknown id."""
         ids = self._ids.get_column("journey")
         hits = (ids == journey).arg_true() if _comparable(ids, journey) else pl.Series([])
         if hits.len() == 0:
-            examples = ids.head(3).to_list()
-            msg = f"no journey {journey!r}; journey ids look like {examples}"
+            msg = f"no journey {journey!r}; journey ids look like {ids.head(3).to_list()}"
             raise JourneygraphError(msg)
-        return next(self._graphs(int(hits[0]), int(hits[0]) + 1))
+        return int(hits[0])
 
     def graphs(self) -> Iterator[nx.DiGraph[Any]]:
         """Yield every journey's graph, one at a time, in journey order.
