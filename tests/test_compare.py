@@ -108,6 +108,28 @@ def test_late_transition() -> None:
     assert labels(div, "slow") == [("late", 3, "Buy")]
 
 
+@pytest.mark.parametrize("sla", ["4.1s", "2.01s", dt.timedelta(microseconds=249)])
+def test_late_is_exact_at_the_limit(sla: str | dt.timedelta) -> None:
+    # these limits are one microsecond short as float seconds * 1e6
+    sla_map = jmap(max_time={"Buy": sla})
+    limit = sla_map.stages[2].max_time
+    assert limit is not None
+    seconds = [dt.timedelta(seconds=s) for s in (0, 1, 2)]
+    rows = [
+        {"user": user, "ts": T0 + offset, "event": tp}
+        for user, extra in (("on_time", 0), ("late", 1))
+        for tp, offset in zip(
+            ["ad", "product", "cart", "app"],
+            [*seconds, seconds[2] + limit + dt.timedelta(microseconds=extra)],
+            strict=True,
+        )
+    ]
+    log = jg.read_events(pl.DataFrame(rows), customer="user", timestamp="ts", touchpoint="event")
+    div = jg.compare(jg.mine(log), sla_map)
+    assert labels(div, "on_time") == []
+    assert labels(div, "late") == [("late", 3, "Buy")]
+
+
 def test_stage_visits_vs_strict() -> None:
     path = ["ad", "search", "product", "cart", "pay", "app"]
     loose = jg.compare(journeys_of({"a": path}), jmap())

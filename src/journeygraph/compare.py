@@ -28,6 +28,7 @@ follows the map, 0 when nothing matches.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -164,7 +165,8 @@ class Divergence:
                     "time": self._visits.schema["time"],
                 }
             )
-        micros = [None if t is None else int(t.total_seconds() * 1_000_000) for t in limits]
+        # exact integer microseconds: total_seconds() * 1e6 truncates "4.1s" to 4_099_999
+        micros = [None if t is None else t // dt.timedelta(microseconds=1) for t in limits]
         limit = pl.Series("limit", micros, dtype=pl.Int64)
         on_map = self._visits.filter(pl.col("symbol") >= 0)
         nxt = on_map.with_columns(
