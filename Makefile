@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint typecheck docs bench clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: demo test test-slow lint typecheck chromium docs bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +24,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src
 
-test: lint typecheck
+# The browser tests (tests/browser) drive Debian's Chromium; install it when missing (needs root).
+$(CHROMIUM):
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+
+chromium: $(CHROMIUM)
+
+test: lint typecheck chromium
 	$(BIN)/pytest -m "not slow" -q
 
 test-slow: $(STAMP)

@@ -1,5 +1,7 @@
 """Reproducible benchmarks: ``make bench`` (or ``python benchmarks/run.py --help``).
 
+``--groups render`` runs only the `jg.to_html` case.
+
 Each case runs in a fresh subprocess so its peak memory is its own. Input data
 comes from the seeded generator (``journeygraph.datasets``) and is cached as
 Parquet under ``benchmarks/data/``. Results are printed as a markdown table and
@@ -96,7 +98,40 @@ def case_compare(path: str) -> dict[str, float]:
     return {"seconds": seconds, "events": journeys.n_events, "journeys": table.height}
 
 
-CASES = {"mine": case_mine, "compare": case_compare}
+RENDER_CUSTOMERS = 20_000
+RENDER_NODES = 60
+
+
+def case_render(path: str) -> dict[str, float]:
+    """`jg.to_html` of a 60-touchpoint aggregate graph, unpruned; the first call pays imports."""
+    import tempfile
+
+    import journeygraph as jg
+    from journeygraph import datasets
+
+    journeys = jg.mine(jg.read_events(path, **datasets.COLUMNS), by_channel=True)
+    graph = journeys.aggregate_graph("customers")
+    busiest = sorted(graph.nodes, key=lambda n: (-graph.nodes[n]["visits"], n))[:RENDER_NODES]
+    graph = graph.subgraph(busiest).copy()
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "graph.html"
+        t0 = time.perf_counter()
+        jg.to_html(graph, out)
+        first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        jg.to_html(graph, out)
+        seconds = time.perf_counter() - t0
+        size = out.stat().st_size
+    return {
+        "seconds": seconds,
+        "first_seconds": first,
+        "nodes": graph.number_of_nodes(),
+        "edges": graph.number_of_edges(),
+        "megabytes": size / 1e6,
+    }
+
+
+CASES = {"mine": case_mine, "compare": case_compare, "render": case_render}
 
 
 def run_child(case: str, path: Path) -> dict[str, float]:
@@ -153,6 +188,13 @@ def main() -> None:
     parser.add_argument(
         "--sizes", nargs="*", default=list(MINING_SIZES), choices=list(MINING_SIZES)
     )
+    parser.add_argument(
+        "--groups",
+        nargs="*",
+        default=["mining", "render"],
+        choices=["mining", "render"],
+        help="mining: mine and compare at --sizes; render: jg.to_html of a 60-node graph",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; the best is kept")
     parser.add_argument("--no-record", action="store_true", help="do not edit docs/benchmarks.md")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -162,7 +204,7 @@ def main() -> None:
         return
 
     mining, comparing = [], []
-    for size in args.sizes:
+    for size in args.sizes if "mining" in args.groups else []:
         customers = MINING_SIZES[size]
         path = dataset(customers)
         for case, rows in (("mine", mining), ("compare", comparing)):
@@ -179,20 +221,37 @@ def main() -> None:
         f"Measured {dt.date.today().isoformat()} on {machine()}; best of {args.repeat} runs, "
         "each in a fresh process."
     )
-    tables = {
-        "mining": (
+    tables: dict[str, str] = {}
+    if "mining" in args.groups:
+        tables["mining"] = (
             f"{when} Wall time covers reading Parquet, validating, ordering, mining, and "
             "building edges, nodes, stats and the aggregate tables.\n\n"
             "| case | events | customers | seconds | events/s | peak RSS (GB) |\n"
             "|---|---:|---:|---:|---:|---:|\n" + "\n".join(mining)
-        ),
-        "compare": (
+        )
+        tables["compare"] = (
             f"{when} Wall time covers `jg.compare` against an 8-stage map and building "
             "`div.customers` (mining excluded; peak RSS includes it).\n\n"
             "| case | events | journeys | seconds | journeys/s | peak RSS (GB) |\n"
             "|---|---:|---:|---:|---:|---:|\n" + "\n".join(comparing)
-        ),
-    }
+        )
+    if "render" in args.groups:
+        runs = [run_child("render", dataset(RENDER_CUSTOMERS)) for _ in range(args.repeat)]
+        best = min(runs, key=lambda r: r["seconds"])
+        first = min(r["first_seconds"] for r in runs)
+        row = (
+            f"| {int(best['nodes'])} | {int(best['edges']):,} | {best['megabytes']:.2f} | "
+            f"{first:.2f} | {best['seconds']:.3f} |"
+        )
+        print("render", row, flush=True)
+        tables["render"] = (
+            f"{when} An aggregate graph of the {RENDER_NODES} busiest channel:touchpoint "
+            f"nodes of {RENDER_CUSTOMERS:,} sample customers (`mine(by_channel=True)`), "
+            "unpruned. *First call* includes importing pyvis (which imports IPython); "
+            "*again* is a second call in the same process.\n\n"
+            "| nodes | edges | file (MB) | first call (s) | again (s) |\n"
+            "|---:|---:|---:|---:|---:|\n" + row
+        )
     for name, table in tables.items():
         print(table)
         if not args.no_record:

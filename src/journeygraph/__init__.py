@@ -2,7 +2,8 @@
 
 Read raw events (`read_events`), mine one journey graph per customer
 (`mine`), work with the columnar results (`Journeys`), and hold every journey
-against the company's journey map (`JourneyMap`, `compare` → `Divergence`).
+against the company's journey map (`JourneyMap`, `compare` → `Divergence`);
+draw any of their graphs as self-contained HTML (`to_html`).
 """
 
 from . import journeymap
@@ -11,6 +12,7 @@ from .compare import Divergence, compare
 from .ingest import EventLog, read_events
 from .journeymap import JourneyMap, Stage
 from .mine import Journeys, mine
+from .render import to_html
 from .schema import EventSchema, IngestReport, MineOptions
 
 __all__ = [
@@ -28,5 +30,6 @@ __all__ = [
     "journeymap",
     "mine",
     "read_events",
+    "to_html",
 ]
 __version__ = "0.1.0"
