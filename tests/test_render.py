@@ -258,6 +258,9 @@ def test_default_weight(kind: str, name: str, attribute: str | None, tmp_path: P
     for edge, shown in zip(shown_edges(data), data["edges"], strict=True):
         expected = 1 if attribute is None else graph.edges[edge][attribute]
         assert shown["weight"] == expected
+        if attribute is not None:
+            assert f"\n{attribute}: " in shown["title"]
+        assert "\nweight: " not in shown["title"]  # the aggregate's copy of its weight
 
 
 def test_a_duration_weighs_its_seconds(tmp_path: Path) -> None:

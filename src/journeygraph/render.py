@@ -195,7 +195,7 @@ def to_html(
     from pyvis.network import Network  # imported here: it pulls in IPython
 
     net = Network(
-        height=f"{height}px",
+        height=f"{int(height)}px",
         width="100%",
         directed=graph.is_directed(),
         heading=heading,
@@ -218,6 +218,8 @@ def to_html(
             shape="dot",
         )
     arrow = "→" if graph.is_directed() else "\u2013"  # en dash: no direction
+    # the aggregate graph's `weight` repeats the attribute it was chosen from
+    skip = {"weight"} if chosen.attribute == "weight" and chosen.name != "weight" else set()
     edge_scale = _scaler((e.weight for e in shown), low=1.0, high=8.0)
     for j, e in enumerate(shown):
         style = _edge_style(e.attrs, overlay=overlay)
@@ -225,7 +227,7 @@ def to_html(
             "id": j,
             "width": edge_scale(e.weight),
             "weight": e.weight,
-            "title": _tooltip(f"{names[e.source]} {arrow} {names[e.target]}", e.attrs),
+            "title": _tooltip(f"{names[e.source]} {arrow} {names[e.target]}", e.attrs, skip),
             **style,
         }
         if edge_labels:
@@ -242,7 +244,7 @@ def to_html(
         "edges_shown": len(shown),
         "weight": chosen.name,
         "node_size": size_name,
-        "top_k": top_k,
+        "top_k": None if top_k is None else int(top_k),
         "min_weight": _as_number(min_weight),
     }
     page = _page(
@@ -375,7 +377,8 @@ def _layout(
         i: (math.cos(2 * math.pi * i / max(n, 1)), math.sin(2 * math.pi * i / max(n, 1)))
         for i in range(n)
     }
-    spread = nx.spring_layout(skeleton, pos=start, seed=0, iterations=100) if n > 1 else start
+    # networkx needs scipy for a spring layout of 500 nodes or more: keep those on the circle
+    spread = nx.spring_layout(skeleton, pos=start, iterations=100) if 1 < n < 500 else start
     scale = 100.0 * math.sqrt(max(n, 4))
     return [(round(spread[i][0] * scale), round(spread[i][1] * scale)) for i in range(n)]
 
@@ -504,10 +507,10 @@ def _label(name: str, size_name: str, volume: float) -> str:
     return f"{short}\n{_format(size_name, volume)}"
 
 
-def _tooltip(heading: str, attrs: Mapping[str, Any]) -> str:
+def _tooltip(heading: str, attrs: Mapping[str, Any], skip: Iterable[str] = ()) -> str:
     lines = [heading]
     for key, value in attrs.items():
-        shown = _format(str(key), value)
+        shown = None if key in skip else _format(str(key), value)
         if shown is not None:
             lines.append(f"{_text(key)}: {shown}")
     return "\n".join(lines)
@@ -708,7 +711,7 @@ def _page(
             '<meta name="generator" content="journeygraph">\n',
             f"<title>{e(heading)}</title>\n",
             f"<style>{_CSS}{tooltip_css}\n",
-            f"#journeygraph-network {{ height: {height}px; }}</style>\n",
+            f"#journeygraph-network {{ height: {int(height)}px; }}</style>\n",
             f"<script>{script}</script>\n</head>\n<body>\n",
             f"<h1>{e(heading)}</h1>\n",
             f'<p class="jg-summary">{e(_summary_line(summary))}</p>\n',
