@@ -2,12 +2,14 @@
 
 Read raw events (`read_events`), mine one journey graph per customer
 (`mine`), work with the columnar results (`Journeys`), and hold every journey
-against the company's journey map (`JourneyMap`, `compare` → `Divergence`);
+against the company's journey map (`JourneyMap`, `compare` → `Divergence`),
+group them into archetypes (`cluster` → `Archetypes`, `ArchetypeModel`);
 draw any of their graphs as self-contained HTML (`to_html`).
 """
 
 from . import journeymap
 from ._errors import InvalidEventsError, JourneygraphError
+from .cluster import ArchetypeModel, Archetypes, cluster
 from .compare import Divergence, compare
 from .ingest import EventLog, read_events
 from .journeymap import JourneyMap, Stage
@@ -16,6 +18,8 @@ from .render import to_html
 from .schema import EventSchema, IngestReport, MineOptions
 
 __all__ = [
+    "ArchetypeModel",
+    "Archetypes",
     "Divergence",
     "EventLog",
     "EventSchema",
@@ -26,6 +30,7 @@ __all__ = [
     "Journeys",
     "MineOptions",
     "Stage",
+    "cluster",
     "compare",
     "journeymap",
     "mine",

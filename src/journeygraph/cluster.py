@@ -1,0 +1,1028 @@
+"""Journey archetypes: a mixture of Markov chains fitted to the journey graphs.
+
+Every customer has an individual story; a team can act on a handful of
+patterns. `cluster` groups the journeys into **archetypes**, each with a
+representative journey, an archetype graph, statistics and a generated
+description.
+
+The model
+---------
+Each archetype is a small generative model of a journey, a **Markov chain
+over touchpoints** plus how the journey is done:
+
+* where it starts (the entry touchpoint),
+* from each touchpoint, where it goes next, or that it ends there (so loops,
+  backtracks, skipped steps and the exit are all transitions),
+* from each touchpoint, through which channel,
+* how long each step takes (the time between two events, in 13 bins from
+  "under 10 s" to "30 days or more").
+
+A journey's features are the counts of these events: exactly its journey graph
+(edges with counts, entry and exit) plus its channel mix and tempo. The
+archetypes are the components of a mixture of such models, fitted by
+expectation maximisation (EM): linear in the number of journeys, no distance
+matrix, and each archetype *is* an interpretable graph. Identical feature rows
+(journeys with the same graph, channel mix and tempo) are fitted once with a
+weight.
+
+Fitting starts ``n_init`` times from random soft assignments on a sample of
+``sample_size`` journeys, keeps the best likelihood, and then refines that
+solution on all journeys. With ``k="auto"`` the sample is fitted for every
+``k`` in ``k_range`` and the **knee of the log-likelihood curve** is chosen:
+after normalising ``k`` and the log-likelihood to ``[0, 1]``, the ``k`` whose
+point lies furthest above the straight line between the two ends of the range
+(the "Kneedle" rule of Satopää et al., 2011). Likelihood always grows with
+``k``; the knee is where further archetypes stop explaining much more. BIC is
+not used: real journeys are not exactly Markov chains, and on hundreds of
+thousands of journeys BIC keeps splitting archetypes into fragments.
+
+A journey belongs to the archetype with the highest posterior probability;
+the ``probability`` column says how sure that is. Archetypes are numbered by
+size, 0 the largest.
+
+Examples
+--------
+>>> import journeygraph as jg
+>>> from journeygraph import datasets
+>>> data = datasets.generate(3_000, seed=0)
+>>> journeys = jg.mine(jg.read_events(data.events, **datasets.COLUMNS))
+>>> arch = jg.cluster(journeys, k=5, seed=0)
+>>> arch
+Archetypes(5 archetypes of 3,000 journeys)
+>>> arch.table.select("archetype", "size").get_column("size").sum()
+3000
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+import scipy.sparse as sp
+
+from ._errors import JourneygraphError
+from .compare import DEVIATIONS, Divergence, compare
+from .ingest import EventLog
+from .journeymap import JourneyMap
+from .mine import _J, Journeys, _group_runs, _ratio
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+__all__ = ["ArchetypeModel", "Archetypes", "cluster"]
+
+_F64 = npt.NDArray[np.float64]
+_I64 = npt.NDArray[np.int64]
+
+#: upper bounds (seconds) of the step-time bins; the last bin is open
+GAP_BINS: tuple[tuple[int, str], ...] = (
+    (10, "<10s"),
+    (30, "<30s"),
+    (60, "<1m"),
+    (120, "<2m"),
+    (300, "<5m"),
+    (900, "<15m"),
+    (3600, "<1h"),
+    (4 * 3600, "<4h"),
+    (86400, "<1d"),
+    (3 * 86400, "<3d"),
+    (7 * 86400, "<7d"),
+    (30 * 86400, "<30d"),
+)
+_GAP_LABELS = (*(label for _, label in GAP_BINS), ">=30d")
+_END = "(end)"
+_ALPHA = 0.1  # Dirichlet pseudo-count added to every feature of every archetype
+
+
+# --------------------------------------------------------------------------- #
+# features
+# --------------------------------------------------------------------------- #
+@dataclass(frozen=True)
+class _Space:
+    """The feature layout: which touchpoints and channels the model knows.
+
+    Columns, each block grouped into multinomials (one probability
+    distribution per group):
+
+    * ``entry``: one column per touchpoint (one group);
+    * ``move``: per touchpoint, one column per next touchpoint plus the end
+      (one group per touchpoint);
+    * ``channel``: per touchpoint, one column per channel (one group per touchpoint);
+    * ``gap``: one column per step-time bin (one group).
+    """
+
+    touchpoints: tuple[str, ...]
+    channels: tuple[str, ...]
+
+    @property
+    def n_touchpoints(self) -> int:
+        return len(self.touchpoints)
+
+    @property
+    def move0(self) -> int:
+        return self.n_touchpoints
+
+    @property
+    def channel0(self) -> int:
+        return self.move0 + self.n_touchpoints * (self.n_touchpoints + 1)
+
+    @property
+    def gap0(self) -> int:
+        return self.channel0 + self.n_touchpoints * len(self.channels)
+
+    @property
+    def width(self) -> int:
+        return self.gap0 + len(_GAP_LABELS)
+
+    @cached_property
+    def group_starts(self) -> _I64:
+        """First column of every group (groups are contiguous)."""
+        t, c = self.n_touchpoints, len(self.channels)
+        starts = [0]
+        starts += [self.move0 + i * (t + 1) for i in range(t)]
+        if c:
+            starts += [self.channel0 + i * c for i in range(t)]
+        starts.append(self.gap0)
+        return np.asarray(starts, dtype=np.int64)
+
+    @cached_property
+    def names(self) -> list[str]:
+        """A readable name per column (``move:search>product``)."""
+        tps = self.touchpoints
+        names = [f"entry:{t}" for t in tps]
+        names += [f"move:{a}>{b}" for a in tps for b in (*tps, _END)]
+        names += [f"channel:{a}@{c}" for a in tps for c in self.channels]
+        names += [f"gap:{g}" for g in _GAP_LABELS]
+        return names
+
+
+def _space_of(journeys: Journeys) -> _Space:
+    channels: tuple[str, ...] = ()
+    if journeys._has_channel:
+        dtype = journeys._sequence.schema["channel"]
+        channels = tuple(dtype.categories)  # type: ignore[attr-defined]
+    return _Space(tuple(journeys.touchpoints), channels)
+
+
+def _remap(names: Iterable[str], known: tuple[str, ...]) -> pl.Series:
+    """Code in ``known`` of every name (-1 when the model has never seen it)."""
+    index = {name: i for i, name in enumerate(known)}
+    return pl.Series([index.get(name, -1) for name in names], dtype=pl.Int64)
+
+
+def _feature_counts(journeys: Journeys, space: _Space) -> pl.DataFrame:
+    """Sparse feature counts: ``_key`` = journey code * width + column, ``_n`` = count.
+
+    Touchpoints or channels the model does not know contribute nothing.
+    """
+    t = space.n_touchpoints
+    tp_codes = _remap(journeys.touchpoints, space.touchpoints)
+    seq = journeys._sequence.lazy()
+    tp = pl.lit(tp_codes).gather(pl.col("touchpoint").to_physical())
+    nxt = pl.lit(tp_codes).gather(pl.col("_next_touchpoint").to_physical())
+    nxt = pl.when(pl.col("_has_next")).then(nxt).otherwise(t)
+    seq = seq.select(
+        _J, "_pos", "_has_next", tp.alias("_tp"), nxt.alias("_nxt"),
+        *(["channel"] if space.channels and journeys._has_channel else []),
+        (pl.col("_next_time") - pl.col("timestamp")).dt.total_seconds().alias("_gap"),
+    )  # fmt: skip
+    known = pl.col("_tp") >= 0
+    parts = [
+        seq.filter((pl.col("_pos") == 0) & known).select(_J, pl.col("_tp").alias("_f")),
+        seq.filter(known & (pl.col("_nxt") >= 0)).select(
+            _J, (space.move0 + pl.col("_tp") * (t + 1) + pl.col("_nxt")).alias("_f")
+        ),
+        seq.filter(pl.col("_has_next")).select(
+            _J,
+            (space.gap0 + pl.sum_horizontal(pl.col("_gap") >= s for s, _ in GAP_BINS)).alias("_f"),
+        ),
+    ]
+    if space.channels and journeys._has_channel:
+        ch_codes = _remap(journeys._sequence.schema["channel"].categories, space.channels)  # type: ignore[attr-defined]
+        ch = pl.lit(ch_codes).gather(pl.col("channel").to_physical())
+        parts.append(
+            seq.filter(known & (ch >= 0)).select(
+                _J, (space.channel0 + pl.col("_tp") * len(space.channels) + ch).alias("_f")
+            )
+        )
+    keyed = pl.concat(
+        [
+            p.select(
+                (pl.col(_J).cast(pl.UInt64) * space.width + pl.col("_f").cast(pl.UInt64)).alias(
+                    "_key"
+                )
+            )
+            for p in parts
+        ]
+    ).collect()
+    return _group_runs(keyed)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Distinct feature rows: ``X`` (one row per distinct journey), weights, inverse."""
+
+    X: sp.csr_matrix
+    weight: _F64  # journeys per distinct row
+    inverse: _I64  # distinct row of every journey code
+
+
+def _distinct_rows(counts: pl.DataFrame, n_journeys: int, width: int) -> _Rows:
+    """Fold journeys with identical feature rows into one weighted row."""
+    key = counts.get_column("_key")
+    packed = (key % width) * (1 << 32) + counts.get_column("_n").cast(pl.UInt64)
+    per_journey = (
+        pl.DataFrame({_J: key // width, "_v": packed}).group_by(_J, maintain_order=True).agg("_v")
+    )
+    # journeys without any known feature (all touchpoints unseen) form an empty row
+    codes = pl.DataFrame({_J: pl.arange(0, n_journeys, dtype=pl.UInt64, eager=True)})
+    per_journey = codes.join(per_journey, on=_J, how="left", maintain_order="left").with_columns(
+        pl.col("_v").fill_null(pl.lit([], dtype=pl.List(pl.UInt64)))
+    )
+    distinct = per_journey.group_by("_v", maintain_order=True).agg(pl.col(_J))
+    distinct = distinct.with_row_index("_row")
+    inverse = np.empty(n_journeys, dtype=np.int64)
+    members = distinct.select("_row", _J).explode(_J)
+    inverse[members.get_column(_J).to_numpy()] = members.get_column("_row").to_numpy()
+    weight = distinct.get_column(_J).list.len().to_numpy().astype(np.float64)
+    cells = distinct.select("_row", "_v").explode("_v").drop_nulls()
+    v = cells.get_column("_v").to_numpy()
+    X = sp.csr_matrix(
+        (
+            (v & 0xFFFFFFFF).astype(np.float64),
+            (cells.get_column("_row").to_numpy(), (v >> 32).astype(np.int64)),
+        ),
+        shape=(distinct.height, width),
+    )
+    return _Rows(X, weight, inverse)
+
+
+# --------------------------------------------------------------------------- #
+# expectation maximisation
+# --------------------------------------------------------------------------- #
+@dataclass(frozen=True)
+class _Fit:
+    log_prob: _F64  # k x width, log P(feature | archetype) within its group
+    log_weight: _F64  # k, log mixture weight
+    loglik: float
+    n_iter: int
+
+
+def _m_step(resp: _F64, rows: _Rows, starts: _I64) -> tuple[_F64, _F64]:
+    weighted = resp * rows.weight[:, None]
+    counts = np.asarray((rows.X.T @ weighted).T) + _ALPHA  # k x width
+    totals = np.add.reduceat(counts, starts, axis=1)
+    sizes = np.diff(np.append(starts, counts.shape[1]))
+    log_prob = np.log(counts) - np.repeat(np.log(totals), sizes, axis=1)
+    mass = weighted.sum(axis=0) + _ALPHA
+    return log_prob, np.log(mass / mass.sum())
+
+
+def _e_step(X: sp.csr_matrix, log_prob: _F64, log_weight: _F64) -> tuple[_F64, _F64]:
+    """Log responsibilities and the log-likelihood of every row."""
+    joint = np.asarray(X @ log_prob.T) + log_weight
+    top = joint.max(axis=1)
+    row = top + np.log(np.exp(joint - top[:, None]).sum(axis=1))
+    return joint - row[:, None], row
+
+
+def _em(
+    rows: _Rows,
+    starts: _I64,
+    resp: _F64,
+    *,
+    max_iter: int,
+    tol: float,
+    bar: tqdm[Any] | None = None,
+) -> _Fit:
+    """Run EM from responsibilities ``resp`` until the log-likelihood settles."""
+    previous = -math.inf
+    loglik = -math.inf
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is reported
+        log_prob, log_weight = _m_step(resp, rows, starts)
+        log_resp, row = _e_step(rows.X, log_prob, log_weight)
+        resp = np.exp(log_resp)
+        loglik = float(row @ rows.weight)
+        if bar is not None:
+            bar.update(1)
+        if loglik - previous <= tol * abs(loglik):
+            break
+        previous = loglik
+    return _Fit(log_prob, log_weight, loglik, n_iter)
+
+
+def _best_of(
+    rows: _Rows, starts: _I64, k: int, rng: np.random.Generator, model: ArchetypeModel
+) -> _Fit:
+    """Best of ``n_init`` EM runs from random soft assignments."""
+    best: _Fit | None = None
+    for _ in range(model.n_init):
+        resp = rng.dirichlet(np.ones(k), size=rows.X.shape[0])
+        fit = _em(rows, starts, resp, max_iter=model.max_iter, tol=model.tol)
+        if best is None or fit.loglik > best.loglik:
+            best = fit
+    assert best is not None
+    return best
+
+
+def _knee(ks: list[int], logliks: list[float]) -> int:
+    """The k furthest above the chord of the normalised log-likelihood curve."""
+    x = (np.asarray(ks, dtype=np.float64) - ks[0]) / (ks[-1] - ks[0])
+    y = np.asarray(logliks)
+    span = y.max() - y.min()
+    y = (y - y.min()) / span if span > 0 else np.zeros_like(y)
+    gain = y - x
+    return ks[int(np.argmax(gain))] if gain.max() > 0 else ks[0]
+
+
+# --------------------------------------------------------------------------- #
+# the model
+# --------------------------------------------------------------------------- #
+class ArchetypeModel:
+    """A mixture of Markov chains over journeys: fit archetypes, predict new journeys.
+
+    Parameters are stored as given and checked at once; `fit` learns the
+    archetypes, `predict` assigns journeys (the training ones or new ones) to
+    them. See the module documentation for the model and how ``k="auto"``
+    chooses the number of archetypes.
+
+    Parameters
+    ----------
+    k : int or "auto", default "auto"
+        Number of archetypes, or "auto" to choose it within ``k_range``.
+    k_range : tuple of int, default (2, 10)
+        Smallest and largest ``k`` tried by ``k="auto"`` (at least three values).
+    seed : int, default 0
+        Seed of the sample and the random starts: same data and seed, same result.
+    n_init : int, default 4
+        Random starts per ``k``; the best likelihood wins.
+    max_iter : int, default 200
+        EM iterations per run at most.
+    tol : float, default 1e-6
+        Stop when the log-likelihood improves by less than this fraction.
+    sample_size : int, default 20_000
+        Journeys used to choose ``k`` and the starting point; the final fit
+        refines it on all journeys.
+    progress : bool or None, default None
+        Show a progress bar (tqdm) on standard error; None shows one when the
+        run is long (over 200,000 journeys) and standard error is a terminal.
+
+    Attributes
+    ----------
+    k_ : int
+        The number of archetypes fitted.
+    weights_ : numpy.ndarray
+        Share of each archetype in the mixture (sums to 1), largest first.
+    feature_names_ : list of str
+        Name of each feature column (``entry:search``, ``move:search>product``,
+        ``channel:search@app``, ``gap:<1m``).
+    feature_log_prob_ : numpy.ndarray
+        ``k_ x len(feature_names_)``: the log-probability of each feature
+        within its group (entry, next step from a touchpoint, channel at a
+        touchpoint, step time), per archetype.
+    labels_ : numpy.ndarray
+        Archetype of each training journey, in journey order.
+    loglik_ : float
+        Log-likelihood of the training journeys.
+    n_iter_ : int
+        EM iterations of the final refinement.
+    selection_ : polars.DataFrame
+        ``k``, ``loglik`` (best on the sample) and ``chosen`` for every ``k`` tried.
+
+    Examples
+    --------
+    >>> import journeygraph as jg
+    >>> from journeygraph import datasets
+    >>> data = datasets.generate(2_000, seed=0)
+    >>> log = jg.read_events(data.events, **datasets.COLUMNS)
+    >>> model = jg.ArchetypeModel(k=5, seed=0).fit(jg.mine(log))
+    >>> model.k_, round(float(model.weights_.sum()), 6)
+    (5, 1.0)
+    >>> new = datasets.generate(300, seed=7).events
+    >>> labels = model.predict(jg.mine(jg.read_events(new, **datasets.COLUMNS)))
+    >>> labels.columns
+    ['journey', 'archetype', 'probability']
+    >>> jg.ArchetypeModel(k=1)
+    Traceback (most recent call last):
+    ...
+    journeygraph._errors.JourneygraphError: k must be an integer >= 2 or "auto", got 1
+    """
+
+    def __init__(
+        self,
+        k: int | Literal["auto"] = "auto",
+        *,
+        k_range: tuple[int, int] = (2, 10),
+        seed: int = 0,
+        n_init: int = 4,
+        max_iter: int = 200,
+        tol: float = 1e-6,
+        sample_size: int = 20_000,
+        progress: bool | None = None,
+    ) -> None:
+        self.k = k
+        self.k_range = k_range
+        self.seed = seed
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.sample_size = sample_size
+        self.progress = progress
+        self._check()
+
+    def __repr__(self) -> str:
+        return f"ArchetypeModel(k={self.k!r}, seed={self.seed})"
+
+    def _check(self) -> None:
+        def integer(value: object, minimum: int) -> bool:
+            ok = isinstance(value, int | np.integer) and not isinstance(value, bool)
+            return ok and bool(value >= minimum)  # type: ignore[operator]
+
+        if self.k != "auto" and not integer(self.k, 2):
+            msg = f'k must be an integer >= 2 or "auto", got {self.k!r}'
+            raise JourneygraphError(msg)
+        lo_hi = self.k_range
+        if (
+            not isinstance(lo_hi, tuple | list)
+            or len(lo_hi) != 2
+            or not all(integer(v, 2) for v in lo_hi)
+            or lo_hi[1] - lo_hi[0] < 2
+        ):
+            msg = (
+                f"k_range must be (smallest, largest) integers >= 2 spanning at least three "
+                f"values, e.g. (2, 10); got {lo_hi!r}"
+            )
+            raise JourneygraphError(msg)
+        for name, minimum in (("seed", 0), ("n_init", 1), ("max_iter", 1), ("sample_size", 100)):
+            if not integer(getattr(self, name), minimum):
+                msg = f"{name} must be an integer >= {minimum}, got {getattr(self, name)!r}"
+                raise JourneygraphError(msg)
+        if isinstance(self.tol, bool) or not isinstance(self.tol, int | float) or self.tol < 0:
+            msg = f"tol must be a number >= 0, got {self.tol!r}"
+            raise JourneygraphError(msg)
+        if not isinstance(cast(object, self.progress), bool | None):
+            msg = f"progress must be True, False or None, got {self.progress!r}"
+            raise JourneygraphError(msg)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, journeys: Journeys) -> ArchetypeModel:
+        """Learn the archetypes of ``journeys``; returns the model itself."""
+        _check_journeys(journeys)
+        self._space = _space_of(journeys)
+        starts = self._space.group_starts
+        rows = _distinct_rows(
+            _feature_counts(journeys, self._space), journeys.n_journeys, self._space.width
+        )
+        rng = np.random.default_rng(self.seed)
+        sample = _sample(rows, self.sample_size, rng)
+        n_distinct = sample.X.shape[0]
+        if self.k == "auto":
+            ks = list(range(self.k_range[0], min(self.k_range[1], n_distinct) + 1))
+        else:
+            ks = [int(self.k)]
+        if not ks or ks[-1] > n_distinct:
+            msg = (
+                f"cannot form {ks[-1] if ks else self.k_range[0]} archetypes from "
+                f"{n_distinct} distinct journeys; ask for fewer (k=...) or give more journeys"
+            )
+            raise JourneygraphError(msg)
+        show = self.progress
+        if show is None:
+            show = journeys.n_journeys > 200_000 and sys.stderr.isatty()
+        fits: dict[int, _Fit] = {}
+        with _bar(show, len(ks), "choosing k" if len(ks) > 1 else "starting") as bar:
+            for k in ks:
+                fits[k] = _best_of(sample, starts, k, rng, self)
+                bar.update(1)
+        chosen = _knee(ks, [fits[k].loglik for k in ks]) if len(ks) >= 3 else ks[0]
+        self.selection_ = pl.DataFrame(
+            {
+                "k": ks,
+                "loglik": [fits[k].loglik for k in ks],
+                "chosen": [k == chosen for k in ks],
+            },
+            schema={"k": pl.Int64, "loglik": pl.Float64, "chosen": pl.Boolean},
+        )
+        start = fits[chosen]
+        if sample is not rows:
+            log_resp, _ = _e_step(rows.X, start.log_prob, start.log_weight)
+            with _bar(show, self.max_iter, "fitting") as bar:
+                start = _em(
+                    rows, starts, np.exp(log_resp), max_iter=self.max_iter, tol=self.tol, bar=bar
+                )
+        # archetypes by size, largest first (ties: component order)
+        log_resp, row = _e_step(rows.X, start.log_prob, start.log_weight)
+        hard = np.argmax(log_resp, axis=1)
+        sizes = np.bincount(hard, weights=rows.weight, minlength=chosen)
+        order = np.lexsort((np.arange(chosen), -sizes))
+        self.k_ = chosen
+        self.feature_log_prob_ = start.log_prob[order]
+        self._log_weight = start.log_weight[order]
+        self.weights_ = np.exp(self._log_weight)
+        self.feature_names_ = self._space.names
+        self.loglik_ = float(row @ rows.weight)
+        self.n_iter_ = start.n_iter
+        rank = np.empty(chosen, dtype=np.int64)
+        rank[order] = np.arange(chosen)
+        self.labels_ = rank[hard][rows.inverse]
+        self._train = (rows, log_resp[:, order])
+        return self
+
+    def _fitted(self) -> None:
+        if not hasattr(self, "k_"):
+            msg = "this ArchetypeModel is not fitted yet; call .fit(journeys) first"
+            raise JourneygraphError(msg)
+
+    def _posterior(self, journeys: Journeys) -> tuple[_Rows, _F64]:
+        """Distinct feature rows of ``journeys`` and their log responsibilities."""
+        _check_journeys(journeys)
+        rows = _distinct_rows(
+            _feature_counts(journeys, self._space), journeys.n_journeys, self._space.width
+        )
+        log_resp, _ = _e_step(rows.X, self.feature_log_prob_, self._log_weight)
+        return rows, log_resp
+
+    def predict(self, journeys: Journeys) -> pl.DataFrame:
+        """Assign every journey to its most probable archetype.
+
+        Returns one row per journey: ``journey``, ``archetype`` (0 is the
+        largest archetype) and ``probability`` (the posterior probability of
+        that archetype). Touchpoints and channels the model never saw are
+        ignored. Journeys identical to training journeys get their labels.
+        """
+        self._fitted()
+        rows, log_resp = self._posterior(journeys)
+        return _assignments(journeys, rows, log_resp)
+
+
+def _assignments(journeys: Journeys, rows: _Rows, log_resp: _F64) -> pl.DataFrame:
+    best = np.argmax(log_resp, axis=1)
+    prob = np.exp(log_resp[np.arange(len(best)), best])
+    return pl.DataFrame(
+        {
+            "journey": journeys._ids.get_column("journey"),
+            "archetype": pl.Series(best[rows.inverse], dtype=pl.UInt32),
+            "probability": prob[rows.inverse],
+        }
+    )
+
+
+def _check_journeys(journeys: object) -> None:
+    if not isinstance(journeys, Journeys):
+        msg = (
+            f"expected the Journeys from jg.mine(...), got {type(journeys).__name__}; "
+            "mine the events first: jg.cluster(jg.mine(log))"
+        )
+        raise JourneygraphError(msg)
+
+
+def _sample(rows: _Rows, size: int, rng: np.random.Generator) -> _Rows:
+    """Up to ``size`` journeys drawn without replacement, as weighted distinct rows."""
+    n = len(rows.inverse)
+    if n <= size:
+        return rows
+    picked = rng.choice(n, size=size, replace=False)
+    weight = np.bincount(rows.inverse[picked], minlength=rows.X.shape[0]).astype(np.float64)
+    keep = np.flatnonzero(weight)
+    return _Rows(rows.X[keep], weight[keep], np.empty(0, dtype=np.int64))
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def _bar(show: bool, total: int, desc: str) -> Any:
+    if not show:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=f"journeygraph: {desc}", file=sys.stderr, leave=False)
+
+
+# --------------------------------------------------------------------------- #
+# results
+# --------------------------------------------------------------------------- #
+class Archetypes:
+    """Journeys grouped into archetypes. Build with :func:`cluster`.
+
+    Attributes
+    ----------
+    model : ArchetypeModel
+        The fitted model (use ``model.predict`` on new journeys).
+    journeys : Journeys
+        The journeys clustered.
+    labels : polars.DataFrame
+        One row per journey: ``journey``, ``customer``, ``archetype``, ``probability``.
+    divergence : Divergence or None
+        The comparison with the journey map, when one was given.
+    """
+
+    def __init__(
+        self,
+        model: ArchetypeModel,
+        journeys: Journeys,
+        *,
+        divergence: Divergence | None,
+        customers: pl.DataFrame | None,
+    ) -> None:
+        self.model = model
+        self.journeys = journeys
+        self.divergence = divergence
+        self._customers = customers
+        rows, log_resp = model._train
+        self.labels = _assignments(journeys, rows, log_resp).insert_column(
+            1, journeys._ids.get_column("customer")
+        )
+        self._rows = rows
+
+    def __repr__(self) -> str:
+        return f"Archetypes({len(self)} archetypes of {self.journeys.n_journeys:,} journeys)"
+
+    def __len__(self) -> int:
+        return self.model.k_
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self)))
+
+    @cached_property
+    def _codes(self) -> pl.DataFrame:
+        """Archetype of each journey code."""
+        return pl.DataFrame(
+            {_J: pl.arange(0, self.journeys.n_journeys, dtype=pl.UInt32, eager=True),
+             "archetype": self.labels.get_column("archetype")}
+        )  # fmt: skip
+
+    @cached_property
+    def _sizes(self) -> pl.DataFrame:
+        return self.labels.group_by("archetype").len("size").sort("archetype")
+
+    # ------------------------------------------------------------------ graphs
+    @cached_property
+    def _edge_support(self) -> pl.DataFrame:
+        """Per archetype and transition: events, customers, support, lift, median time."""
+        edges = self.journeys._edges.join(self._codes, on=_J, how="left")
+        n = self.journeys.n_journeys
+        overall = edges.group_by("source", "target").agg(_ratio(pl.len(), n).alias("_overall"))
+        per = (
+            edges.group_by("archetype", "source", "target")
+            .agg(
+                pl.col("count").sum().alias("events"),
+                pl.len().alias("customers"),
+                pl.col("median_time").median().alias("median_time"),
+            )
+            .join(self._sizes, on="archetype")
+            .join(overall, on=["source", "target"])
+            .with_columns(_ratio(pl.col("customers"), pl.col("size")).alias("support"))
+            .with_columns((pl.col("support") / pl.col("_overall")).alias("lift"))
+        )
+        return per.select(
+            "archetype",
+            pl.col("source").cast(pl.String),
+            pl.col("target").cast(pl.String),
+            "events",
+            "customers",
+            "support",
+            "lift",
+            "median_time",
+        ).sort("archetype", "source", "target")
+
+    @cached_property
+    def _node_support(self) -> pl.DataFrame:
+        """Per archetype and touchpoint: events, customers, starts, ends, support."""
+        nodes = self.journeys._nodes.join(self._codes, on=_J, how="left")
+        per = nodes.group_by("archetype", "touchpoint").agg(
+            pl.col("visits").sum().alias("events"), pl.len().alias("customers")
+        )
+        ends = self.journeys.stats.select(
+            pl.col("entry").cast(pl.String), pl.col("exit").cast(pl.String)
+        ).with_columns(self.labels.get_column("archetype"))
+        starts = ends.group_by("archetype", pl.col("entry").alias("touchpoint")).len("starts")
+        stops = ends.group_by("archetype", pl.col("exit").alias("touchpoint")).len("ends")
+        return (
+            per.with_columns(pl.col("touchpoint").cast(pl.String))
+            .join(starts, on=["archetype", "touchpoint"], how="left")
+            .join(stops, on=["archetype", "touchpoint"], how="left")
+            .join(self._sizes, on="archetype")
+            .with_columns(
+                pl.col("starts", "ends").fill_null(0).cast(pl.UInt32),
+                _ratio(pl.col("customers"), pl.col("size")).alias("support"),
+            )
+            .drop("size")
+            .sort("archetype", "touchpoint")
+        )
+
+    def graph(self, archetype: int, *, min_support: float = 0.05) -> nx.DiGraph[str]:
+        """The archetype graph: its members' transitions, pruned to what matters.
+
+        Keeps the transitions made by at least ``min_support`` of the
+        archetype's journeys, and the touchpoints they connect (plus entry and
+        exit touchpoints of at least that share). Edges carry ``weight``
+        (= ``support``, the share of members making the transition),
+        ``events``, ``customers``, ``lift`` (support here / support among all
+        journeys) and ``median_time``; nodes carry ``events``, ``customers``,
+        ``support``, ``starts`` and ``ends``. ``graph.graph`` holds the
+        archetype's ``archetype``, ``size``, ``share`` and ``description``.
+
+        Examples
+        --------
+        >>> import journeygraph as jg
+        >>> from journeygraph import datasets
+        >>> data = datasets.generate(2_000, seed=0)
+        >>> arch = jg.cluster(jg.mine(jg.read_events(data.events, **datasets.COLUMNS)), k=5)
+        >>> g = arch.graph(0)
+        >>> all(d["support"] >= 0.05 for _, _, d in g.edges(data=True))
+        True
+        """
+        i = self._check_archetype(archetype)
+        if not 0 <= min_support <= 1:
+            msg = f"min_support must be between 0 and 1, got {min_support!r}"
+            raise JourneygraphError(msg)
+        edges = self._edge_support.filter(
+            (pl.col("archetype") == i) & (pl.col("support") >= min_support)
+        )
+        nodes = self._node_support.filter(pl.col("archetype") == i)
+        size = int(self._sizes.get_column("size")[i])
+        used = set(edges.get_column("source")) | set(edges.get_column("target"))
+        ends = (pl.max_horizontal("starts", "ends") / size) >= min_support
+        nodes = nodes.filter(pl.col("touchpoint").is_in(sorted(used)) | ends)
+        row = self.table.row(i, named=True)
+        g: nx.DiGraph[str] = nx.DiGraph(
+            archetype=i,
+            size=size,
+            share=row["share"],
+            description=row["description"],
+            title=f"Archetype {i}: {row['description']}",
+        )
+        for node in nodes.drop("archetype").iter_rows(named=True):
+            g.add_node(node.pop("touchpoint"), **node)
+        for edge in edges.drop("archetype").iter_rows(named=True):
+            g.add_edge(edge.pop("source"), edge.pop("target"), weight=edge["support"], **edge)
+        return g
+
+    def distinctive_edges(
+        self, archetype: int, *, top: int = 5, min_support: float = 0.1
+    ) -> pl.DataFrame:
+        """The transitions that most set this archetype apart (highest lift).
+
+        Among transitions made by at least ``min_support`` of the archetype's
+        journeys, the ``top`` with the highest lift (support in the archetype
+        divided by support among all journeys). Columns: ``source``,
+        ``target``, ``support``, ``lift``, ``customers``.
+
+        Examples
+        --------
+        >>> import journeygraph as jg
+        >>> from journeygraph import datasets
+        >>> data = datasets.generate(2_000, seed=0)
+        >>> arch = jg.cluster(jg.mine(jg.read_events(data.events, **datasets.COLUMNS)), k=5)
+        >>> arch.distinctive_edges(0).columns
+        ['source', 'target', 'support', 'lift', 'customers']
+        """
+        i = self._check_archetype(archetype)
+        return (
+            self._edge_support.filter(
+                (pl.col("archetype") == i) & (pl.col("support") >= min_support)
+            )
+            .sort(["lift", "support", "source", "target"], descending=[True, True, False, False])
+            .head(top)
+            .select("source", "target", "support", "lift", "customers")
+        )
+
+    def _check_archetype(self, archetype: object) -> int:
+        if (
+            isinstance(archetype, bool)
+            or not isinstance(archetype, int | np.integer)
+            or not (0 <= archetype < len(self))
+        ):
+            msg = f"archetype must be an integer from 0 to {len(self) - 1}, got {archetype!r}"
+            raise JourneygraphError(msg)
+        return int(archetype)
+
+    # ------------------------------------------------------------------ table
+    @cached_property
+    def _centrality(self) -> pl.DataFrame:
+        """How central each distinct row is in its archetype (cosine to the centroid).
+
+        Rows are embedded as the square roots of their within-group shares
+        (the Hellinger embedding); the representative journey is the member
+        closest to its archetype's mean, a linear-time stand-in for the medoid.
+        """
+        rows = self._rows
+        X = rows.X.tocsr(copy=True)
+        starts = self.model._space.group_starts
+        group = np.searchsorted(starts, X.indices, side="right") - 1
+        row_of = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        totals = np.zeros((X.shape[0], len(starts)))
+        np.add.at(totals, (row_of, group), X.data)
+        X.data = np.sqrt(X.data / totals[row_of, group])
+        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+        label = np.argmax(self.model._train[1], axis=1)
+        k = len(self)
+        member = sp.csr_matrix((rows.weight, (label, np.arange(X.shape[0]))), shape=(k, X.shape[0]))
+        centroid = np.asarray((member @ X).todense())
+        centroid /= np.maximum(np.linalg.norm(centroid, axis=1, keepdims=True), 1e-300)
+        score = np.asarray(X @ centroid.T)[np.arange(X.shape[0]), label]
+        score = score / np.maximum(norms, 1e-300)
+        return pl.DataFrame({"_row": np.arange(X.shape[0]), "_score": score})
+
+    def _examples(self, n: int = 5) -> pl.DataFrame:
+        """Per archetype, the ``n`` most central journeys (first journey of each distinct row)."""
+        first = (
+            pl.DataFrame({"_row": self._rows.inverse, "journey": self.labels.get_column("journey")})
+            .with_row_index(_J)
+            .group_by("_row", maintain_order=True)
+            .first()
+        )
+        ranked = (
+            first.join(self._centrality, on="_row")
+            .join(self._codes, on=_J)
+            .sort(["archetype", "_score", _J], descending=[False, True, False])
+        )
+        return ranked.group_by("archetype", maintain_order=True).agg(
+            pl.col("journey").first().alias("representative"),
+            pl.col("journey").head(n).alias("examples"),
+        )
+
+    @cached_property
+    def table(self) -> pl.DataFrame:
+        """One row per archetype: who they are, how they travel, how they end.
+
+        Columns: ``archetype``, ``size``, ``share``, ``description``,
+        ``representative`` (the most central real journey) and ``examples``
+        (the five most central), ``events_median``, ``duration_median``,
+        ``entry`` / ``entry_share`` and ``exit`` / ``exit_share`` (most
+        common first and last touchpoint), ``channel`` / ``channel_share``
+        (most used channel, when there are channels); with a journey map,
+        ``conformance`` (share of journeys with no deviation), ``fitness``
+        (mean) and ``with_<kind>`` (share of journeys with at least one
+        deviation of each kind); with customer outcomes, the mean of every
+        numeric or boolean outcome column (a rate for booleans).
+        """
+        stats = self.journeys.stats.with_columns(self.labels.get_column("archetype"))
+        base = self._sizes.with_columns(
+            _ratio(pl.col("size"), self.journeys.n_journeys).alias("share")
+        ).join(self._examples(), on="archetype", how="left")
+        per = stats.group_by("archetype").agg(
+            pl.col("events").median().alias("events_median"),
+            pl.col("duration").median().alias("duration_median"),
+        )
+        table = base.join(per, on="archetype")
+        for column in ("entry", "exit"):
+            table = table.join(_top(stats, column), on="archetype", how="left")
+        if self.journeys._has_channel:
+            channels = self.journeys._sequence.select(_J, pl.col("channel").cast(pl.String)).join(
+                self._codes, on=_J
+            )
+            table = table.join(_top(channels, "channel"), on="archetype", how="left")
+        if self.divergence is not None:
+            div = self.divergence.customers.with_columns(self.labels.get_column("archetype"))
+            table = table.join(
+                div.group_by("archetype").agg(
+                    pl.col("conforms").mean().alias("conformance"),
+                    pl.col("fitness").mean(),
+                    *[(pl.col(kind) > 0).mean().alias(f"with_{kind}") for kind in DEVIATIONS],
+                ),
+                on="archetype",
+            )
+        if self._customers is not None:
+            outcomes = [
+                c
+                for c, dtype in self._customers.schema.items()
+                if c != "customer" and (dtype.is_numeric() or dtype == pl.Boolean)
+            ]
+            joined = self.labels.select("customer", "archetype").join(
+                self._customers, on="customer", how="left"
+            )
+            table = table.join(
+                joined.group_by("archetype").agg(pl.col(outcomes).cast(pl.Float64).mean()),
+                on="archetype",
+            )
+        table = table.sort("archetype")
+        descriptions = [self._describe(row) for row in table.iter_rows(named=True)]
+        return table.insert_column(3, pl.Series("description", descriptions))
+
+    def _describe(self, row: dict[str, Any]) -> str:
+        """A short phrase from the archetype's signature."""
+        i = row["archetype"]
+        parts: list[str] = []
+        if row["entry_share"] >= 0.5:
+            parts.append(f"enters via {row['entry']}")
+        loops = self._edge_support.filter(
+            (pl.col("archetype") == i) & (pl.col("support") >= 0.25) & (pl.col("lift") >= 1.2)
+        )
+        pairs = {(a, b) for a, b in loops.select("source", "target").iter_rows()}
+        loop = next(
+            (
+                f"loops {a}\u2194{b}" if a != b else f"repeats {a}"
+                for a, b, _ in loops.sort(
+                    ["lift", "source", "target"], descending=[True, False, False]
+                )
+                .select("source", "target", "lift")
+                .iter_rows()
+                if (b, a) in pairs and a <= b
+            ),
+            None,
+        )
+        if loop:
+            parts.append(loop)
+        if row.get("channel_share") is not None and row["channel_share"] >= 0.5:
+            parts.append(f"mostly {row['channel']}")
+        if row["exit_share"] >= 0.3:
+            parts.append(f"leaves at {row['exit']}")
+        duration = row["duration_median"]
+        parts.append(f"~{row['events_median']:g} events over {_human(duration)}")
+        return ", ".join(parts)
+
+
+def _top(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Most common value of ``column`` per archetype and its share (ties: smallest value)."""
+    counts = frame.group_by("archetype", column).len()
+    return (
+        counts.sort(["archetype", "len", column], descending=[False, True, False])
+        .group_by("archetype", maintain_order=True)
+        .agg(
+            pl.col(column).first().cast(pl.String),
+            (pl.col("len").first() / pl.col("len").sum()).alias(f"{column}_share"),
+        )
+    )
+
+
+def _human(duration: Any) -> str:
+    """A duration as a short phrase ("40 s", "3 min", "2 h", "5 days")."""
+    if duration is None:
+        return "no time"
+    seconds = duration.total_seconds()
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size * (2 if unit == "days" else 1):
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def cluster(
+    journeys: Journeys,
+    k: int | Literal["auto"] = "auto",
+    *,
+    seed: int = 0,
+    jmap: JourneyMap | None = None,
+    customers: pl.DataFrame | EventLog | None = None,
+    **options: Any,
+) -> Archetypes:
+    """Group journeys into archetypes (fit an `ArchetypeModel` and describe it).
+
+    Parameters
+    ----------
+    journeys
+        Mined journeys (:func:`journeygraph.mine`).
+    k
+        Number of archetypes, or "auto" (the knee of the log-likelihood curve
+        within ``k_range``; see the module docs).
+    seed
+        Same journeys and seed, same archetypes.
+    jmap
+        Optional journey map: each archetype gets its divergence profile.
+    customers
+        Optional outcomes per customer (as for :func:`journeygraph.compare`):
+        each archetype gets the mean of every numeric or boolean column.
+    **options
+        Other `ArchetypeModel` parameters (``k_range``, ``n_init``,
+        ``sample_size``, ``progress``, ...).
+
+    Examples
+    --------
+    >>> import journeygraph as jg
+    >>> from journeygraph import datasets
+    >>> data = datasets.generate(5_000, seed=0)
+    >>> journeys = jg.mine(jg.read_events(data.events, **datasets.COLUMNS))
+    >>> outcomes = data.customers.rename({"customer_id": "customer"})
+    >>> arch = jg.cluster(journeys, k=5, customers=outcomes)
+    >>> arch.table.select("archetype", "size", "converted").height
+    5
+    >>> arch.labels.columns
+    ['journey', 'customer', 'archetype', 'probability']
+    """
+    model = ArchetypeModel(k, seed=seed, **options).fit(journeys)
+    divergence = compare(journeys, jmap) if jmap is not None else None
+    if isinstance(customers, EventLog):
+        from .compare import _from_attributes
+
+        customers = _from_attributes(customers)
+    if customers is not None and "customer" not in customers.columns:
+        msg = f"customers= needs a 'customer' column; it has {customers.columns}"
+        raise JourneygraphError(msg)
+    return Archetypes(model, journeys, divergence=divergence, customers=customers)
