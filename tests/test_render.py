@@ -263,6 +263,19 @@ def test_default_weight(kind: str, name: str, attribute: str | None, tmp_path: P
         assert "\nweight: " not in shown["title"]  # the aggregate's copy of its weight
 
 
+def test_a_weight_copied_from_another_attribute_is_named_after_it(tmp_path: Path) -> None:
+    """An archetype graph's edges carry ``weight`` = ``support`` (a share)."""
+    graph: nx.DiGraph[str] = nx.DiGraph(title="Archetype 0: browsers", description="browsers")
+    graph.add_edge("a", "b", weight=0.5, events=10, support=0.5)
+    graph.add_edge("b", "c", weight=0.25, events=5, support=0.25)
+    path = jg.to_html(graph, tmp_path / "a.html")
+    data = embedded(path)
+    assert data["summary"]["weight"] == "support"
+    assert [e["label"] for e in data["edges"]] == ["50.0 %", "25.0 %"]
+    assert "\nweight: " not in data["edges"][0]["title"]
+    assert "description: browsers" not in path.read_text(encoding="utf-8")  # in the title
+
+
 def test_a_duration_weighs_its_seconds(tmp_path: Path) -> None:
     graph = aggregate()
     data = embedded(jg.to_html(graph, tmp_path / "t.html", weight="median_time"))

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
 from ._errors import JourneygraphError
 
@@ -52,12 +53,23 @@ _WEIGHTS = ("weight", "count", "journeys", "events", "customers")
 _VOLUMES = ("visits", "events", "customers", "journeys", "count")
 # Attributes that hold a share in [0, 1]: shown as percentages.
 _SHARES = frozenset(
-    {"share", "p_next", "p_prev", "reach", "reach_ideal", "drop_off", "fitness", "conformance"}
+    {
+        "share",
+        "p_next",
+        "p_prev",
+        "reach",
+        "reach_ideal",
+        "drop_off",
+        "fitness",
+        "conformance",
+        "support",
+    }
 )
 _MAX_LABEL = 32  # characters of a name on the canvas; the tooltip has it whole
 _AUTO_EDGE_LABELS = 60  # label edges with their weight when at most this many are shown
 _MANY_EDGES = 150  # more unpruned edges than this: the page suggests pruning
 _STAGE_GAP = 260  # px between stages of a journey map
+_MIN_GAP = 90  # px wanted between the two closest nodes of a spring layout
 _STEP = 170  # px between touchpoints of one journey, in order of first visit
 _ROW_GAP = 150  # px between rows of touchpoints off the map
 
@@ -250,7 +262,7 @@ def to_html(
     page = _page(
         heading=heading,
         summary=summary,
-        facts=_facts(graph),
+        facts=_facts(graph, heading),
         legend=_legend(graph, overlay=overlay, size_name=size_name, weight_name=chosen.name),
         data={
             "nodes": nodes,
@@ -302,8 +314,7 @@ def _choose_weight(graph: nx.Graph[Any], weight: str | None) -> _Weight:
     if weight is None:
         for name in _WEIGHTS:
             if all(_as_number(d.get(name)) is not None for d in attrs) and attrs:
-                shown = graph.graph.get("weight") if name == "weight" else name
-                return _Weight(name, shown if isinstance(shown, str) else name)
+                return _Weight(name, _weight_name(graph, name, attrs))
         return _Weight(None, "edges")
     if not isinstance(weight, str):
         msg = f"weight must be the name of an edge attribute, not {weight!r}"  # type: ignore[unreachable]
@@ -319,6 +330,18 @@ def _choose_weight(graph: nx.Graph[Any], weight: str | None) -> _Weight:
         )
         raise JourneygraphError(msg)
     return _Weight(weight, weight)
+
+
+def _weight_name(graph: nx.Graph[Any], name: str, attrs: list[dict[str, Any]]) -> str:
+    """What a ``weight`` attribute measures: the graph's ``weight`` setting (the
+    aggregate graph), else another attribute equal to it on every edge (an
+    archetype's ``support``), else ``weight``."""
+    if name != "weight":
+        return name
+    if isinstance(graph.graph.get("weight"), str):
+        return str(graph.graph["weight"])
+    same = [k for k in attrs[0] if k != "weight" and all(d.get(k) == d["weight"] for d in attrs)]
+    return str(same[0]) if same else name
 
 
 def _edges(graph: nx.Graph[Any], index: Mapping[Hashable, int], chosen: _Weight) -> list[_Edge]:
@@ -379,8 +402,15 @@ def _layout(
     }
     # networkx needs scipy for a spring layout of 500 nodes or more: keep those on the circle
     spread = nx.spring_layout(skeleton, pos=start, iterations=100) if 1 < n < 500 else start
-    scale = 100.0 * math.sqrt(max(n, 4))
-    return [(round(spread[i][0] * scale), round(spread[i][1] * scale)) for i in range(n)]
+    points = np.array([spread[i] for i in range(n)], dtype=np.float64).reshape(n, 2)
+    # stretch until the closest two nodes are _MIN_GAP apart, within bounds
+    base = 100.0 * math.sqrt(max(n, 4))
+    scale = base
+    if 1 < n < 500:
+        gaps = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))
+        closest = float(gaps[np.triu_indices(n, 1)].min())
+        scale = min(max(base, _MIN_GAP / max(closest, 1e-9)), 1.5 * base)
+    return [(round(x * scale), round(y * scale)) for x, y in points.tolist()]
 
 
 def _timeline(order: list[int]) -> list[tuple[int, int]]:
@@ -579,11 +609,12 @@ def _default_title(graph: nx.Graph[Any], *, overlay: bool) -> str:
     return "Journey graph"
 
 
-def _facts(graph: nx.Graph[Any]) -> list[str]:
-    """The graph's own attributes (a journey's stats row), formatted."""
+def _facts(graph: nx.Graph[Any], heading: str) -> list[str]:
+    """The graph's own attributes (a journey's stats row), formatted; not those in the title."""
     out = []
     for key, value in graph.graph.items():
-        shown = None if key in ("title", "weight") else _format(str(key), value)
+        repeated = key in ("title", "weight") or (isinstance(value, str) and value in heading)
+        shown = None if repeated else _format(str(key), value)
         if shown is not None:
             out.append(f"{_text(key)}: {shown}")
     return out
