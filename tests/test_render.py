@@ -42,6 +42,10 @@ def overlay() -> nx.DiGraph[Any]:
     return jg.compare(sample(), jg.JourneyMap.linear(datasets.IDEAL_STAGES)).overlay_graph()
 
 
+def archetype() -> nx.DiGraph[Any]:
+    return jg.cluster(sample(), k=3).graph(0)
+
+
 def plain() -> nx.DiGraph[Any]:
     """No attributes at all, integer nodes, a self-loop and an isolated node."""
     g: nx.DiGraph[int] = nx.DiGraph([(1, 2), (2, 3), (3, 1), (3, 3)])
@@ -53,6 +57,7 @@ GRAPHS = {
     "journey": journey,
     "aggregate": aggregate,
     "overlay": overlay,
+    "archetype": archetype,
     "plain": plain,
     "undirected": lambda: nx.Graph([("a", "b"), ("b", "c")]),
     "one node": lambda: nx.DiGraph([("only", "only")]),
@@ -248,6 +253,7 @@ def test_sizes_follow_volume_and_widths_follow_weight(tmp_path: Path) -> None:
         ("aggregate", "customers", "customers"),
         ("journey", "count", "count"),
         ("overlay", "journeys", "journeys"),
+        ("archetype", "support", "support"),
         ("plain", "edges", None),
     ],
 )
