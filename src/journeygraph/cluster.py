@@ -11,6 +11,9 @@ Each archetype is a small generative model of a journey, a **Markov chain
 over touchpoints** plus how the journey is done:
 
 * where it starts (the entry touchpoint),
+* which touchpoints it uses, and how often (so groups of customers who use
+  different touchpoints are told apart even where a single chain could
+  describe all of them),
 * from each touchpoint, where it goes next, or that it ends there (so loops,
   backtracks, skipped steps and the exit are all transitions),
 * from each touchpoint, through which channel,
@@ -113,6 +116,7 @@ class _Space:
     distribution per group):
 
     * ``entry``: one column per touchpoint (one group);
+    * ``visit``: one column per touchpoint, counting its events (one group);
     * ``move``: per touchpoint, one column per next touchpoint plus the end
       (one group per touchpoint);
     * ``channel``: per touchpoint, one column per channel (one group per touchpoint);
@@ -127,8 +131,12 @@ class _Space:
         return len(self.touchpoints)
 
     @property
-    def move0(self) -> int:
+    def visit0(self) -> int:
         return self.n_touchpoints
+
+    @property
+    def move0(self) -> int:
+        return 2 * self.n_touchpoints
 
     @property
     def channel0(self) -> int:
@@ -146,7 +154,7 @@ class _Space:
     def group_starts(self) -> _I64:
         """First column of every group (groups are contiguous)."""
         t, c = self.n_touchpoints, len(self.channels)
-        starts = [0]
+        starts = [0, self.visit0]
         starts += [self.move0 + i * (t + 1) for i in range(t)]
         if c:
             starts += [self.channel0 + i * c for i in range(t)]
@@ -158,6 +166,7 @@ class _Space:
         """A readable name per column (``move:search>product``)."""
         tps = self.touchpoints
         names = [f"entry:{t}" for t in tps]
+        names += [f"visit:{t}" for t in tps]
         names += [f"move:{a}>{b}" for a in tps for b in (*tps, _END)]
         names += [f"channel:{a}@{c}" for a in tps for c in self.channels]
         names += [f"gap:{g}" for g in _GAP_LABELS]
@@ -197,6 +206,7 @@ def _feature_counts(journeys: Journeys, space: _Space) -> pl.DataFrame:
     known = pl.col("_tp") >= 0
     parts = [
         seq.filter((pl.col("_pos") == 0) & known).select(_J, pl.col("_tp").alias("_f")),
+        seq.filter(known).select(_J, (space.visit0 + pl.col("_tp")).alias("_f")),
         seq.filter(known & (pl.col("_nxt") >= 0)).select(
             _J, (space.move0 + pl.col("_tp") * (t + 1) + pl.col("_nxt")).alias("_f")
         ),
