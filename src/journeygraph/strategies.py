@@ -6,7 +6,8 @@
 * `journeys_following`: event frames whose every journey follows a given map
   exactly (cost 0 in `journeygraph.compare`).
 * `journeys_with_deviations`: event frames of a linear map with one planted
-  deviation per customer, plus a frame telling which.
+  deviation per customer (of any kind `journeygraph.compare` reports), plus a
+  frame telling which and where.
 
 Installing journeygraph registers `journey_maps()` for ``st.from_type(JourneyMap)``
 through Hypothesis' ``hypothesis`` entry point (`_hypothesis_setup_hook`).
@@ -63,6 +64,7 @@ import polars as pl  # noqa: E402 -- after the hook, see above
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.errors import InvalidArgument  # noqa: E402
 
+from .compare import DEVIATIONS  # noqa: E402
 from .journeymap import JourneyMap  # noqa: E402
 
 __all__ = [
@@ -86,8 +88,10 @@ _RESERVED = frozenset(
     | {"_raw_timestamp"}
 )
 _INVALID_KINDS = ("customer", "touchpoint", "timestamp")
-_PLANTABLE = ("skipped_stage", "off_map", "wrong_entry", "early_exit")
+_PLANTABLE = DEVIATIONS  # journeys_with_deviations plants every kind compare reports
 _TS = pl.Datetime("us", "UTC")
+_SECOND = 1_000_000  # microseconds
+_HOUR = 3_600 * _SECOND
 
 Names = Sequence[str] | st.SearchStrategy[str]
 
@@ -504,32 +508,76 @@ def _walk(draw: st.DrawFn, jmap: JourneyMap, max_loops: int) -> list[str]:
         path.append(q)
 
 
+def _micros(limit: dt.timedelta | None) -> int | None:
+    return None if limit is None else limit // dt.timedelta(microseconds=1)
+
+
+def _gaps(limit: int | None, events: int) -> st.SearchStrategy[int]:
+    """Microseconds between two events: up to an hour, at most ``limit // events``."""
+    cap = _HOUR if limit is None else min(_HOUR, limit // events)
+    if cap >= _SECOND:  # whole seconds where they fit, for readable timestamps
+        return st.integers(1, cap // _SECOND).map(lambda s: s * _SECOND)
+    return st.integers(1, cap)
+
+
 def _events_for(
     draw: st.DrawFn,
     jmap: JourneyMap,
     path: Sequence[str | None],
     customer: str,
     starts: list[int] | None = None,
+    late: int | None = None,
 ) -> list[dict[str, Any]]:
     """Rows for one customer: 1-3 touchpoints per visit, strictly increasing times.
 
     ``None`` in ``path`` stands for one visit to `OFF_MAP_TOUCHPOINT`. If
     ``starts`` is given, the event position where each visit begins is appended.
+    Times keep every stage's ``max_time``: from entering a stage to entering the
+    next stage visit (off-map visits in between included) takes at most
+    ``max_time``, sometimes exactly that -- except after the visit at index
+    ``late``, which takes 1 µs to an hour longer. Each event needs a
+    microsecond, so `_offmap_slots` says where an off-map visit fits, and
+    repeats of a stage (one visit for `journeygraph.compare`) are cut to as
+    many as its ``max_time`` has microseconds.
     """
-    touchpoints = {s.name: s.touchpoints for s in jmap.stages}
+    stages = {s.name: s for s in jmap.stages}
     rows: list[dict[str, Any]] = []
     when = T0 + dt.timedelta(seconds=draw(st.integers(0, 86_400)))
-    for stage in path:
-        if starts is not None:
-            starts.append(len(rows))
+    at = 0
+    while at < len(path):
+        # a span: one visit as compare sees it (repeats of a stage merge), then
+        # the off-map visits up to the next stage visit
+        stage = path[at]
+        end = at + 1
+        while stage is not None and end < len(path) and path[end] == stage:
+            end += 1
+        repeats = end - at
+        while end < len(path) and path[end] is None:
+            end += 1
+        n_off = end - at - repeats
+        limit = None if stage is None else _micros(stages[stage].max_time)
         if stage is None:
-            visit = [OFF_MAP_TOUCHPOINT]
+            visits = [[OFF_MAP_TOUCHPOINT]]
         else:
-            tps = st.sampled_from(touchpoints[stage])
-            visit = draw(st.lists(tps, min_size=1, max_size=3))
-        for tp in visit:
+            kept = repeats if limit is None else max(1, min(repeats, limit - n_off))
+            most = 3 if limit is None else max(1, min(3, (limit - n_off) // kept))
+            tps = st.sampled_from(stages[stage].touchpoints)
+            visits = [draw(st.lists(tps, min_size=1, max_size=most)) for _ in range(kept)]
+        if starts is not None:
+            firsts = [len(rows) + sum(map(len, visits[:k])) for k in range(len(visits))]
+            starts += [firsts[min(k, len(firsts) - 1)] for k in range(repeats)]
+            starts += [firsts[-1] + len(visits[-1]) + k for k in range(n_off)]
+        touchpoints = [tp for visit in visits for tp in visit] + [OFF_MAP_TOUCHPOINT] * n_off
+        gaps = [draw(_gaps(limit, len(touchpoints))) for _ in touchpoints]
+        if at == late:
+            assert limit is not None
+            gaps[-1] = limit - sum(gaps[:-1]) + draw(st.integers(1, _HOUR))
+        elif limit is not None and draw(st.booleans()):
+            gaps[-1] = limit - sum(gaps[:-1])  # exactly on time: not late
+        for tp, gap in zip(touchpoints, gaps, strict=True):
             rows.append({"customer": customer, "timestamp": when, "touchpoint": tp})
-            when += dt.timedelta(seconds=draw(st.integers(1, 3_600)))
+            when += dt.timedelta(microseconds=gap)
+        at = end
     return rows
 
 
@@ -543,9 +591,10 @@ def journeys_following(
 
     Each customer walks the map from a start stage to an end stage along allowed
     moves (`JourneyMap.successors`), visiting one to three touchpoints of the
-    current stage at each step, with strictly increasing timestamps. Columns as
-    in `event_logs` (without ``channel``); no invalid rows. So
-    ``compare(mine(read_events(df, ...)), jmap)`` finds cost 0 for every journey.
+    current stage at each step, with strictly increasing timestamps that keep
+    every stage's ``max_time``. Columns as in `event_logs` (without
+    ``channel``); no invalid rows. So ``compare(mine(read_events(df, ...)), jmap)``
+    finds cost 0 and no deviation (not even ``late``) for every journey.
 
     Parameters
     ----------
@@ -596,6 +645,38 @@ def journeys_following(
 
 
 # ----------------------------------------------------- journeys_with_deviations
+def _offmap_slots(jmap: JourneyMap) -> list[int]:
+    """Path indices where an off-map visit fits: its time counts towards the SLA of
+    the stage before it, so that SLA needs room for two events (2 µs)."""
+    limits = [_micros(s.max_time) for s in jmap.stages[:-1]]
+    return [at + 1 for at, limit in enumerate(limits) if limit is None or limit >= 2]
+
+
+def _check_kinds(kinds: Any, jmap: JourneyMap) -> tuple[str, ...]:
+    if isinstance(kinds, str) or not isinstance(kinds, Sequence) or not kinds:
+        msg = f"kinds={kinds!r} must be a non-empty sequence of deviation kinds"
+        raise InvalidArgument(msg)
+    for kind in kinds:
+        if kind not in _PLANTABLE:
+            msg = f"kinds: cannot plant {kind!r}; plantable kinds are {', '.join(_PLANTABLE)}"
+            raise InvalidArgument(msg)
+    first, *_, last = jmap.stage_names
+    if "late" in kinds and not any(s.max_time for s in jmap.stages[:-1]):
+        msg = (
+            "kinds: cannot plant 'late': no stage before the last has a max_time; give one, "
+            f"e.g. JourneyMap.linear(..., max_time={{{first!r}: '1h'}})"
+        )
+        raise InvalidArgument(msg)
+    if "off_map" in kinds and not _offmap_slots(jmap):
+        msg = (
+            "kinds: cannot plant 'off_map': every stage before the last has a max_time "
+            f"under 2 µs, too short for the stage visit and an off-map event; lengthen one "
+            f"(the last stage, {last!r}, does not count)"
+        )
+        raise InvalidArgument(msg)
+    return tuple(kinds)
+
+
 def journeys_with_deviations(
     jmap: JourneyMap,
     *,
@@ -607,25 +688,41 @@ def journeys_with_deviations(
     For a *linear* map (no optional stages, no extra transitions, default start
     and end, at least three stages) each customer follows the map except for one
     deviation of a kind drawn from ``kinds``, planted so that
-    `journeygraph.compare` labels it unambiguously (cost 1):
+    `journeygraph.compare` finds exactly it, with a unique optimal alignment
+    (so tie-breaking plays no part). Stage ``i`` is the ``i``-th stage of the map:
 
     * ``skipped_stage``: a middle stage is left out; ``stage`` is that stage.
     * ``off_map``: one `OFF_MAP_TOUCHPOINT` event between two stages; ``stage``
       is null.
+    * ``out_of_order``: after stage ``i``, one visit to a stage ``j >= i + 2``
+      before going on with ``i + 1``; ``stage`` is ``j``.
+    * ``loop``: after stage ``i``, one visit back to a stage ``j < i`` before
+      going on with ``i + 1`` (or ending); ``stage`` is ``j``.
     * ``wrong_entry``: the first stage is left out; ``stage`` is the second.
     * ``early_exit``: the last stage is left out; ``stage`` is the one before it.
+    * ``late``: entering the next stage after a stage with a ``max_time`` takes
+      longer than it (by 1 µs to an hour); ``stage`` is the late one. The map
+      needs a ``max_time`` on a stage before the last.
+
+    Each of these costs 1 except ``late`` (cost 0: it is about time, not
+    order). All other times keep every stage's ``max_time``, so no journey is
+    late unless planted so.
 
     Returns
     -------
     SearchStrategy[tuple[pl.DataFrame, pl.DataFrame]]
         ``(df, planted)``: ``df`` as in `journeys_following`; ``planted`` has one
         row per customer with ``customer``, ``kind``, ``stage`` (String) and
-        ``position`` (the event index where `compare` reports it).
+        ``position`` (the event index where `compare` reports it: the first
+        event of the deviating visit; for ``skipped_stage`` and ``late`` of the
+        visit after it; for ``early_exit`` of the last visit).
 
     Raises
     ------
     hypothesis.errors.InvalidArgument
-        For a map that is not linear as above, or bad ``kinds`` / ``customers``.
+        For a map that is not linear as above, bad ``kinds`` / ``customers``,
+        ``"late"`` without a ``max_time`` on a stage before the last, or
+        ``"off_map"`` when every stage before the last has a ``max_time`` under 2 µs.
 
     Examples
     --------
@@ -633,9 +730,10 @@ def journeys_with_deviations(
     >>> import journeygraph as jg
     >>> from hypothesis import given, settings
     >>> from journeygraph.strategies import journeys_with_deviations
-    >>> jmap = jg.JourneyMap.linear(["home", "product", "cart", "pay"])
+    >>> jmap = jg.JourneyMap.linear(["home", "product", "cart", "pay"], max_time={"cart": "1h"})
+    >>> kinds = ["skipped_stage", "off_map", "out_of_order", "loop", "late"]
     >>> @settings(max_examples=10, deadline=None)
-    ... @given(journeys_with_deviations(jmap))
+    ... @given(journeys_with_deviations(jmap, kinds=kinds))
     ... def test_finds_planted(case):
     ...     df, planted = case
     ...     log = jg.read_events(df, customer="customer", timestamp="timestamp",
@@ -660,42 +758,54 @@ def journeys_with_deviations(
     if problems:
         msg = f"journeys_with_deviations needs a linear map, but {'; '.join(problems)}"
         raise InvalidArgument(msg)
-    if isinstance(kinds, str) or not isinstance(kinds, Sequence) or not kinds:
-        msg = f"kinds={kinds!r} must be a non-empty sequence of deviation kinds"
-        raise InvalidArgument(msg)
-    for kind in kinds:
-        if kind not in _PLANTABLE:
-            msg = f"kinds: cannot plant {kind!r}; plantable kinds are {', '.join(_PLANTABLE)}"
-            raise InvalidArgument(msg)
+    chosen = _check_kinds(kinds, jmap)
     c_lo, c_hi = _check_bounds("customers", customers)
     names = list(jmap.stage_names)
     n = len(names)
+    offmap_slots = _offmap_slots(jmap)
+    timed = [i for i, s in enumerate(jmap.stages[:-1]) if s.max_time is not None]
 
     @st.composite
     def build(draw: st.DrawFn) -> tuple[pl.DataFrame, pl.DataFrame]:
         rows: list[dict[str, Any]] = []
         planted: list[tuple[str, str, str | None, int]] = []
-        for i in range(draw(st.integers(c_lo, c_hi))):
-            customer = f"c{i}"
-            kind = draw(st.sampled_from(list(kinds)))
+        for c in range(draw(st.integers(c_lo, c_hi))):
+            customer = f"c{c}"
+            kind = draw(st.sampled_from(chosen))
             path: list[str | None] = list(names)
             stage: str | None
-            # the visit compare reports it at: the next visit, or the last one on an exit
+            late = None
+            # `at`: the visit compare reports it at. Every plant below leaves a
+            # journey whose only cost-1 alignment deletes (or inserts) one visit,
+            # as no two neighbouring visits are of the same stage.
             if kind == "skipped_stage":
                 at = draw(st.integers(1, n - 2))
                 stage = path.pop(at)
             elif kind == "off_map":
-                at = draw(st.integers(1, n - 1))
+                at = draw(st.sampled_from(offmap_slots))
                 path.insert(at, None)
                 stage = None
+            elif kind == "out_of_order":  # i, j, i + 1 with j >= i + 2: ahead of the map
+                i = draw(st.integers(0, n - 3))
+                stage = names[draw(st.integers(i + 2, n - 1))]
+                at = i + 1
+                path.insert(at, stage)
+            elif kind == "loop":  # i, j, i + 1 with j < i: back to a stage already reached
+                i = draw(st.integers(1, n - 1))
+                stage = names[draw(st.integers(0, i - 1))]
+                at = i + 1
+                path.insert(at, stage)
             elif kind == "wrong_entry":
                 path.pop(0)
                 at, stage = 0, names[1]
-            else:  # early_exit
+            elif kind == "early_exit":
                 path.pop()
                 at, stage = n - 2, names[-2]
+            else:  # late: reported at the next stage visit
+                late = draw(st.sampled_from(timed))
+                at, stage = late + 1, names[late]
             starts: list[int] = []
-            rows += _events_for(draw, jmap, path, customer, starts)
+            rows += _events_for(draw, jmap, path, customer, starts, late=late)
             planted.append((customer, kind, stage, starts[at]))
         order = draw(st.permutations(range(len(rows))))
         df = _frame([rows[k] for k in order], {}, channel=False)
