@@ -175,6 +175,51 @@ def to_html(
     >>> "showing 2 of 3 transitions" in page.read_text(encoding="utf-8")
     True
     """
+    if not isinstance(path, str | os.PathLike):
+        msg = f"path must be a file name, not {type(path).__name__}"  # type: ignore[unreachable]
+        raise JourneygraphError(msg)
+    target = Path(path)
+    if target.is_dir():
+        msg = f"path {str(target)!r} is a folder; name the HTML file to write"
+        raise JourneygraphError(msg)
+    _check_options(top_k=top_k, min_weight=min_weight, height=height, title=title)
+    drawing = _draw(
+        graph,
+        weight=weight,
+        top_k=top_k,
+        min_weight=min_weight,
+        title=title,
+        node_size=node_size,
+        edge_labels=edge_labels,
+    )
+    page = _page(drawing, height=height)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(page, encoding="utf-8", newline="\n")
+    return target
+
+
+@dataclass(frozen=True)
+class _Drawing:
+    """A graph ready for the page: its heading, notes, legend and vis-network data."""
+
+    heading: str
+    summary: Mapping[str, Any]
+    facts: list[str]
+    legend: list[tuple[str, str]]
+    data: Mapping[str, Any]  # nodes, edges, options and summary, embedded as JSON
+
+
+def _draw(
+    graph: nx.Graph[Any],
+    *,
+    weight: str | None = None,
+    top_k: int | None = None,
+    min_weight: float | dt.timedelta | None = None,
+    title: str | None = None,
+    node_size: str | None = None,
+    edge_labels: bool | None = None,
+) -> _Drawing:
+    """Everything `to_html` draws, without the page around it (the report reuses it)."""
     if not isinstance(graph, nx.Graph):
         kind = type(graph).__name__  # type: ignore[unreachable]
         msg = (
@@ -185,14 +230,6 @@ def to_html(
     if graph.is_multigraph():
         msg = "to_html does not draw multigraphs; collapse parallel edges first: nx.DiGraph(g)"
         raise JourneygraphError(msg)
-    if not isinstance(path, str | os.PathLike):
-        msg = f"path must be a file name, not {type(path).__name__}"  # type: ignore[unreachable]
-        raise JourneygraphError(msg)
-    target = Path(path)
-    if target.is_dir():
-        msg = f"path {str(target)!r} is a folder; name the HTML file to write"
-        raise JourneygraphError(msg)
-    _check_options(top_k=top_k, min_weight=min_weight, height=height, title=title)
     chosen = _choose_weight(graph, weight)
     index = {node: i for i, node in enumerate(graph.nodes)}
     edges = _edges(graph, index, chosen)
@@ -207,7 +244,6 @@ def to_html(
     from pyvis.network import Network  # imported here: it pulls in IPython
 
     net = Network(
-        height=f"{int(height)}px",
         width="100%",
         directed=graph.is_directed(),
         heading=heading,
@@ -259,7 +295,7 @@ def to_html(
         "top_k": None if top_k is None else int(top_k),
         "min_weight": _as_number(min_weight),
     }
-    page = _page(
+    return _Drawing(
         heading=heading,
         summary=summary,
         facts=_facts(graph, heading),
@@ -270,11 +306,7 @@ def to_html(
             "options": json.loads(vis_options),
             "summary": summary,
         },
-        height=height,
     )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(page, encoding="utf-8", newline="\n")
-    return target
 
 
 # --------------------------------------------------------------------- arguments
@@ -708,50 +740,55 @@ p { margin: 4px 0; }
 """
 
 
-def _page(
-    *,
-    heading: str,
-    summary: Mapping[str, Any],
-    facts: Iterable[str],
-    legend: Iterable[tuple[str, str]],
-    data: Mapping[str, Any],
-    height: int,
-) -> str:
+def _page(drawing: _Drawing, *, height: int) -> str:
     script, tooltip_css = _vis_assets()
-    payload = json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
-    # inside <script>, "</script" or "<!--" would end or change the element: escape < > &
-    payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    policy = (
+    e = html.escape
+    facts_line = " · ".join(e(f) for f in drawing.facts)
+    return "".join(
+        [
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
+            f'<meta http-equiv="Content-Security-Policy" content="{_policy(script, _APP)}">\n',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+            '<meta name="generator" content="journeygraph">\n',
+            f"<title>{e(drawing.heading)}</title>\n",
+            f"<style>{_CSS}{tooltip_css}\n",
+            f"#journeygraph-network {{ height: {int(height)}px; }}</style>\n",
+            f"<script>{script}</script>\n</head>\n<body>\n",
+            f"<h1>{e(drawing.heading)}</h1>\n",
+            f'<p class="jg-summary">{e(_summary_line(drawing.summary))}</p>\n',
+            f'<p class="jg-facts">{facts_line}</p>\n' if facts_line else "",
+            '<div id="journeygraph-network"></div>\n',
+            f'<ul class="jg-legend">{_legend_items(drawing.legend)}</ul>\n',
+            '<script type="application/json" id="journeygraph-data">',
+            f"{_json_payload(drawing.data)}</script>\n",
+            f"<script>{_APP}</script>\n</body>\n</html>\n",
+        ]
+    )
+
+
+def _policy(*scripts: str) -> str:
+    """A Content-Security-Policy: no request to any host; only ``scripts`` run (by hash)."""
+    return (
         "default-src 'none'; "
-        f"script-src {_hash(script)} {_hash(_APP)}; "
+        f"script-src {' '.join(_hash(s) for s in scripts)}; "
         "style-src 'unsafe-inline'; img-src data:; font-src data:"
     )
+
+
+def _json_payload(data: Any) -> str:
+    """``data`` as JSON to embed in a ``<script type="application/json">`` element."""
+    payload = json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    # inside <script>, "</script" or "<!--" would end or change the element: escape < > &
+    return payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _legend_items(legend: Iterable[tuple[str, str]]) -> str:
     e = html.escape
-    legend_items = "".join(
+    return "".join(
         f'<li><span class="jg-swatch" style="{e(css)}"></span>{e(text)}</li>'
         if css
         else f"<li>{e(text)}</li>"
         for css, text in legend
-    )
-    facts_line = " · ".join(e(f) for f in facts)
-    return "".join(
-        [
-            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
-            f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
-            '<meta name="generator" content="journeygraph">\n',
-            f"<title>{e(heading)}</title>\n",
-            f"<style>{_CSS}{tooltip_css}\n",
-            f"#journeygraph-network {{ height: {int(height)}px; }}</style>\n",
-            f"<script>{script}</script>\n</head>\n<body>\n",
-            f"<h1>{e(heading)}</h1>\n",
-            f'<p class="jg-summary">{e(_summary_line(summary))}</p>\n',
-            f'<p class="jg-facts">{facts_line}</p>\n' if facts_line else "",
-            '<div id="journeygraph-network"></div>\n',
-            f'<ul class="jg-legend">{legend_items}</ul>\n',
-            f'<script type="application/json" id="journeygraph-data">{payload}</script>\n',
-            f"<script>{_APP}</script>\n</body>\n</html>\n",
-        ]
     )
 
 
