@@ -1,6 +1,7 @@
 """Reproducible benchmarks: ``make bench`` (or ``python benchmarks/run.py --help``).
 
-``--groups render`` runs only the `jg.to_html` case.
+``--groups render`` runs only the `jg.to_html` case, ``--groups cluster`` only
+the archetypes.
 
 Each case runs in a fresh subprocess so its peak memory is its own. Input data
 comes from the seeded generator (``journeygraph.datasets``) and is cached as
@@ -131,7 +132,37 @@ def case_render(path: str) -> dict[str, float]:
     }
 
 
-CASES = {"mine": case_mine, "compare": case_compare, "render": case_render}
+CLUSTER_SIZES = {"1M": 1_000_000}
+
+
+def case_cluster(path: str) -> dict[str, float]:
+    """`jg.cluster(k="auto")` with the archetype table and every archetype graph."""
+    import journeygraph as jg
+    from journeygraph import datasets
+
+    journeys = jg.mine(jg.read_events(path, **datasets.COLUMNS))
+    journeys.stats  # noqa: B018 -- mining is measured separately
+    t0 = time.perf_counter()
+    arch = jg.cluster(journeys, "auto", seed=0)
+    fitted = time.perf_counter() - t0
+    arch.table  # noqa: B018
+    graphs = [arch.graph(i) for i in arch]
+    seconds = time.perf_counter() - t0
+    return {
+        "seconds": seconds,
+        "fit_seconds": fitted,
+        "journeys": journeys.n_journeys,
+        "events": journeys.n_events,
+        "k": len(graphs),
+    }
+
+
+CASES = {
+    "mine": case_mine,
+    "compare": case_compare,
+    "render": case_render,
+    "cluster": case_cluster,
+}
 
 
 def run_child(case: str, path: Path) -> dict[str, float]:
@@ -191,9 +222,10 @@ def main() -> None:
     parser.add_argument(
         "--groups",
         nargs="*",
-        default=["mining", "render"],
-        choices=["mining", "render"],
-        help="mining: mine and compare at --sizes; render: jg.to_html of a 60-node graph",
+        default=["mining", "cluster", "render"],
+        choices=["mining", "cluster", "render"],
+        help="mining: mine and compare at --sizes; cluster: archetypes of 1M customers; "
+        "render: jg.to_html of a 60-node graph",
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; the best is kept")
     parser.add_argument("--no-record", action="store_true", help="do not edit docs/benchmarks.md")
@@ -234,6 +266,24 @@ def main() -> None:
             "`div.customers` (mining excluded; peak RSS includes it).\n\n"
             "| case | events | journeys | seconds | journeys/s | peak RSS (GB) |\n"
             "|---|---:|---:|---:|---:|---:|\n" + "\n".join(comparing)
+        )
+    if "cluster" in args.groups:
+        rows = []
+        for size, customers in CLUSTER_SIZES.items():
+            runs = [run_child("cluster", dataset(customers)) for _ in range(args.repeat)]
+            best = min(runs, key=lambda r: r["seconds"])
+            peak = max(r["peak_rss_gb"] for r in runs)
+            rows.append(
+                f"| {size} | {int(best['events']):,} | {int(best['k'])} | "
+                f"{best['fit_seconds']:.1f} | {best['seconds']:.1f} | {peak:.2f} |"
+            )
+            print("cluster", rows[-1], flush=True)
+        tables["cluster"] = (
+            f'{when} `jg.cluster(journeys, k="auto", seed=0)` (choosing k in 2..10 on a '
+            "20,000-journey sample, then refining on all), then the archetype table and every "
+            "archetype graph. Mining excluded from the time; peak RSS includes it.\n\n"
+            "| customers | events | k found | fit (s) | fit + table + graphs (s) "
+            "| peak RSS (GB) |\n|---|---:|---:|---:|---:|---:|\n" + "\n".join(rows)
         )
     if "render" in args.groups:
         runs = [run_child("render", dataset(RENDER_CUSTOMERS)) for _ in range(args.repeat)]

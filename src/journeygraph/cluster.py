@@ -246,29 +246,40 @@ class _Rows:
 
 
 def _distinct_rows(counts: pl.DataFrame, n_journeys: int, width: int) -> _Rows:
-    """Fold journeys with identical feature rows into one weighted row."""
+    """Fold journeys with identical feature rows into one weighted row.
+
+    Each journey's row is the list of its (column, count) cells packed into
+    one integer each, in column order; equal lists are equal rows, exactly.
+    """
     key = counts.get_column("_key")
     packed = (key % width) * (1 << 32) + counts.get_column("_n").cast(pl.UInt64)
     per_journey = (
         pl.DataFrame({_J: key // width, "_v": packed}).group_by(_J, maintain_order=True).agg("_v")
     )
-    # journeys without any known feature (all touchpoints unseen) form an empty row
-    codes = pl.DataFrame({_J: pl.arange(0, n_journeys, dtype=pl.UInt64, eager=True)})
-    per_journey = codes.join(per_journey, on=_J, how="left", maintain_order="left").with_columns(
-        pl.col("_v").fill_null(pl.lit([], dtype=pl.List(pl.UInt64)))
-    )
+    if per_journey.height < n_journeys:
+        # journeys without any known feature (all touchpoints unseen) get an empty row
+        codes = pl.DataFrame({_J: pl.arange(0, n_journeys, dtype=pl.UInt64, eager=True)})
+        per_journey = codes.join(per_journey, on=_J, how="left", maintain_order="left")
+        per_journey = per_journey.with_columns(
+            pl.col("_v").fill_null(pl.lit([], dtype=pl.List(pl.UInt64)))
+        )
     distinct = per_journey.group_by("_v", maintain_order=True).agg(pl.col(_J))
-    distinct = distinct.with_row_index("_row")
     inverse = np.empty(n_journeys, dtype=np.int64)
-    members = distinct.select("_row", _J).explode(_J)
+    members = distinct.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), _J)
+    members = members.explode(_J)
     inverse[members.get_column(_J).to_numpy()] = members.get_column("_row").to_numpy()
     weight = distinct.get_column(_J).list.len().to_numpy().astype(np.float64)
-    cells = distinct.select("_row", "_v").explode("_v").drop_nulls()
-    v = cells.get_column("_v").to_numpy()
+    indptr = np.zeros(distinct.height + 1, dtype=np.int64)
+    np.cumsum(distinct.get_column("_v").list.len().to_numpy(), out=indptr[1:])
+    cells = distinct.select(pl.col("_v").explode().drop_nulls()).select(
+        (pl.col("_v") // (1 << 32)).cast(pl.Int32).alias("column"),
+        (pl.col("_v") % (1 << 32)).cast(pl.Float64).alias("count"),
+    )
     X = sp.csr_matrix(
         (
-            (v & 0xFFFFFFFF).astype(np.float64),
-            (cells.get_column("_row").to_numpy(), (v >> 32).astype(np.int64)),
+            cells.get_column("count").to_numpy(),
+            cells.get_column("column").to_numpy(),
+            indptr.astype(np.int32 if indptr[-1] < 2**31 else np.int64),
         ),
         shape=(distinct.height, width),
     )
@@ -834,14 +845,19 @@ class Archetypes:
         closest to its archetype's mean, a linear-time stand-in for the medoid.
         """
         rows = self._rows
-        X = rows.X.tocsr(copy=True)
         starts = self.model._space.group_starts
-        group = np.searchsorted(starts, X.indices, side="right") - 1
-        row_of = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-        totals = np.zeros((X.shape[0], len(starts)))
-        np.add.at(totals, (row_of, group), X.data)
-        X.data = np.sqrt(X.data / totals[row_of, group])
-        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+        sizes = np.diff(np.append(starts, rows.X.shape[1]))
+        group = np.repeat(np.arange(len(starts), dtype=np.int64), sizes)[rows.X.indices]
+        row_of = np.repeat(np.arange(rows.X.shape[0], dtype=np.int64), np.diff(rows.X.indptr))
+        # column indices are sorted within each row, so one row's cells of one group
+        # are contiguous: total each run
+        run = row_of * len(starts) + group
+        first = np.flatnonzero(np.r_[True, run[1:] != run[:-1]]) if run.size else run
+        totals = np.add.reduceat(rows.X.data, first) if run.size else rows.X.data
+        share = rows.X.data / np.repeat(totals, np.diff(np.r_[first, run.size]))
+        X = sp.csr_matrix((np.sqrt(share), rows.X.indices, rows.X.indptr), shape=rows.X.shape)
+        # every non-empty group is a unit vector: |row|^2 = its number of groups
+        norms = np.sqrt(np.bincount(row_of[first], minlength=X.shape[0]))
         label = np.argmax(self.model._train[1], axis=1)
         k = len(self)
         member = sp.csr_matrix((rows.weight, (label, np.arange(X.shape[0]))), shape=(k, X.shape[0]))
