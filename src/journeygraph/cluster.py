@@ -699,7 +699,7 @@ class Archetypes:
         """Per archetype and transition: events, customers, support, lift, median time."""
         edges = self.journeys._edges.join(self._codes, on=_J, how="left")
         n = self.journeys.n_journeys
-        overall = edges.group_by("source", "target").agg(_ratio(pl.len(), n).alias("_overall"))
+        overall = edges.group_by("source", "target").agg(pl.len().alias("_overall"))
         per = (
             edges.group_by("archetype", "source", "target")
             .agg(
@@ -710,7 +710,13 @@ class Archetypes:
             .join(self._sizes, on="archetype")
             .join(overall, on=["source", "target"])
             .with_columns(_ratio(pl.col("customers"), pl.col("size")).alias("support"))
-            .with_columns((pl.col("support") / pl.col("_overall")).alias("lift"))
+            # lift = (customers / size) / (overall / n), as one exact division
+            .with_columns(
+                _ratio(
+                    pl.col("customers").cast(pl.Float64) * n,
+                    pl.col("size").cast(pl.Float64) * pl.col("_overall"),
+                ).alias("lift")
+            )
         )
         return per.select(
             "archetype",
