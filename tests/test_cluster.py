@@ -257,6 +257,20 @@ def test_table_sizes_outcomes_and_examples(
         assert 0 <= row["fitness"] <= 1
 
 
+def test_entry_and_exit_distributions_by_brute_force(described: jg.Archetypes) -> None:
+    labels = dict(described.labels.select("journey", "archetype").iter_rows())
+    stats = described.journeys.stats.select("journey", "entry", "exit").rows()
+    for of, column in (("entry", 1), ("exit", 2)):
+        expected = Counter((labels[row[0]], row[column]) for row in stats)
+        size = Counter(labels.values())
+        got = described.distribution(of)
+        assert {(a, t): n for a, t, n, _ in got.rows()} == dict(expected)
+        for a, _, n, share in got.rows():
+            assert math.isclose(share, n / size[a])
+    with pytest.raises(jg.JourneygraphError, match='of must be "entry" or "exit"'):
+        described.distribution("middle")  # type: ignore[arg-type]
+
+
 def test_archetype_graph_support_and_lift_by_brute_force(described: jg.Archetypes) -> None:
     edges = described.journeys.edges.select("journey", "source", "target", "count").rows()
     labels = dict(described.labels.select("journey", "archetype").iter_rows())

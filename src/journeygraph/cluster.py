@@ -831,6 +831,39 @@ class Archetypes:
             .select("source", "target", "support", "lift", "customers")
         )
 
+    def distribution(self, of: Literal["entry", "exit"] = "entry") -> pl.DataFrame:
+        """Where each archetype's journeys start (``of="entry"``) or end (``"exit"``).
+
+        One row per archetype and touchpoint: ``archetype``, the touchpoint
+        (column named ``of``), ``journeys`` and ``share`` of the archetype's
+        journeys; most common first.
+
+        Examples
+        --------
+        >>> import journeygraph as jg
+        >>> from journeygraph import datasets
+        >>> data = datasets.generate(2_000, seed=0)
+        >>> arch = jg.cluster(jg.mine(jg.read_events(data.events, **datasets.COLUMNS)), k=5)
+        >>> exits = arch.distribution("exit")
+        >>> exits.columns
+        ['archetype', 'exit', 'journeys', 'share']
+        >>> int(exits.get_column("journeys").sum())
+        2000
+        """
+        if of not in ("entry", "exit"):
+            msg = f'of must be "entry" or "exit", got {of!r}'
+            raise JourneygraphError(msg)
+        stats = self.journeys.stats.select(pl.col(of).cast(pl.String)).with_columns(
+            self.labels.get_column("archetype")
+        )
+        counts = stats.group_by("archetype", of).len("journeys").join(self._sizes, on="archetype")
+        return counts.select(
+            "archetype",
+            of,
+            "journeys",
+            _ratio(pl.col("journeys"), pl.col("size")).alias("share"),
+        ).sort(["archetype", "journeys", of], descending=[False, True, False])
+
     def _check_archetype(self, archetype: object) -> int:
         if (
             isinstance(archetype, bool)
