@@ -281,6 +281,10 @@ def test_drivers_by_hand() -> None:
     assert row["lift"] == pytest.approx(3.0)
     with pytest.raises(jg.JourneygraphError, match="no outcome column 'revenue'"):
         div.drivers("revenue")
+    # touchpoints=False: the same rows without the visited:<touchpoint> features
+    deviations = div.drivers("churned", min_customers=1, touchpoints=False)
+    assert deviations.equals(d.filter(~pl.col("feature").str.starts_with("visited:")))
+    assert deviations.height < d.height
 
 
 def test_perception_gap_by_hand() -> None:

@@ -481,7 +481,9 @@ class Divergence:
         return g
 
     # ---------------------------------------------------------------- outcomes
-    def drivers(self, outcome: str, *, min_customers: int = 30) -> pl.DataFrame:
+    def drivers(
+        self, outcome: str, *, min_customers: int = 30, touchpoints: bool = True
+    ) -> pl.DataFrame:
         """Deviations and touchpoints ranked by their association with an outcome.
 
         For each feature (a deviation kind, a deviation at a stage such as
@@ -492,6 +494,8 @@ class Divergence:
         cause. ``outcome`` is a column of ``customers`` (pass a customer table
         to :func:`compare`). Features with fewer than ``min_customers`` on
         either side are left out. Sorted by the size of the difference.
+        ``touchpoints=False`` leaves out the ``visited:<touchpoint>`` features
+        (faster on millions of journeys when only deviations matter).
         """
         frame = self.customers
         if outcome not in frame.columns:
@@ -504,7 +508,7 @@ class Divergence:
         if not (y_col.dtype == pl.Boolean or y_col.dtype.is_numeric()):
             msg = f"outcome {outcome!r} must be boolean or numeric, not {y_col.dtype}"
             raise JourneygraphError(msg)
-        features = self._features()
+        features = self._features(touchpoints=touchpoints)
         y = frame.select("journey", pl.col(outcome).cast(pl.Float64).alias("_y")).drop_nulls()
         n_all = y.height
         total = y.get_column("_y").sum()
@@ -544,18 +548,21 @@ class Divergence:
             )
         )
 
-    def _features(self) -> pl.DataFrame:
+    def _features(self, *, touchpoints: bool = True) -> pl.DataFrame:
         """(journey, feature) pairs: deviation kinds, kinds at stages, touchpoints visited."""
         dev = self.deviations
         kinds = dev.select("journey", pl.col("kind").cast(pl.String).alias("feature"))
         at_stage = dev.filter(pl.col("stage").is_not_null()).select(
             "journey", pl.format("{}:{}", pl.col("kind").cast(pl.String), "stage").alias("feature")
         )
-        visited = self.journeys.nodes.select(
-            "journey",
-            pl.format("visited:{}", pl.col("touchpoint").cast(pl.String)).alias("feature"),
-        )
-        return pl.concat([kinds, at_stage, visited]).unique()
+        parts = [kinds, at_stage]
+        if touchpoints:
+            visited = self.journeys.nodes.select(
+                "journey",
+                pl.format("visited:{}", pl.col("touchpoint").cast(pl.String)).alias("feature"),
+            )
+            parts.append(visited)
+        return pl.concat(parts).unique()
 
     def perception_gap(self, score: str, outcome: str | None = None) -> pl.DataFrame:
         """Who answers surveys, and how their scores compare with behaviour.
@@ -596,9 +603,10 @@ class Divergence:
         return pl.concat(parts)
 
 
-def _from_attributes(log: EventLog) -> pl.DataFrame:
-    """One row per customer: each event attribute's last non-null value in time order."""
-    attributes = log.attributes
+def _from_attributes(log: EventLog, columns: list[str] | None = None) -> pl.DataFrame:
+    """One row per customer: each event attribute's (or each of ``columns``) last
+    non-null value in time order."""
+    attributes = log.attributes if columns is None else columns
     if not attributes:
         msg = "customers=log needs attribute columns on the events (outcomes, scores)"
         raise JourneygraphError(msg)
