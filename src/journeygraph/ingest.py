@@ -217,8 +217,9 @@ def order_events(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         keys = keys[:-1]  # stable order keeps input order, which is what ROW encodes
     if keys == ["customer", "timestamp"] and frame.height < 2**32:
         # sorting by the key column moves the frame faster than gathering by arg-sort
-        keyed = frame.with_columns(_customer_time_key(frame).alias("_order_key"))
-        return keyed.sort("_order_key").drop("_order_key")
+        order_key, unique = _customer_time_key(frame)
+        keyed = frame.with_columns(order_key.alias("_order_key"))
+        return keyed.sort("_order_key", maintain_order=not unique).drop("_order_key")
     perm: pl.Series | None = None
     for key in reversed(keys):
         column = frame.get_column(key)
@@ -233,22 +234,45 @@ def order_events(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return frame if perm is None else frame.gather(perm)
 
 
-def _customer_time_key(frame: pl.DataFrame) -> pl.Series:
-    """A unique UInt64 per row that sorts like (customer, timestamp, input order)."""
+def _customer_time_key(frame: pl.DataFrame) -> tuple[pl.Series, bool]:
+    """A UInt64 per row that sorts like (customer, timestamp); and whether it is unique.
+
+    The customer's code goes in the high bits. When the time span fits in the
+    bits left (in whole seconds or milliseconds if every timestamp is one),
+    the low bits are the time itself, and a stable sort keeps ties in input
+    order. Otherwise they are the timestamp's ordinal rank, which numbers equal
+    timestamps in input order and makes the key unique.
+    """
     customer = frame.get_column("customer")
-    bits = max(frame.height.bit_length(), 1)
     code: pl.Series | None = None
     if customer.dtype.is_integer():
         wide = pl.UInt64 if customer.dtype == pl.UInt64 else pl.Int64
         lo, hi = frame.select(
             pl.col("customer").min().alias("lo"), pl.col("customer").max().alias("hi")
         ).row(0)
-        if (int(hi) - int(lo)).bit_length() + bits <= 64:
+        if (int(hi) - int(lo)).bit_length() <= 32:
             code = (customer.cast(wide) - pl.Series([lo], dtype=wide)).cast(pl.UInt64)
     if code is None:  # text ids, or integers spread too wide: rank them densely
         code = (customer.rank("dense") - 1).cast(pl.UInt64)
-    position = frame.get_column("timestamp").rank("ordinal").cast(pl.UInt64) - 1
-    return code * (1 << bits) + position
+    code_bits = max(int(code.max() or 0).bit_length(), 1)  # type: ignore[arg-type]
+    ts = frame.get_column("timestamp")
+    if ts.dtype == pl.Datetime("us", ts.dtype.time_zone):  # type: ignore[attr-defined]
+        us = pl.col("timestamp").dt.epoch("us")
+        first, last, whole_s, whole_ms = frame.select(
+            us.min().alias("a"),
+            us.max().alias("b"),
+            (us % 1_000_000 == 0).all().alias("c"),
+            (us % 1_000 == 0).all().alias("d"),
+        ).row(0)
+        unit = 1_000_000 if whole_s else 1_000 if whole_ms else 1
+        if first is not None:
+            span_bits = ((last - first) // unit).bit_length()
+            if code_bits + span_bits <= 64:
+                offset = frame.select(((us - first) // unit).cast(pl.UInt64)).to_series()
+                return code * (1 << span_bits) + offset, False
+    bits = max(frame.height.bit_length(), 1)
+    position = ts.rank("ordinal").cast(pl.UInt64) - 1
+    return code * (1 << bits) + position, True
 
 
 def read_events(
