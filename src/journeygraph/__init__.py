@@ -4,7 +4,8 @@ Read raw events (`read_events`), mine one journey graph per customer
 (`mine`), work with the columnar results (`Journeys`), and hold every journey
 against the company's journey map (`JourneyMap`, `compare` → `Divergence`),
 group them into archetypes (`cluster` → `Archetypes`, `ArchetypeModel`);
-draw any of their graphs as self-contained HTML (`to_html`).
+draw any of their graphs as self-contained HTML (`to_html`), or write the whole
+analysis as one report (`report`).
 """
 
 from . import journeymap
@@ -15,6 +16,7 @@ from .ingest import EventLog, read_events
 from .journeymap import JourneyMap, Stage
 from .mine import Journeys, mine
 from .render import to_html
+from .report import report
 from .schema import EventSchema, IngestReport, MineOptions
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "journeymap",
     "mine",
     "read_events",
+    "report",
     "to_html",
 ]
 __version__ = "0.1.0"

@@ -1,0 +1,690 @@
+"""The report page: sections, charts and tables around the numbers of `report`.
+
+Presentation only: every number comes from ``journeygraph.report._Facts``,
+and every name from the data is escaped here (``html.escape`` for markup and
+attributes, `render._json_payload` for the graphs' data).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .compare import DEVIATIONS
+from .render import (
+    _CSS,
+    _count,
+    _draw,
+    _Drawing,
+    _duration,
+    _format,
+    _json_payload,
+    _legend_items,
+    _policy,
+    _summary_line,
+    _text,
+    _vis_assets,
+)
+
+if TYPE_CHECKING:
+    from .report import _Facts
+
+__all__ = ["page"]
+
+_MAX_CHART_LABEL = 26  # characters of a chart label; the tooltip has it whole
+_TOP_EXITS = 8  # last touchpoints charted
+_TOP_SHADOW_ROWS = 5  # shadow paths listed under the overlay
+
+# How each deviation kind reads in a sentence: on its own, and at a stage.
+_KIND_TEXT: Mapping[str, tuple[str, str]] = {
+    "skipped_stage": ("skipped a stage", "skipped {}"),
+    "off_map": ("went off the map", "went off the map at {}"),
+    "out_of_order": ("jumped ahead", "jumped ahead to {}"),
+    "loop": ("looped back", "looped back to {}"),
+    "wrong_entry": ("started mid-map", "started at {}"),
+    "early_exit": ("left before the end", "left after {}"),
+    "late": ("took too long", "took too long in {}"),
+}
+
+_BLUE = "#3b5bdb"
+_GREY = "#adb5bd"
+_RED = "#c92a2a"
+_NONE = "\u2013"  # en dash: no value
+
+
+def page(facts: _Facts, *, title: str) -> str:
+    """The whole report page as HTML text."""
+    script, tooltip_css = _vis_assets()
+    graphs: list[tuple[str, _Drawing, int]] = [
+        ("overlay", _draw(facts.overlay), 520),
+        *[
+            (f"archetype-{i}", _draw(g, title=f"Archetype {i}"), 380)
+            for i, g in enumerate(facts.archetype_graphs)
+        ],
+    ]
+    sections = [
+        _headline(facts),
+        _leave(facts),
+        _map(facts, graphs[0][1]),
+        _archetypes(facts, [d for _, d, _ in graphs[1:]]),
+        _drivers(facts),
+        _perception(facts),
+        _notes(facts),
+    ]
+    data = "".join(
+        f'<script type="application/json" class="jg-graph-data" data-target="graph-{name}">'
+        f"{_json_payload(drawing.data)}</script>\n"
+        for name, drawing, _ in graphs
+    )
+    heights = "".join(f"#graph-{name} {{ height: {h}px; }}\n" for name, _, h in graphs)
+    e = html.escape
+    nav = "".join(
+        f'<a href="#{key}">{e(text)}</a>'
+        for key, text in _NAV
+        if key not in ("drivers", "perception") or _has_section(facts, key)
+    )
+    return "".join(
+        [
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
+            f'<meta http-equiv="Content-Security-Policy" content="{_policy(script, _APP)}">\n',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+            f'<meta name="generator" content="journeygraph {e(__version__)}">\n',
+            f"<title>{e(_text(title))}</title>\n",
+            f"<style>{_CSS}{tooltip_css}\n{_REPORT_CSS}{heights}</style>\n",
+            f"<script>{script}</script>\n</head>\n<body>\n",
+            f"<header>\n<h1>{e(_text(title))}</h1>\n",
+            f'<p class="jg-lede">{e(_lede(facts))}</p>\n',
+            f'<nav class="jg-nav">{nav}</nav>\n</header>\n',
+            *sections,
+            data,
+            f"<script>{_APP}</script>\n</body>\n</html>\n",
+        ]
+    )
+
+
+_NAV = (
+    ("headline", "In numbers"),
+    ("leave", "Where journeys leave"),
+    ("map", "Against the map"),
+    ("archetypes", "Archetypes"),
+    ("drivers", "What goes with the outcome"),
+    ("perception", "Perception gap"),
+    ("notes", "How this was made"),
+)
+
+
+def _has_section(facts: _Facts, key: str) -> bool:
+    return facts.outcome is not None if key == "drivers" else facts.score is not None
+
+
+def _lede(facts: _Facts) -> str:
+    j = facts.journeys
+    kind = "a journey map proposed from the journeys" if facts.proposed else "the journey map"
+    names = facts.div.jmap.stage_names
+    if len(names) > 8:
+        names = (*names[:3], f"{len(names) - 5} more", *names[-2:])
+    return (
+        f"{_count(j.n_journeys, 'customer')}, {_count(j.n_events, 'event')} over "
+        f"{_count(len(j.touchpoints), 'touchpoint')}, held against {kind} "
+        f"({' → '.join(names)}) and grouped into "
+        f"{_count(facts.archetypes.height, 'archetype')}."
+    )
+
+
+# ----------------------------------------------------------------------- sections
+def _section(key: str, heading: str, *parts: str) -> str:
+    body = "".join(parts)
+    return f'<section id="{key}">\n<h2>{html.escape(heading)}</h2>\n{body}</section>\n'
+
+
+def _headline(facts: _Facts) -> str:
+    j, s = facts.journeys, facts.summary
+    top_exit, top_exit_share = facts.exits[0]
+    reach = facts.reach.sort(["drop_off", "stage"], descending=[True, False]).row(0, named=True)
+    kpis = [
+        _kpi("customers", "customers", f"{j.n_journeys:,}", j.n_journeys),
+        _kpi("events", "events", f"{j.n_events:,}", j.n_events),
+        _kpi(
+            "conformance",
+            "follow the map without a deviation",
+            _pct(s["conformance"]),
+            s["conformance"],
+        ),
+        _kpi("fitness", "mean fitness to the map", _pct(s["mean_fitness"]), s["mean_fitness"]),
+        _kpi(
+            "exit_stage",
+            "most often the last stage reached",
+            f"{reach['stage']} ({_pct(reach['drop_off'])})",
+            reach["stage"],
+        ),
+        _kpi(
+            "exit",
+            "most common last touchpoint",
+            f"{top_exit} ({_pct(top_exit_share)})",
+            top_exit,
+        ),
+    ]
+    if facts.outcome is not None:
+        rate = facts.overall[facts.outcome]
+        kind = facts.outcome_kind or "mean"
+        kpis.append(
+            _kpi(
+                "outcome",
+                f"{facts.outcome} ({'rate' if kind == 'rate' else 'mean'})",
+                _value(rate, kind),
+                rate,
+            )
+        )
+    if facts.gap is not None:
+        everyone = facts.gap.row(0, named=True)
+        label = f"mean {facts.score}, from the {_pct(everyone['answered'])} who answered"
+        kpis.append(_kpi("score", label, _number(everyone["mean_score"]), everyone["mean_score"]))
+    return _section("headline", "In numbers", f'<div class="jg-kpis">{"".join(kpis)}</div>\n')
+
+
+def _leave(facts: _Facts) -> str:
+    exits = facts.exits[:_TOP_EXITS]
+    chart = _bar_chart(
+        "exits",
+        [tp for tp, _ in exits],
+        [("share of journeys ending here", [share for _, share in exits], _RED)],
+        label="The touchpoints journeys end at",
+    )
+    reach = facts.reach
+    stages = _bar_chart(
+        "drop-off",
+        reach.get_column("stage").to_list(),
+        [
+            (
+                "share of journeys whose last stage this is",
+                reach.get_column("drop_off").to_list(),
+                _RED,
+            )
+        ],
+        label="The last stage journeys reach",
+    )
+    return _section(
+        "leave",
+        "Where journeys leave",
+        "<p>The last touchpoint of each journey, and the last stage of the map it reached.</p>\n",
+        '<div class="jg-pair">',
+        f"<figure>{chart}<figcaption>Last touchpoint (top {len(exits)}).</figcaption></figure>",
+        f"<figure>{stages}<figcaption>Last stage of the map reached.</figcaption></figure>",
+        "</div>\n",
+    )
+
+
+def _map(facts: _Facts, overlay: _Drawing) -> str:
+    e = html.escape
+    stages = " → ".join(facts.div.jmap.stage_names)
+    if facts.proposed:
+        origin = (
+            '<p class="jg-note"><b>This journey map is proposed</b>, not given: no map was '
+            "passed, so one was built from the journeys (the most common path, plus every "
+            "touchpoint at least 5 % of journeys visit, as optional stages). It is written to "
+            "<code>proposed-map.yaml</code>: edit it and run the report again with it.</p>\n"
+        )
+    else:
+        origin = ""
+    reach = facts.reach
+    chart = _bar_chart(
+        "stage-reach",
+        reach.get_column("stage").to_list(),
+        [
+            ("reached by any path", reach.get_column("reach").to_list(), _BLUE),
+            (
+                "reached along the map, no deviation before",
+                reach.get_column("reach_ideal").to_list(),
+                _GREY,
+            ),
+        ],
+        label="Stage reach: any path vs along the map",
+    )
+    kinds = [k for k in DEVIATIONS if facts.summary[k] > 0]
+    profile = _bar_chart(
+        "deviations",
+        [_KIND_TEXT[k][0] for k in kinds],
+        [("share of journeys", [facts.summary[k] for k in kinds], _BLUE)],
+        label="Share of journeys with each kind of deviation",
+    )
+    shadow_rows = [[_text(u), _text(v), f"{n:,}"] for u, v, n in facts.shadow[:_TOP_SHADOW_ROWS]]
+    return _section(
+        "map",
+        "Against the journey map",
+        origin,
+        f'<p>Stages: <span class="jg-stages">{e(_text(stages))}</span>. '
+        f"{_pct(facts.summary['conformance'])} of journeys follow the map without any "
+        f"deviation; the mean fitness is {_pct(facts.summary['mean_fitness'])} "
+        "(1 follows the map, 0 matches nothing).</p>\n",
+        _graph_box("overlay", overlay, "graphs/overlay.html"),
+        '<div class="jg-pair">',
+        f"<figure>{chart}<figcaption>Blue: share of journeys that reached the stage by any "
+        "path. Grey: share that reached it along the map, with no deviation before.</figcaption>"
+        "</figure>",
+        f"<figure>{profile}<figcaption>Journeys with at least one deviation of each kind."
+        "</figcaption></figure>",
+        "</div>\n",
+        "<h3>Shadow paths: the busiest steps the map does not have</h3>\n"
+        + _table(["from", "to", "journeys"], shadow_rows, numeric={2})
+        if shadow_rows
+        else "",
+    )
+
+
+def _graph_box(name: str, drawing: _Drawing, link: str) -> str:
+    e = html.escape
+    return (
+        f'<div class="jg-graph">\n<div class="jg-canvas" id="graph-{name}"></div>\n'
+        f'<p class="jg-summary">{e(_summary_line(drawing.summary))} '
+        f'<a href="{e(link)}">Open full size</a>.</p>\n'
+        f'<ul class="jg-legend">{_legend_items(drawing.legend)}</ul>\n</div>\n'
+    )
+
+
+def _archetypes(facts: _Facts, drawings: list[_Drawing]) -> str:
+    table = facts.archetypes
+    k = table.height
+    chosen = (
+        f"chosen automatically (the knee of the likelihood curve, seed {facts.seed})"
+        if facts.k_asked == "auto"
+        else f"as asked (seed {facts.seed})"
+    )
+    sizes = _bar_chart(
+        "archetype-sizes",
+        [f"Archetype {i}" for i in range(k)],
+        [("share of customers", table.get_column("share").to_list(), _BLUE)],
+        label="Archetype sizes",
+    )
+    cards = "".join(
+        _card(facts, row, drawings[row["archetype"]]) for row in table.iter_rows(named=True)
+    )
+    return _section(
+        "archetypes",
+        "Archetypes",
+        f"<p>Customers whose journeys look alike, grouped into {_count(k, 'archetype')} "
+        f"— {chosen}. Each card shows who they are, their journey graph (transitions made by "
+        "at least 5 % of the archetype), how they diverge from the map compared with everyone, "
+        "and their outcomes.</p>\n",
+        f"<figure>{sizes}<figcaption>Share of customers in each archetype.</figcaption></figure>\n",
+        f'<div class="jg-cards">\n{cards}</div>\n',
+    )
+
+
+def _card(facts: _Facts, row: Mapping[str, Any], drawing: _Drawing) -> str:
+    e, i = html.escape, row["archetype"]
+    items = [
+        ("customers", f"{row['size']:,} ({_pct(row['share'])})"),
+        (
+            "typical journey",
+            f"{row['events_median']:g} events over {_span(row['duration_median'])}",
+        ),
+        ("enters at", f"{_text(row['entry'])} ({_pct(row['entry_share'])})"),
+        ("leaves at", f"{_text(row['exit'])} ({_pct(row['exit_share'])})"),
+    ]
+    if row.get("channel") is not None:
+        items.append(("channel", f"{_text(row['channel'])} ({_pct(row['channel_share'])})"))
+    items.append(("representative journey", _text(row["representative"])))
+    facts_list = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in items)
+    kinds = [k for k in DEVIATIONS if facts.summary[k] > 0 or row[f"with_{k}"] > 0]
+    labels = ["no deviation", "mean fitness", *[_KIND_TEXT[k][0] for k in kinds]]
+    own = [row["conformance"], row["fitness"], *[row[f"with_{k}"] for k in kinds]]
+    everyone = [
+        facts.summary["conformance"],
+        facts.summary["mean_fitness"],
+        *[facts.summary[k] for k in kinds],
+    ]
+    profile = _bar_chart(
+        f"profile-{i}",
+        labels,
+        [(f"archetype {i}", own, _BLUE), ("everyone", everyone, _GREY)],
+        label=f"Divergence profile of archetype {i}",
+    )
+    outcomes = [
+        [
+            column,
+            _value(row[column], kind),
+            _value(facts.overall[column], kind),
+        ]
+        for column, kind in facts.outcomes
+    ]
+    outcome_table = (
+        _table(["outcome", f"archetype {i}", "everyone"], outcomes, numeric={1, 2})
+        if outcomes
+        else ""
+    )
+    distinct = "".join(
+        f"<li>{e(_text(r['source']))} → {e(_text(r['target']))}: {_pct(r['support'])} of "
+        f"the archetype, {r['lift']:.1f}\u00d7 everyone</li>"
+        for r in facts.distinctive[i].iter_rows(named=True)
+    )
+    return (
+        f'<article class="jg-card" id="archetype-{i}" data-share="{row["share"]!r}" '
+        f'data-size="{row["size"]}">\n'
+        f"<h3>Archetype {i}: {e(_text(row['description']))}</h3>\n"
+        f"<dl>{facts_list}</dl>\n"
+        + (f"<p>What sets it apart:</p><ul>{distinct}</ul>\n" if distinct else "")
+        + _graph_box(f"archetype-{i}", drawing, f"graphs/archetype-{i}.html")
+        + f"<figure>{profile}<figcaption>Blue: this archetype; grey: everyone.</figcaption>"
+        "</figure>\n" + outcome_table + "</article>\n"
+    )
+
+
+def _drivers(facts: _Facts) -> str:
+    if facts.outcome is None or facts.drivers is None:
+        return ""
+    outcome, kind, known = facts.outcome, facts.outcome_kind or "mean", facts.known
+    e = html.escape
+    rows = [
+        [
+            f"{e(_feature_text(r['feature']))}<br><code>{e(_text(r['feature']))}</code>",
+            f"{r['customers']:,}",
+            _value(r["with"], kind),
+            _value(r["without"], kind),
+            _difference(r["difference"], kind)
+            + f" [{_difference(r['ci_low'], kind)}, {_difference(r['ci_high'], kind)}]",
+            "yes" if r["significant"] else "no",
+        ]
+        for r in facts.drivers.iter_rows(named=True)
+    ]
+    what = "rate" if kind == "rate" else "mean"
+    body = (
+        _table(
+            [
+                "deviation",
+                "customers with it",
+                f"{outcome} {what} with",
+                "without",
+                "difference [95 % CI]",
+                "significant",
+            ],
+            rows,
+            numeric={1, 2, 3, 4},
+            raw=True,
+        )
+        if rows
+        else "<p>No deviation is shared by at least 30 customers with and 30 without it.</p>\n"
+    )
+    return _section(
+        "drivers",
+        f"What goes with {outcome}",
+        f"<p>The deviations from the map whose customers differ most in {e(outcome)} "
+        f"({what} among the {known:,} customers whose {e(outcome)} is known), largest "
+        "difference first. This is association, not cause: customers who deviate may differ "
+        "in other ways too.</p>\n",
+        body,
+    )
+
+
+def _perception(facts: _Facts) -> str:
+    if facts.score is None or facts.gap is None:
+        return ""
+    score, gap, by, e = facts.score, facts.gap, facts.gap_by, html.escape
+    overall = gap.row(0, named=True)
+    groups = [r for r in gap.iter_rows(named=True) if by and str(r["group"]).startswith(f"{by}=")]
+    split = "; ".join(
+        f"of customers with {_text(r['group'])}, {_pct(r['answered'])} answered "
+        f"(mean {_number(r['mean_score'])})"
+        for r in groups
+    )
+    rows = [
+        [
+            _text(r["group"]),
+            f"{r['customers']:,}",
+            _pct(r["answered"]),
+            _number(r["mean_score"]),
+            _pct(r["fitness_answered"]),
+            _pct(r["fitness_silent"]),
+        ]
+        for r in gap.iter_rows(named=True)
+    ]
+    return _section(
+        "perception",
+        "The perception gap",
+        f"<p>{_pct(overall['answered'])} of customers gave a {e(score)}, with a mean of "
+        f"{_number(overall['mean_score'])}" + (f"; {e(split)}" if split else "") + ". "
+        "Survey averages speak for those who answer: the "
+        "table shows who they are and how their journeys compare with those who stayed "
+        "silent (fitness: how closely the journey follows the map).</p>\n",
+        _table(
+            [
+                "customers",
+                "count",
+                "answered",
+                f"mean {score}",
+                "fitness, answered",
+                "fitness, silent",
+            ],
+            rows,
+            numeric={1, 2, 3, 4, 5},
+        ),
+    )
+
+
+def _notes(facts: _Facts) -> str:
+    e = html.escape
+    report = str(facts.journeys.report).replace("\n", ";")
+    model = facts.arch.model
+    items = [
+        f"Events: {e(report)}.",
+        "Journeys: one per customer, mined with jg.mine defaults.",
+        (
+            "Journey map: proposed from the journeys by JourneyMap.from_journeys "
+            "(proposed-map.yaml)."
+            if facts.proposed
+            else "Journey map: as given."
+        )
+        + " Every journey is aligned with it exactly (jg.compare); a deviation is any step "
+        "the map does not allow.",
+        f"Archetypes: a mixture of Markov chains (jg.cluster), k = {model.k_} "
+        + (
+            f"chosen among {model.k_range[0]} to {model.k_range[1]}"
+            if facts.k_asked == "auto"
+            else "as asked"
+        )
+        + f", seed {facts.seed}.",
+        "Outcomes and deviations: association, not cause; 95 % intervals by the normal "
+        "approximation.",
+        f"Made by journeygraph {e(__version__)}; the same data and seed give the same report.",
+    ]
+    return _section(
+        "notes", "How this was made", "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>\n"
+    )
+
+
+# ---------------------------------------------------------------------- pieces
+def _kpi(key: str, label: str, shown: str, raw: Any) -> str:
+    e = html.escape
+    return (
+        f'<div class="jg-kpi" data-kpi="{key}" data-value="{e(_raw(raw))}">'
+        f"<b>{e(_text(shown))}</b><span>{e(label)}</span></div>"
+    )
+
+
+def _raw(value: Any) -> str:
+    """A value for a ``data-`` attribute: exact, and the same on every run."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return _text(value)
+
+
+def _pct(value: float | None) -> str:
+    return _NONE if value is None else str(_format("share", value))
+
+
+def _number(value: float | None) -> str:
+    return _NONE if value is None else f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def _value(value: float | None, kind: str) -> str:
+    """An outcome as a rate (boolean outcomes) or a mean."""
+    return _pct(value) if kind == "rate" else _number(value)
+
+
+def _difference(value: float | None, kind: str) -> str:
+    if value is None:
+        return _NONE
+    if kind == "rate":
+        return f"{value * 100:+.1f} pp"
+    return f"{value:+,.2f}"
+
+
+def _span(value: Any) -> str:
+    return "no time" if value is None else _duration(value)
+
+
+def _feature_text(feature: str) -> str:
+    """``skipped_stage:Explore`` → ``skipped Explore``."""
+    kind, _, stage = feature.partition(":")
+    if kind not in _KIND_TEXT:
+        return _text(feature)
+    general, at = _KIND_TEXT[kind]
+    return at.format(_text(stage)) if stage else general
+
+
+def _table(
+    head: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    numeric: frozenset[int] | set[int] = frozenset(),
+    raw: bool = False,
+) -> str:
+    """An HTML table; cells are escaped unless ``raw`` (then the caller escaped them)."""
+    e = html.escape
+
+    def cell(j: int, text: str, tag: str) -> str:
+        cls = ' class="jg-num"' if j in numeric else ""
+        return f"<{tag}{cls}>{text if raw and tag == 'td' else e(text)}</{tag}>"
+
+    header = "".join(cell(j, h, "th") for j, h in enumerate(head))
+    body = "".join(
+        "<tr>" + "".join(cell(j, c, "td") for j, c in enumerate(row)) + "</tr>" for row in rows
+    )
+    return (
+        f'<table class="jg-table"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>\n'
+    )
+
+
+def _bar_chart(
+    name: str,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None], str]],
+    *,
+    label: str,
+) -> str:
+    """Horizontal bars of shares (0..1) as inline SVG, one group per label."""
+    e = html.escape
+    bar, gap, group_gap, left, width, right = 12, 2, 10, 170, 270, 60
+    legend = 16 * len(series) + 4 if len(series) > 1 else 0  # one line per series
+    group = len(series) * bar + (len(series) - 1) * gap
+    height = legend + len(labels) * (group + group_gap) + 4
+    top = max([1e-12, *(v for _, values, _ in series for v in values if v is not None)])
+    scale = width / max(top, 1.0)  # shares fill the width at 1
+    parts = [
+        f'<svg class="jg-chart" data-chart="{e(name)}" role="img" aria-label="{e(label)}" '
+        f'viewBox="0 0 {left + width + right} {height}" width="{left + width + right}" '
+        f'height="{height}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{e(label)}</title>",
+    ]
+    if legend:
+        for s, (s_name, _, color) in enumerate(series):
+            parts.append(
+                f'<rect x="{left}" y="{4 + 16 * s}" width="10" height="10" fill="{color}"/>'
+                f'<text x="{left + 14}" y="{13 + 16 * s}" class="jg-legend-text">{e(s_name)}</text>'
+            )
+    for r, text in enumerate(labels):
+        y0 = legend + r * (group + group_gap)
+        full = _text(text)
+        short = full if len(full) <= _MAX_CHART_LABEL else full[: _MAX_CHART_LABEL - 1] + "…"
+        parts.append(
+            f'<text x="{left - 8}" y="{y0 + group / 2 + 4:g}" text-anchor="end">'
+            f"<title>{e(full)}</title>{e(short)}</text>"
+        )
+        for s, (s_name, values, color) in enumerate(series):
+            value = values[r]
+            y = y0 + s * (bar + gap)
+            w = 0.0 if value is None else max(value, 0.0) * scale
+            parts.append(
+                f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar}" fill="{color}" '
+                f'data-label="{e(full)}" data-series="{e(s_name)}" data-value="{e(_raw(value))}">'
+                f"<title>{e(full)}, {e(s_name)}: {_pct(value)}</title></rect>"
+                f'<text x="{left + w + 4:.1f}" y="{y + bar - 2}" class="jg-value">'
+                f"{_pct(value)}</text>"
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# ------------------------------------------------------------------------ assets
+_APP = """
+(function () {
+  "use strict";
+  function tip(text) {
+    var box = document.createElement("div");
+    box.className = "jg-tip";
+    box.textContent = text;  /* text, never markup */
+    return box;
+  }
+  var blocks = document.querySelectorAll("script.jg-graph-data");
+  var networks = {};
+  var pending = blocks.length;
+  function drawn() {
+    pending -= 1;
+    if (pending <= 0) { document.body.setAttribute("data-rendered", "true"); }
+  }
+  Array.prototype.forEach.call(blocks, function (block) {
+    var data = JSON.parse(block.textContent);
+    var target = block.getAttribute("data-target");
+    function withTip(item) { return Object.assign({}, item, {title: tip(item.title)}); }
+    var nodes = data.nodes.map(withTip);
+    var edges = data.edges.map(withTip);
+    var network = new vis.Network(document.getElementById(target),
+      {nodes: new vis.DataSet(nodes), edges: new vis.DataSet(edges)}, data.options);
+    network.once("afterDrawing", drawn);
+    network.fit();
+    networks[target] = {network: network, data: data};
+  });
+  if (!blocks.length) { document.body.setAttribute("data-rendered", "true"); }
+  window.journeygraph = {networks: networks};
+})();
+"""
+
+_REPORT_CSS = """
+body { max-width: 1180px; margin: 0 auto; padding: 16px 24px 48px; line-height: 1.45; }
+header { border-bottom: 1px solid #dee2e6; padding-bottom: 8px; margin-bottom: 8px; }
+h1 { font-size: 1.7em; }
+h2 { font-size: 1.3em; margin: 28px 0 8px; border-bottom: 1px solid #e9ecef; }
+h3 { font-size: 1.05em; margin: 12px 0 6px; }
+.jg-lede { color: #495057; font-size: 1.05em; }
+.jg-nav { display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 0.9em; }
+.jg-nav a, a { color: #3b5bdb; }
+.jg-kpis { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr));
+           gap: 10px; }
+.jg-kpi { background: #f1f3f5; border-radius: 6px; padding: 10px 12px; }
+.jg-kpi b { display: block; font-size: 1.35em; overflow-wrap: anywhere; }
+.jg-kpi span { color: #495057; font-size: 0.85em; }
+.jg-pair { display: flex; flex-wrap: wrap; gap: 12px 32px; }
+figure { margin: 8px 0; }
+figcaption { color: #495057; font-size: 0.85em; max-width: 590px; }
+.jg-chart { max-width: 100%; height: auto; font-family: sans-serif; font-size: 12px; }
+.jg-chart text { fill: #212529; }
+.jg-chart .jg-value, .jg-chart .jg-legend-text { fill: #495057; font-size: 11px; }
+.jg-note { background: #fff4e6; border-left: 4px solid #e8590c; padding: 6px 10px; }
+.jg-graph { margin: 8px 0 12px; }
+.jg-canvas { width: 100%; border: 1px solid #dee2e6; }
+.jg-cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr));
+            gap: 16px; }
+.jg-card { border: 1px solid #dee2e6; border-radius: 8px; padding: 4px 14px 12px; }
+.jg-card dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px;
+              margin: 6px 0; font-size: 0.92em; }
+.jg-card dt { color: #495057; }
+.jg-card dd { margin: 0; overflow-wrap: anywhere; }
+.jg-table { border-collapse: collapse; margin: 6px 0 12px; font-size: 0.9em; }
+.jg-table th, .jg-table td { border-bottom: 1px solid #e9ecef; padding: 4px 10px;
+                             text-align: left; vertical-align: top; }
+.jg-table .jg-num { text-align: right; font-variant-numeric: tabular-nums; }
+.jg-table code { color: #868e96; font-size: 0.85em; }
+"""

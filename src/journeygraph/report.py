@@ -1,0 +1,438 @@
+"""The whole analysis as one page: :func:`report`.
+
+`report` runs every step of the library on an event log — mine the journeys,
+hold them against the journey map (or a map proposed from the journeys),
+group them into archetypes, relate deviations to an outcome and survey
+scores to behaviour — and writes what a CX lead needs to see into a folder:
+
+* ``index.html``: the report. Headline numbers, where journeys leave, the
+  journeys against the map (overlay graph, stage reach ideal vs actual), one
+  card per archetype (description, share, graph, divergence profile, outcome
+  rates), the deviations that go with the outcome, the perception gap, and
+  how the numbers were made.
+* ``graphs/overlay.html`` and ``graphs/archetype-<i>.html``: the same graphs
+  full size, one `to_html` page each.
+* ``proposed-map.yaml``: the proposed journey map, when none was given; edit
+  it and pass it back.
+
+Like `to_html`, every page is self-contained: vis-network is inlined once, the
+graphs' data sits in ``<script type="application/json">`` elements with
+``<``, ``>`` and ``&`` escaped, charts are inline SVG, a
+Content-Security-Policy forbids any request to any host and runs only the
+page's own scripts (by hash), and every name from the data is escaped. The
+same input and seed give the same files, byte for byte.
+
+Where each number comes from (to check one, compute it yourself):
+
+=========================== ==============================================
+headline customers, events  ``Journeys.n_journeys``, ``Journeys.n_events``
+conformance, fitness        ``Divergence.conformance``, ``Divergence.summary()``
+where journeys leave        ``Journeys.stats["exit"]``, ``Divergence.stage_reach()["drop_off"]``
+stage reach                 ``Divergence.stage_reach()``
+archetype cards             ``Archetypes.table``, ``Archetypes.graph(i)``,
+                            ``Archetypes.distinctive_edges(i)``
+deviations and the outcome  ``Divergence.drivers(outcome)`` (deviation features)
+perception gap              ``Divergence.perception_gap(score, outcome)``
+=========================== ==============================================
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import networkx as nx
+import polars as pl
+
+from ._errors import JourneygraphError
+from .cluster import ArchetypeModel, Archetypes
+from .compare import Divergence, _from_attributes, compare
+from .ingest import EventLog
+from .journeymap import JourneyMap
+from .mine import Journeys, mine
+from .render import to_html
+
+__all__ = ["report"]
+
+_SCORE_NAMES = re.compile(r"score|nps|csat|rating|satisfaction", re.IGNORECASE)
+_TOP_SHADOW = 12  # shadow paths drawn on the overlay
+_TOP_DRIVERS = 10  # deviations listed against the outcome
+
+
+def report(
+    log: EventLog,
+    jmap: JourneyMap | None = None,
+    outdir: str | os.PathLike[str] | None = None,
+    *,
+    outcome: str | None = None,
+    customers: pl.DataFrame | None = None,
+    score: str | None = None,
+    k: int | Literal["auto"] = "auto",
+    seed: int = 0,
+    title: str | None = None,
+    progress: bool | None = None,
+) -> Path:
+    """Write the whole analysis of an event log as one self-contained HTML report.
+
+    Mines the journeys, compares them with the journey map (or proposes one
+    with `JourneyMap.from_journeys` when ``jmap`` is None, and says so on the
+    page), finds archetypes, relates deviations to ``outcome`` and survey
+    scores to behaviour, and writes ``index.html`` plus full-size graph pages
+    under ``graphs/`` into ``outdir``. Everything opens offline; the same
+    input and seed give the same files, byte for byte.
+
+    Parameters
+    ----------
+    log
+        Events read with :func:`journeygraph.read_events`.
+    jmap
+        The company's journey map; None proposes one from the journeys (and
+        writes it to ``proposed-map.yaml`` to edit and pass back).
+    outdir
+        Folder to write (created if missing; files of an earlier report are
+        replaced).
+    outcome
+        A boolean or numeric column of ``customers`` (``churned``,
+        ``revenue``): the report shows which deviations go with it and its
+        rate per archetype.
+    customers
+        One row per customer: a ``customer`` column (or the events' own
+        customer column name) plus outcomes and survey scores. By default the
+        last non-null value of each numeric or boolean event attribute.
+    score
+        A numeric survey column of ``customers`` for the perception gap; by
+        default the first numeric column named like ``score``, ``nps``,
+        ``csat``, ``rating`` or ``satisfaction``, if any.
+    k
+        Number of archetypes, or "auto" (see :func:`journeygraph.cluster`).
+    seed
+        Seed of the archetype model: same input and seed, same report.
+    title
+        Page title; by default "Customer journeys".
+    progress
+        Show progress bars on standard error; None shows them when standard
+        error is a terminal.
+
+    Returns
+    -------
+    Path
+        The report page, ``outdir/index.html``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import journeygraph as jg
+    >>> from journeygraph import datasets
+    >>> sample = datasets.generate(400, seed=0)
+    >>> log = jg.read_events(sample.events, **datasets.COLUMNS)
+    >>> jmap = jg.JourneyMap.linear(datasets.IDEAL_STAGES, optional=["Renew"])
+    >>> page = jg.report(log, jmap, tempfile.mkdtemp(), outcome="churned",
+    ...                  customers=sample.customers, k=3)
+    >>> page.name, sorted(p.name for p in (page.parent / "graphs").iterdir())
+    ('index.html', ['archetype-0.html', 'archetype-1.html', 'archetype-2.html', 'overlay.html'])
+    >>> text = page.read_text(encoding="utf-8")
+    >>> 'data-kpi="customers" data-value="400"' in text, "proposed" in text
+    (True, False)
+    """
+    _check_arguments(log, jmap, outdir, outcome=outcome, score=score, title=title)
+    assert outdir is not None  # checked above
+    folder = Path(outdir)
+    # checks k, seed and progress before any work
+    model = ArchetypeModel(k, seed=seed, progress=progress)
+    show = sys.stderr.isatty() if progress is None else progress
+    with _Steps(show, total=4 if jmap is not None else 5) as step:
+        step("reading and mining events")
+        table = _customer_table(log, customers)
+        outcome_kind = _check_outcome(table, outcome)
+        score = _score_column(table, score, outcome)
+        journeys = mine(log)
+        proposed = jmap is None
+        if jmap is None:
+            step("proposing a journey map")
+            jmap = JourneyMap.from_journeys(journeys)
+        step("comparing journeys with the map")
+        div = compare(journeys, jmap, customers=table)
+        step("finding archetypes")
+        arch = Archetypes(model.fit(journeys), journeys, divergence=div, customers=table)
+        step("writing the report")
+        facts = _facts(
+            journeys,
+            div,
+            arch,
+            customers=table,
+            outcome=outcome,
+            outcome_kind=outcome_kind,
+            score=score,
+            proposed=proposed,
+            k_asked=k,
+            seed=seed,
+        )
+        from ._report_html import page  # presentation only: every number comes from facts
+
+        html = page(facts, title=title or "Customer journeys")
+        folder.mkdir(parents=True, exist_ok=True)
+        if proposed:
+            jmap.to_yaml(folder / "proposed-map.yaml")
+        graphs = folder / "graphs"
+        for stale in graphs.glob("archetype-*.html"):
+            stale.unlink()  # from an earlier report with more archetypes
+        to_html(facts.overlay, graphs / "overlay.html")
+        for i, graph in enumerate(facts.archetype_graphs):
+            to_html(graph, graphs / f"archetype-{i}.html")
+        target = folder / "index.html"
+        target.write_text(html, encoding="utf-8", newline="\n")
+    return target
+
+
+# --------------------------------------------------------------------- arguments
+def _check_arguments(
+    log: Any, jmap: Any, outdir: Any, *, outcome: Any, score: Any, title: Any
+) -> None:
+    if not isinstance(log, EventLog):
+        msg = (
+            "report needs an EventLog: read the events first with "
+            "jg.read_events(source, customer=..., timestamp=..., touchpoint=...), "
+            f"not {type(log).__name__}"
+        )
+        raise JourneygraphError(msg)
+    if jmap is not None and not isinstance(jmap, JourneyMap):
+        msg = (
+            "jmap must be a JourneyMap (jg.JourneyMap.from_yaml(path)) or None to propose one, "
+            f"not {type(jmap).__name__}"
+        )
+        raise JourneygraphError(msg)
+    if outdir is None:
+        msg = "name the folder to write the report into: jg.report(log, jmap, 'report/')"
+        raise JourneygraphError(msg)
+    if not isinstance(outdir, str | os.PathLike):
+        msg = f"outdir must be a folder name, not {type(outdir).__name__}"
+        raise JourneygraphError(msg)
+    if Path(outdir).exists() and not Path(outdir).is_dir():
+        msg = f"outdir {os.fspath(outdir)!r} is a file; name a folder for the report"
+        raise JourneygraphError(msg)
+    for name, value in (("outcome", outcome), ("score", score), ("title", title)):
+        if value is not None and not isinstance(value, str):
+            msg = f"{name} must be a column name (a string) or None, not {value!r}"
+            raise JourneygraphError(msg)
+
+
+def _customer_table(log: EventLog, customers: pl.DataFrame | None) -> pl.DataFrame | None:
+    """One row per customer with a ``customer`` column typed like the events' ids."""
+    if customers is None:
+        schema = log.lazy().collect_schema()
+        usable = [a for a in log.attributes if _is_outcome_type(schema[a])]
+        return _from_attributes(log, usable) if usable else None
+    if not isinstance(customers, pl.DataFrame):
+        kind = type(customers).__name__  # type: ignore[unreachable]
+        msg = f"customers must be a polars DataFrame, not {kind}"
+        raise JourneygraphError(msg)
+    own = log.schema.customer
+    if "customer" not in customers.columns:
+        if own not in customers.columns:
+            msg = (
+                f"customers= needs a 'customer' (or {own!r}) column with the customer ids; "
+                f"it has {customers.columns}"
+            )
+            raise JourneygraphError(msg)
+        customers = customers.rename({own: "customer"})
+    wanted = log.lazy().collect_schema()["customer"]
+    if customers.schema["customer"] != wanted:
+        try:
+            customers = customers.with_columns(pl.col("customer").cast(wanted, strict=True))
+        except pl.exceptions.PolarsError:
+            msg = (
+                f"customer ids in customers= are {customers.schema['customer']} and cannot be "
+                f"read as the events' {wanted} ids; give both the same type"
+            )
+            raise JourneygraphError(msg) from None
+    ids = customers.get_column("customer")
+    repeated = ids.filter(ids.is_duplicated()).unique().sort()
+    if repeated.len():
+        msg = (
+            f"customers= has {repeated.len():,} customer ids on more than one row "
+            f"(e.g. {repeated.head(3).to_list()}); give one row per customer"
+        )
+        raise JourneygraphError(msg)
+    return customers
+
+
+def _is_outcome_type(dtype: pl.DataType) -> bool:
+    return dtype == pl.Boolean or dtype.is_numeric()
+
+
+def _check_outcome(table: pl.DataFrame | None, outcome: str | None) -> str | None:
+    """``"rate"`` for a boolean outcome, ``"mean"`` for a numeric one, None for none."""
+    if outcome is None:
+        return None
+    if table is None or outcome not in table.columns:
+        have = [] if table is None else [c for c in table.columns if c != "customer"]
+        msg = (
+            f"no outcome column {outcome!r}: pass customers= a table with a 'customer' column "
+            f"and {outcome!r}, or keep {outcome!r} as a column of the events; "
+            f"outcome columns found: {have}"
+        )
+        raise JourneygraphError(msg)
+    dtype = table.schema[outcome]
+    if not _is_outcome_type(dtype):
+        msg = f"outcome {outcome!r} must be boolean or numeric, not {dtype}"
+        raise JourneygraphError(msg)
+    return "rate" if dtype == pl.Boolean else "mean"
+
+
+def _score_column(table: pl.DataFrame | None, score: str | None, outcome: str | None) -> str | None:
+    if score is not None:
+        if table is None or score not in table.columns:
+            have = [] if table is None else [c for c in table.columns if c != "customer"]
+            msg = f"no survey score column {score!r}; columns found: {have}"
+            raise JourneygraphError(msg)
+        if table.schema[score] == pl.Boolean or not table.schema[score].is_numeric():
+            msg = f"score {score!r} must be numeric, not {table.schema[score]}"
+            raise JourneygraphError(msg)
+        return score
+    if table is None:
+        return None
+    return next(
+        (
+            c
+            for c, dtype in table.schema.items()
+            if c not in ("customer", outcome)
+            and dtype.is_numeric()
+            and _SCORE_NAMES.search(c) is not None
+        ),
+        None,
+    )
+
+
+# ------------------------------------------------------------------------ steps
+class _Steps:
+    """A progress bar over the report's steps (tqdm on standard error), or nothing."""
+
+    def __init__(self, show: bool, *, total: int) -> None:
+        self._bar: Any = None
+        if show:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc="journeygraph report", file=sys.stderr, leave=False)
+        self._started = False
+
+    def __enter__(self) -> _Steps:
+        return self
+
+    def __call__(self, name: str) -> None:
+        if self._bar is None:
+            return
+        if self._started:
+            self._bar.update(1)
+        self._started = True
+        self._bar.set_description(f"journeygraph: {name}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+# ------------------------------------------------------------------------- facts
+@dataclass(frozen=True)
+class _Facts:
+    """Every number the report shows. Computed in `_facts`; the page only formats them."""
+
+    journeys: Journeys
+    div: Divergence
+    arch: Archetypes
+    proposed: bool  # the map was proposed from the journeys
+    k_asked: int | str
+    seed: int
+    summary: dict[str, Any]  # Divergence.summary(), the one row
+    overlay: nx.DiGraph[str]  # Divergence.overlay_graph()
+    reach: pl.DataFrame  # Divergence.stage_reach()
+    shadow: list[tuple[str, str, int]]  # busiest steps off the map: source, target, journeys
+    exits: list[tuple[str, float]]  # last touchpoints and their share of journeys
+    archetypes: pl.DataFrame  # Archetypes.table
+    archetype_graphs: list[nx.DiGraph[str]]  # Archetypes.graph(i)
+    distinctive: list[pl.DataFrame]  # Archetypes.distinctive_edges(i, top=3)
+    outcome: str | None
+    outcome_kind: str | None  # "rate" (boolean outcome) or "mean"
+    outcomes: list[tuple[str, str]]  # every outcome column of the archetype table, and its kind
+    overall: dict[str, float | None]  # each outcome's mean over all journeys
+    known: int  # customers whose outcome is known
+    drivers: pl.DataFrame | None  # Divergence.drivers(outcome), deviations only
+    score: str | None
+    gap_by: str | None  # the boolean outcome the perception gap is split by
+    gap: pl.DataFrame | None  # Divergence.perception_gap(score, gap_by)
+
+
+def _facts(
+    journeys: Journeys,
+    div: Divergence,
+    arch: Archetypes,
+    *,
+    customers: pl.DataFrame | None,
+    outcome: str | None,
+    outcome_kind: str | None,
+    score: str | None,
+    proposed: bool,
+    k_asked: int | str,
+    seed: int,
+) -> _Facts:
+    overlay = div.overlay_graph(top_shadow=_TOP_SHADOW)
+    # the overlay graph carries stage_reach() and overlay(): each costs seconds at 1M journeys
+    stages = sorted(
+        (d["index"], n, d) for n, d in overlay.nodes(data=True) if d.get("kind") == "stage"
+    )
+    reach = pl.DataFrame(
+        [(n, d["reach"], d["reach_ideal"], d["drop_off"]) for _, n, d in stages],
+        schema={"stage": pl.String, "reach": pl.Float64, "reach_ideal": pl.Float64,
+                "drop_off": pl.Float64},
+        orient="row",
+    )  # fmt: skip
+    shadow = sorted(
+        ((u, v, d["journeys"]) for u, v, d in overlay.edges(data=True) if d["kind"] == "shadow"),
+        key=lambda e: (-e[2], e[0], e[1]),
+    )
+    n = journeys.n_journeys
+    exits = (
+        journeys.stats.group_by(pl.col("exit").cast(pl.String))
+        .len()
+        .sort(["len", "exit"], descending=[True, False])
+    )
+    table = arch.table
+    # the outcome columns the archetype table averaged: numeric and boolean customer columns
+    outcomes = [
+        (c, "rate" if dtype == pl.Boolean else "mean")
+        for c, dtype in ({} if customers is None else customers.schema).items()
+        if c != "customer" and _is_outcome_type(dtype) and c in table.columns
+    ]
+    outcomes.sort(key=lambda c: c[0] != outcome)
+    means = div.customers.select(pl.col(c).cast(pl.Float64).mean() for c, _ in outcomes)
+    gap_by = outcome if outcome_kind == "rate" else None  # a numeric one: a group per value
+    return _Facts(
+        journeys=journeys,
+        div=div,
+        arch=arch,
+        proposed=proposed,
+        k_asked=k_asked,
+        seed=seed,
+        summary=div.summary().row(0, named=True),
+        overlay=overlay,
+        reach=reach,
+        shadow=shadow,
+        exits=[(str(tp), count / n) for tp, count in exits.iter_rows()],
+        archetypes=table,
+        archetype_graphs=[arch.graph(i) for i in arch],
+        distinctive=[arch.distinctive_edges(i, top=3) for i in arch],
+        outcome=outcome,
+        outcome_kind=outcome_kind,
+        outcomes=outcomes,
+        overall=means.row(0, named=True) if outcomes else {},
+        known=0 if outcome is None else div.customers.get_column(outcome).count(),
+        drivers=None
+        if outcome is None
+        else div.drivers(outcome, touchpoints=False).head(_TOP_DRIVERS),
+        score=score,
+        gap_by=gap_by,
+        gap=None if score is None else div.perception_gap(score, gap_by),
+    )
