@@ -184,27 +184,6 @@ def test_same_seed_same_everything(small: tuple[datasets.SampleData, jg.Journeys
     np.testing.assert_array_equal(a.model.feature_log_prob_, b.model.feature_log_prob_)
 
 
-@settings(max_examples=25, deadline=None)
-@given(frame=event_logs(customers=(3, 12), events=(1, 8), touchpoints=ALPHABET))
-def test_labels_partition_the_customers_and_predict_returns_them(frame: pl.DataFrame) -> None:
-    journeys = mine(frame)
-    distinct = journeys.variants().height
-    if distinct < 2:
-        with pytest.raises(jg.JourneygraphError, match="distinct journeys"):
-            jg.cluster(journeys, k=2)
-        return
-    arch = jg.cluster(journeys, k=2, seed=0)
-    labels = arch.labels
-    assert labels.height == journeys.n_journeys
-    assert labels.get_column("journey").is_unique().all()
-    assert set(labels.get_column("journey")) == set(frame.get_column("customer"))
-    assert labels.get_column("archetype").is_between(0, 1).all()
-    assert arch.table.get_column("size").sum() == journeys.n_journeys
-    predicted = arch.model.predict(journeys)
-    assert predicted.get_column("archetype").equals(labels.get_column("archetype"))
-    assert (predicted.get_column("probability") >= 0.5 - 1e-12).all()
-
-
 def test_predict_labels_new_customers_and_ignores_unseen_touchpoints(
     small: tuple[datasets.SampleData, jg.Journeys],
 ) -> None:

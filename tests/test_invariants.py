@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+from typing import Any
+
 import polars as pl
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import journeygraph as jg
@@ -68,3 +73,57 @@ def test_journeys_that_follow_the_map_cost_nothing(
     assert (table.get_column("cost") == 0).all()
     assert table.get_column("conforms").all()
     assert (table.get_column("fitness") == 1.0).all()
+
+
+# --------------------------------------------------------------------------- #
+# archetypes
+# --------------------------------------------------------------------------- #
+@settings(max_examples=20, deadline=None)
+@given(frame=event_logs(customers=(4, 12), events=(1, 8), touchpoints=ALPHABET))
+def test_archetype_labels_partition_the_customers_and_predict_returns_them(
+    frame: pl.DataFrame,
+) -> None:
+    journeys = mine(frame)
+    assume(journeys.variants().height >= 2)
+    arch = jg.cluster(journeys, k=2, seed=0)
+    labels = arch.labels
+    assert sorted(labels.get_column("customer").to_list()) == sorted(
+        frame.get_column("customer").unique().to_list()
+    )
+    assert labels.get_column("archetype").is_in([0, 1]).all()
+    assert arch.table.get_column("size").sum() == labels.height
+    assert (
+        arch.model.predict(journeys).get_column("archetype").equals(labels.get_column("archetype"))
+    )
+
+
+# --------------------------------------------------------------------------- #
+# HTML: every node and edge in the page data, names escaped
+# --------------------------------------------------------------------------- #
+MARKUP = st.sampled_from(["<script>alert(1)</script>", "a&b", '"q"', "</script><b>", "é ü", "x"])
+
+
+def page_data(path: Path) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8")
+    match = re.search(r'<script type="application/json" id="journeygraph-data">(.*?)</script>',
+                      text, re.S)  # fmt: skip
+    assert match is not None
+    assert "<script>alert" not in text
+    return json.loads(match.group(1))  # type: ignore[no-any-return]
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(frame=event_logs(customers=(1, 4), events=(1, 8), touchpoints=MARKUP))
+def test_every_node_and_edge_of_any_graph_is_in_the_page(
+    frame: pl.DataFrame, tmp_path: Path
+) -> None:
+    journeys = mine(frame)
+    first = journeys.stats.get_column("journey")[0]
+    for graph in (journeys.aggregate_graph("customers"), journeys.graph(first)):
+        data = page_data(jg.to_html(graph, tmp_path / "g.html"))
+        names = {n["id"]: n["name"] for n in data["nodes"]}
+        assert sorted(names.values()) == sorted(graph.nodes)
+        shown = sorted((names[e["from"]], names[e["to"]]) for e in data["edges"])
+        assert shown == sorted(graph.edges)
