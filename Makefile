@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/demo.py --out out/demo
+	$(BIN)/journeygraph demo --out out/demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

@@ -234,7 +234,7 @@ def _customer_table(log: EventLog, customers: pl.DataFrame | None) -> pl.DataFra
     if "customer" not in customers.columns:
         if own not in customers.columns:
             msg = (
-                f"customers= needs a 'customer' (or {own!r}) column with the customer ids; "
+                f"the customer table needs a 'customer' (or {own!r}) column with the customer ids; "
                 f"it has {customers.columns}"
             )
             raise JourneygraphError(msg)
@@ -245,15 +245,15 @@ def _customer_table(log: EventLog, customers: pl.DataFrame | None) -> pl.DataFra
             customers = customers.with_columns(pl.col("customer").cast(wanted, strict=True))
         except pl.exceptions.PolarsError:
             msg = (
-                f"customer ids in customers= are {customers.schema['customer']} and cannot be "
-                f"read as the events' {wanted} ids; give both the same type"
+                f"customer ids in the customer table are {customers.schema['customer']} and "
+                f"cannot be read as the events' {wanted} ids; give both the same type"
             )
             raise JourneygraphError(msg) from None
     ids = customers.get_column("customer")
     repeated = ids.filter(ids.is_duplicated()).unique().sort()
     if repeated.len():
         msg = (
-            f"customers= has {repeated.len():,} customer ids on more than one row "
+            f"the customer table has {repeated.len():,} customer ids on more than one row "
             f"(e.g. {repeated.head(3).to_list()}); give one row per customer"
         )
         raise JourneygraphError(msg)
@@ -271,9 +271,9 @@ def _check_outcome(table: pl.DataFrame | None, outcome: str | None) -> str | Non
     if table is None or outcome not in table.columns:
         have = [] if table is None else [c for c in table.columns if c != "customer"]
         msg = (
-            f"no outcome column {outcome!r}: pass customers= a table with a 'customer' column "
-            f"and {outcome!r}, or keep {outcome!r} as a column of the events; "
-            f"outcome columns found: {have}"
+            f"no outcome column {outcome!r}: give a customer table (customers=, or --customers "
+            f"on the command line) with the customer ids and {outcome!r}, or keep {outcome!r} "
+            f"as a column of the events; outcome columns found: {have}"
         )
         raise JourneygraphError(msg)
     dtype = table.schema[outcome]

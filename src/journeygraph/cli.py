@@ -1,0 +1,334 @@
+"""The command line: ``journeygraph report | mine | demo`` (also ``python -m journeygraph``).
+
+A thin layer over the public API: it parses arguments, calls
+:func:`journeygraph.read_events`, :func:`journeygraph.mine` and
+:func:`journeygraph.report`, and prints where the results are. Progress bars
+go to standard error when it is a terminal (``--no-progress`` turns them off).
+
+Exit codes:
+
+* ``0``: done.
+* ``1``: the input cannot be used: a missing file or column, invalid events,
+  an invalid journey map or customer table. The message (on standard error,
+  without a traceback) names the problem and the fix.
+* ``2``: the command line is wrong: an unknown command or option, or a bad
+  value such as ``--k 1``.
+* ``130``: interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ._errors import JourneygraphError
+
+__all__ = ["main"]
+
+_PROG = "journeygraph"
+_TABLE_FORMATS = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".ndjson": "ndjson"}
+_TABLE_FORMATS[".jsonl"] = "ndjson"
+
+_EXIT_CODES = """exit codes:
+  0    done
+  1    the input cannot be used (missing file or column, invalid events, map or table)
+  2    the command line is wrong (unknown option, bad value)
+  130  interrupted"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)  # exits with 2 on a usage error
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except JourneygraphError as err:
+        return _fail(str(err))
+    except pl.exceptions.PolarsError as err:
+        return _fail(f"could not read the data: {err}")
+    except OSError as err:
+        return _fail(f"{err.strerror or err}: {err.filename}" if err.filename else str(err))
+    except KeyboardInterrupt:
+        print(f"{_PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _fail(message: str) -> int:
+    print(f"{_PROG}: error: {message}", file=sys.stderr)
+    return 1
+
+
+# ----------------------------------------------------------------------- parser
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=_PROG,
+        description="Measure real customer journeys: mine them, compare them with the journey "
+        "map, find archetypes, and write it all as one offline HTML report.",
+        epilog=_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    events = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    group = events.add_argument_group("events")
+    group.add_argument("events", metavar="EVENTS", help="CSV, Parquet or NDJSON file (or glob)")
+    for role, what in (
+        ("customer", "customer id"),
+        ("timestamp", "event time"),
+        ("touchpoint", "event kind"),
+    ):
+        group.add_argument(
+            f"--{role}", default=role, metavar="COL", help=f"{what} column (default {role})"
+        )
+    group.add_argument("--channel", metavar="COL", help="channel column (optional)")
+    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    common.add_argument(
+        "--no-progress", action="store_true", help="no progress bars on standard error"
+    )
+
+    def command(
+        name: str,
+        summary: str,
+        run: Callable[[argparse.Namespace], int],
+        *parents: argparse.ArgumentParser,
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            parents=[*parents, common],
+            epilog=_EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            allow_abbrev=False,
+        )
+        sub.set_defaults(run=run)
+        return sub
+
+    report = command("report", "Write the one-page HTML report of an event log.", _report, events)
+    report.add_argument(
+        "--map",
+        type=Path,
+        metavar="MAP",
+        help="journey map, .yaml or .json (default: propose one from the journeys)",
+    )
+    report.add_argument(
+        "--customers",
+        type=Path,
+        metavar="TABLE",
+        help="one row per customer with outcomes and survey scores (.csv or .parquet); "
+        "its customer column is 'customer' or the --customer name",
+    )
+    report.add_argument("--outcome", metavar="COL", help="boolean or numeric outcome to explain")
+    report.add_argument("--score", metavar="COL", help="survey score column (default: guessed)")
+    _model_options(report)
+    report.add_argument("--title", help="page title")
+    report.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write")
+
+    mined = command(
+        "mine",
+        "Mine journeys: write edges, nodes and stats as Parquet and the aggregate graph as HTML.",
+        _mine,
+        events,
+    )
+    mined.add_argument("--session-gap", metavar="GAP", help="split journeys at gaps like 30m")
+    mined.add_argument(
+        "--top-k",
+        type=_at_least(1, "transitions per touchpoint"),
+        default=3,
+        metavar="N",
+        help="transitions per touchpoint drawn in aggregate.html (default 3)",
+    )
+    mined.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write")
+
+    demo = command("demo", "Generate sample data and write its report.", _demo)
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out/demo"),
+        metavar="DIR",
+        help="folder to write (default out/demo)",
+    )
+    demo.add_argument(
+        "--customers",
+        type=_at_least(100, "customers"),
+        default=20_000,
+        metavar="N",
+        help="customers to generate (default 20000)",
+    )
+    _model_options(demo)
+    return parser
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--k",
+        type=_archetypes,
+        default="auto",
+        metavar="auto|N",
+        help="number of archetypes (default auto)",
+    )
+    parser.add_argument(
+        "--seed", type=_at_least(0, "seed"), default=0, metavar="N", help="seed (default 0)"
+    )
+
+
+def _archetypes(text: str) -> int | str:
+    if text == "auto":
+        return text
+    if text.isdigit() and int(text) >= 2:
+        return int(text)
+    msg = f"must be 'auto' or a whole number of archetypes, at least 2, not {text!r}"
+    raise argparse.ArgumentTypeError(msg)
+
+
+def _at_least(minimum: int, what: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if text.isdigit() and int(text) >= minimum:
+            return int(text)
+        msg = f"must be a whole number of {what}, at least {minimum}, not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+
+    parse.__name__ = what  # argparse names the type in some messages
+    return parse
+
+
+# --------------------------------------------------------------------- commands
+def _read(args: argparse.Namespace) -> Any:
+    import journeygraph as jg
+
+    return jg.read_events(
+        args.events,
+        customer=args.customer,
+        timestamp=args.timestamp,
+        touchpoint=args.touchpoint,
+        channel=args.channel,
+    )
+
+
+def _report(args: argparse.Namespace) -> int:
+    import journeygraph as jg
+
+    log = _read(args)
+    jmap = _journey_map(args.map) if args.map is not None else None
+    customers = _table(args.customers, args.customer) if args.customers is not None else None
+    page = jg.report(
+        log,
+        jmap,
+        args.out,
+        outcome=args.outcome,
+        customers=customers,
+        score=args.score,
+        k=args.k,
+        seed=args.seed,
+        title=args.title,
+        progress=False if args.no_progress else None,
+    )
+    print(f"report: {page.resolve()}")
+    return 0
+
+
+def _journey_map(path: Path) -> Any:
+    from .journeymap import JourneyMap
+
+    if not path.is_file():
+        msg = f"no journey map file at {str(path)!r}; check --map"
+        raise JourneygraphError(msg)
+    if path.suffix.lower() == ".json":
+        return JourneyMap.from_json(path)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return JourneyMap.from_yaml(path)
+    msg = f"cannot tell the format of the journey map {str(path)!r}; use .yaml, .yml or .json"
+    raise JourneygraphError(msg)
+
+
+def _table(path: Path, customer: str) -> pl.DataFrame:
+    """A customer table; ids read as text from CSV (``007`` stays ``007``)."""
+    if not path.is_file():
+        msg = f"no customer table at {str(path)!r}; check --customers"
+        raise JourneygraphError(msg)
+    kind = _TABLE_FORMATS.get(path.suffix.lower())
+    if kind == "csv":
+        ids = dict.fromkeys(("customer", customer), pl.String)
+        separator = "\t" if path.suffix.lower() == ".tsv" else ","
+        return pl.read_csv(path, separator=separator, schema_overrides=ids)
+    if kind == "parquet":
+        return pl.read_parquet(path)
+    if kind == "ndjson":
+        return pl.read_ndjson(path)
+    msg = (
+        f"cannot tell the format of the customer table {str(path)!r}; "
+        "use .csv, .tsv, .parquet, .ndjson or .jsonl"
+    )
+    raise JourneygraphError(msg)
+
+
+def _mine(args: argparse.Namespace) -> int:
+    import journeygraph as jg
+
+    log = _read(args)
+    options = {} if args.session_gap is None else {"session_gap": args.session_gap}
+    journeys = jg.mine(log, **options)
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        msg = f"--out {str(out)!r} is a file; name a folder"
+        raise JourneygraphError(msg)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in ("edges", "nodes", "stats"):
+        path = out / f"{name}.parquet"
+        getattr(journeys, name).write_parquet(path)
+        written.append(path)
+    graph = jg.to_html(
+        journeys.aggregate_graph("customers"), out / "aggregate.html", top_k=args.top_k
+    )
+    print(journeys)
+    print(journeys.report)
+    for path in [*written, graph]:
+        print(f"wrote {path.resolve()}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import journeygraph as jg
+    from journeygraph import datasets
+
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    sample = datasets.generate(args.customers, seed=args.seed)
+    events = out / "events.parquet"
+    sample.events.write_parquet(events)
+    # the planted archetype is the generator's ground truth, not something a company knows
+    customers = out / "customers.parquet"
+    sample.customers.drop("archetype").write_parquet(customers)
+    jmap = out / "journey-map.yaml"
+    jg.JourneyMap.linear(datasets.IDEAL_STAGES, optional=["Renew"]).to_yaml(jmap)
+    print(f"sample data: {events} ({sample.events.height:,} events), {customers}, {jmap}")
+    argv = [
+        "report",
+        str(events),
+        *[f"--{role}={column}" for role, column in datasets.COLUMNS.items()],
+        f"--map={jmap}",
+        f"--customers={customers}",
+        "--outcome=churned",
+        f"--k={args.k}",
+        f"--seed={args.seed}",
+        f"--out={out / 'report'}",
+    ]
+    print(f"running: {_PROG} {shlex.join(argv)}")
+    if args.no_progress:
+        argv.append("--no-progress")
+    return _report(_parser().parse_args(argv))
