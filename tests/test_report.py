@@ -9,6 +9,8 @@ import collections
 import html
 import json
 import re
+import subprocess
+import sys
 from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
@@ -364,3 +366,12 @@ def test_customer_ids_of_another_type() -> None:
     customers = pl.DataFrame({"customer": ["x1", "x2"], "churned": [True, False]})
     with pytest.raises(jg.JourneygraphError, match="String and cannot be read as the events'"):
         jg.report(jg.read_events(events, **datasets.COLUMNS), None, "unused", customers=customers)
+
+
+def test_the_example_script_writes_a_report(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parents[1] / "examples" / "report.py"
+    done = subprocess.run(
+        [sys.executable, script, tmp_path], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"report: {(tmp_path / 'index.html').resolve()}"
