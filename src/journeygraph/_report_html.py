@@ -360,7 +360,7 @@ def _card(facts: _Facts, row: Mapping[str, Any], drawing: _Drawing) -> str:
         for r in facts.distinctive[i].iter_rows(named=True)
     )
     return (
-        f'<article class="jg-card" id="archetype-{i}" data-share="{row["share"]!r}" '
+        f'<article class="jg-card" id="archetype-{i}" data-share="{_raw(row["share"])}" '
         f'data-size="{row["size"]}">\n'
         f"<h3>Archetype {i}: {e(_text(row['description']))}</h3>\n"
         f"<dl>{facts_list}</dl>\n"
@@ -503,11 +503,15 @@ def _kpi(key: str, label: str, shown: str, raw: Any) -> str:
 
 
 def _raw(value: Any) -> str:
-    """A value for a ``data-`` attribute: exact, and the same on every run."""
+    """A value for a ``data-`` attribute, the same on every run.
+
+    Floats keep 12 significant digits: polars' parallel sums (a group's mean)
+    may differ in the last bits from run to run.
+    """
     if value is None:
         return ""
     if isinstance(value, float):
-        return repr(value)
+        return f"{value:.12g}"
     return _text(value)
 
 
