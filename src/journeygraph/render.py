@@ -69,6 +69,7 @@ _MAX_LABEL = 32  # characters of a name on the canvas; the tooltip has it whole
 _AUTO_EDGE_LABELS = 60  # label edges with their weight when at most this many are shown
 _MANY_EDGES = 150  # more unpruned edges than this: the page suggests pruning
 _STAGE_GAP = 260  # px between stages of a journey map
+_KAMADA_KAWAI_MAX = 150  # nodes; above, its all-pairs distances cost too much: spring layout
 _MIN_GAP = 90  # px wanted between the two closest nodes of a spring layout
 _STEP = 170  # px between touchpoints of one journey, in order of first visit
 _ROW_GAP = 150  # px between rows of touchpoints off the map
@@ -427,13 +428,22 @@ def _layout(
     skeleton: nx.Graph[int] = nx.Graph()
     skeleton.add_nodes_from(range(n))
     skeleton.add_edges_from((e.source, e.target) for e in shown if e.source != e.target)
+    # tie every other component to the largest one, for the layout only: otherwise the
+    # spring pushes a lone node far away and the scale limit crams everything else
+    parts = sorted(nx.connected_components(skeleton), key=lambda c: (-len(c), min(c)))
+    skeleton.add_edges_from((min(parts[0]), min(part)) for part in parts[1:])
     # a fixed start on a circle and a fixed seed: deterministic, and stable for equal input
     start = {
         i: (math.cos(2 * math.pi * i / max(n, 1)), math.sin(2 * math.pi * i / max(n, 1)))
         for i in range(n)
     }
-    # networkx needs scipy for a spring layout of 500 nodes or more: keep those on the circle
-    spread = nx.spring_layout(skeleton, pos=start, iterations=100) if 1 < n < 500 else start
+    spread: Mapping[int, Any]
+    if 1 < n <= _KAMADA_KAWAI_MAX:  # even edge lengths: dense cores and long chains both read
+        spread = nx.kamada_kawai_layout(skeleton, pos=start)
+    elif n > 1:
+        spread = nx.spring_layout(skeleton, pos=start, iterations=100)
+    else:
+        spread = start
     points = np.array([spread[i] for i in range(n)], dtype=np.float64).reshape(n, 2)
     # stretch until the closest two nodes are _MIN_GAP apart, within bounds
     base = 100.0 * math.sqrt(max(n, 4))
