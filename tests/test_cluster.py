@@ -236,6 +236,21 @@ def test_table_sizes_outcomes_and_examples(
         assert 0 <= row["fitness"] <= 1
 
 
+def test_a_divergence_is_reused_as_the_map(
+    described: jg.Archetypes, small: tuple[datasets.SampleData, jg.Journeys]
+) -> None:
+    _, journeys = small
+    div = described.divergence
+    assert div is not None
+    again = jg.cluster(journeys, k=4, seed=0, jmap=div)
+    assert again.divergence is div
+    columns = ["conformance", "fitness", "with_off_map"]
+    assert again.table.select(columns).equals(described.table.select(columns))
+    other = mine(pl.DataFrame({"customer": [1, 2], "timestamp": [1, 1], "touchpoint": ["a", "b"]}))
+    with pytest.raises(jg.JourneygraphError, match="Divergence of other journeys"):
+        jg.cluster(other, k=2, jmap=div)
+
+
 def test_entry_and_exit_distributions_by_brute_force(described: jg.Archetypes) -> None:
     labels = dict(described.labels.select("journey", "archetype").iter_rows())
     stats = described.journeys.stats.select("journey", "entry", "exit").rows()

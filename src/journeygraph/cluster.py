@@ -955,28 +955,25 @@ class Archetypes:
                 self._codes, on=_J
             )
             table = table.join(_top(channels, "channel"), on="archetype", how="left")
+        archetype = self.labels.get_column("archetype")
         if self.divergence is not None:
-            div = self.divergence.customers.with_columns(self.labels.get_column("archetype"))
-            table = table.join(
-                div.group_by("archetype").agg(
-                    pl.col("conforms").mean().alias("conformance"),
-                    pl.col("fitness").mean(),
-                    *[(pl.col(kind) > 0).mean().alias(f"with_{kind}") for kind in DEVIATIONS],
-                ),
-                on="archetype",
+            div = self.divergence.customers.select(
+                pl.col("conforms").alias("conformance"),
+                "fitness",
+                *[(pl.col(kind) > 0).alias(f"with_{kind}") for kind in DEVIATIONS],
             )
+            table = table.join(_means(archetype, div, len(self)), on="archetype")
         if self._customers is not None:
             outcomes = [
                 c
                 for c, dtype in self._customers.schema.items()
                 if c != "customer" and (dtype.is_numeric() or dtype == pl.Boolean)
             ]
-            joined = self.labels.select("customer", "archetype").join(
-                self._customers, on="customer", how="left"
+            joined = self.labels.select("customer").join(
+                self._customers, on="customer", how="left", maintain_order="left"
             )
             table = table.join(
-                joined.group_by("archetype").agg(pl.col(outcomes).cast(pl.Float64).mean()),
-                on="archetype",
+                _means(archetype, joined.select(outcomes), len(self)), on="archetype"
             )
         table = table.sort("archetype")
         descriptions = [self._describe(row) for row in table.iter_rows(named=True)]
@@ -1015,6 +1012,25 @@ class Archetypes:
         return ", ".join(parts)
 
 
+def _means(archetype: pl.Series, values: pl.DataFrame, k: int) -> pl.DataFrame:
+    """Per-archetype mean of every column (nulls skipped), summed in row order.
+
+    A parallel group-by adds partial sums in whatever order threads finish, so
+    its means can differ in the last bits between runs; summing with
+    ``np.bincount`` keeps the table identical for identical input.
+    """
+    codes = archetype.to_numpy()
+    out: dict[str, Any] = {"archetype": pl.Series(range(k), dtype=pl.UInt32)}
+    for column in values.columns:
+        series = values.get_column(column).cast(pl.Float64)
+        valid = series.is_not_null().to_numpy()
+        total = np.bincount(codes, weights=series.fill_null(0.0).to_numpy(), minlength=k)
+        count = np.bincount(codes[valid], minlength=k)
+        mean = total / np.maximum(count, 1)
+        out[column] = pl.Series(column, mean).scatter(np.flatnonzero(count == 0), None)
+    return pl.DataFrame(out)
+
+
 def _top(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     """Most common value of ``column`` per archetype and its share (ties: smallest value)."""
     counts = frame.group_by("archetype", column).len()
@@ -1044,7 +1060,7 @@ def cluster(
     k: int | Literal["auto"] = "auto",
     *,
     seed: int = 0,
-    jmap: JourneyMap | None = None,
+    jmap: JourneyMap | Divergence | None = None,
     customers: pl.DataFrame | EventLog | None = None,
     **options: Any,
 ) -> Archetypes:
@@ -1060,7 +1076,9 @@ def cluster(
     seed
         Same journeys and seed, same archetypes.
     jmap
-        Optional journey map: each archetype gets its divergence profile.
+        Optional journey map: each archetype gets its divergence profile. A
+        `Divergence` from ``jg.compare(journeys, jmap)`` is used as it is
+        (no second comparison).
     customers
         Optional outcomes per customer (as for :func:`journeygraph.compare`):
         each archetype gets the mean of every numeric or boolean column.
@@ -1081,8 +1099,15 @@ def cluster(
     >>> arch.labels.columns
     ['journey', 'customer', 'archetype', 'probability']
     """
-    model = ArchetypeModel(k, seed=seed, **options).fit(journeys)
-    divergence = compare(journeys, jmap) if jmap is not None else None
+    model = ArchetypeModel(k, seed=seed, **options)
+    if isinstance(jmap, Divergence) and jmap.journeys is not journeys:
+        msg = (
+            "jmap= got a Divergence of other journeys; "
+            "compare these journeys: jg.compare(journeys, jmap)"
+        )
+        raise JourneygraphError(msg)
+    model.fit(journeys)
+    divergence = jmap if isinstance(jmap, Divergence) or jmap is None else compare(journeys, jmap)
     if isinstance(customers, EventLog):
         from .compare import _from_attributes
 

@@ -49,7 +49,7 @@ import networkx as nx
 import polars as pl
 
 from ._errors import JourneygraphError
-from .cluster import ArchetypeModel, Archetypes
+from .cluster import ArchetypeModel, Archetypes, cluster
 from .compare import Divergence, _from_attributes, compare
 from .ingest import EventLog
 from .journeymap import JourneyMap
@@ -142,7 +142,7 @@ def report(
     assert outdir is not None  # checked above
     folder = Path(outdir)
     # checks k, seed and progress before any work
-    model = ArchetypeModel(k, seed=seed, progress=progress)
+    ArchetypeModel(k, seed=seed, progress=progress)
     show = sys.stderr.isatty() if progress is None else progress
     with _Steps(show, total=4 if jmap is not None else 5) as step:
         step("reading and mining events")
@@ -157,7 +157,7 @@ def report(
         step("comparing journeys with the map")
         div = compare(journeys, jmap, customers=table)
         step("finding archetypes")
-        arch = Archetypes(model.fit(journeys), journeys, divergence=div, customers=table)
+        arch = cluster(journeys, k, seed=seed, jmap=div, customers=table, progress=progress)
         step("writing the report")
         facts = _facts(
             journeys,
