@@ -264,7 +264,7 @@ def test_the_page_asks_for_nothing(text: str) -> None:
 def test_without_a_map_one_is_proposed_and_said_so(proposed: Path) -> None:
     text = proposed.read_text(encoding="utf-8")
     journeys = jg.mine(log())
-    expected = jg.JourneyMap.from_journeys(journeys)
+    expected = jg.JourneyMap.from_journeys(journeys, min_share=0.2)
     written = jg.JourneyMap.from_yaml(proposed.parent / "proposed-map.yaml")
     assert written == expected
     assert "This journey map is proposed" in text

@@ -121,7 +121,11 @@ def _has_section(facts: _Facts, key: str) -> bool:
 
 def _lede(facts: _Facts) -> str:
     j = facts.journeys
-    kind = "a journey map proposed from the journeys" if facts.proposed else "the journey map"
+    kind = (
+        "a journey map proposed from the journeys"
+        if facts.proposed is not None
+        else "the journey map"
+    )
     names = facts.div.jmap.stage_names
     if len(names) > 8:
         names = (*names[:3], f"{len(names) - 5} more", *names[-2:])
@@ -219,11 +223,12 @@ def _leave(facts: _Facts) -> str:
 def _map(facts: _Facts, overlay: _Drawing) -> str:
     e = html.escape
     stages = " → ".join(facts.div.jmap.stage_names)
-    if facts.proposed:
+    if facts.proposed is not None:
         origin = (
             '<p class="jg-note"><b>This journey map is proposed</b>, not given: no map was '
             "passed, so one was built from the journeys (the most common path, plus every "
-            "touchpoint at least 5 % of journeys visit, as optional stages). It is written to "
+            f"touchpoint at least {facts.proposed:.0%} of journeys visit, as optional stages; "
+            "rarer touchpoints count as off the map). It is written to "
             "<code>proposed-map.yaml</code>: edit it and run the report again with it.</p>\n"
         )
     else:
@@ -472,7 +477,7 @@ def _notes(facts: _Facts) -> str:
         (
             "Journey map: proposed from the journeys by JourneyMap.from_journeys "
             "(proposed-map.yaml)."
-            if facts.proposed
+            if facts.proposed is not None
             else "Journey map: as given."
         )
         + " Every journey is aligned with it exactly (jg.compare); a deviation is any step "

@@ -61,6 +61,9 @@ __all__ = ["report"]
 _SCORE_NAMES = re.compile(r"score|nps|csat|rating|satisfaction", re.IGNORECASE)
 _TOP_SHADOW = 12  # shadow paths drawn on the overlay
 _TOP_DRIVERS = 10  # deviations listed against the outcome
+# a proposed map gives a stage to touchpoints at least this share of journeys visit
+# (5 % made two dozen stages on the sample data: an overlay too wide to read)
+PROPOSED_MIN_SHARE = 0.2
 
 
 def report(
@@ -150,10 +153,10 @@ def report(
         outcome_kind = _check_outcome(table, outcome)
         score = _score_column(table, score, outcome)
         journeys = mine(log)
-        proposed = jmap is None
+        proposed = PROPOSED_MIN_SHARE if jmap is None else None
         if jmap is None:
             step("proposing a journey map")
-            jmap = JourneyMap.from_journeys(journeys)
+            jmap = JourneyMap.from_journeys(journeys, min_share=PROPOSED_MIN_SHARE)
         step("comparing journeys with the map")
         div = compare(journeys, jmap, customers=table)
         step("finding archetypes")
@@ -175,7 +178,7 @@ def report(
 
         html = page(facts, title=title or "Customer journeys")
         folder.mkdir(parents=True, exist_ok=True)
-        if proposed:
+        if proposed is not None:
             jmap.to_yaml(folder / "proposed-map.yaml")
         graphs = folder / "graphs"
         for stale in graphs.glob("archetype-*.html"):
@@ -343,7 +346,7 @@ class _Facts:
     journeys: Journeys
     div: Divergence
     arch: Archetypes
-    proposed: bool  # the map was proposed from the journeys
+    proposed: float | None  # the proposed map's min_share, None when the map was given
     k_asked: int | str
     seed: int
     summary: dict[str, Any]  # Divergence.summary(), the one row
@@ -374,7 +377,7 @@ def _facts(
     outcome: str | None,
     outcome_kind: str | None,
     score: str | None,
-    proposed: bool,
+    proposed: float | None,
     k_asked: int | str,
     seed: int,
 ) -> _Facts:
