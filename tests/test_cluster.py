@@ -74,8 +74,7 @@ def reference_features(frame: pl.DataFrame, channel: bool) -> dict[Any, Counter[
 def test_feature_rows_count_exactly_what_the_events_show(frame: pl.DataFrame) -> None:
     journeys = mine(frame, **COLUMNS, channel="channel")
     space = cluster_module._space_of(journeys)
-    counts = cluster_module._feature_counts(journeys, space)
-    rows = cluster_module._distinct_rows(counts, journeys.n_journeys, space.width)
+    rows = cluster_module._rows_of(journeys, space)
     expected = reference_features(frame, channel=True)
     assert rows.weight.sum() == journeys.n_journeys
     X = rows.X.toarray()
@@ -99,14 +98,12 @@ def small() -> tuple[datasets.SampleData, jg.Journeys]:
 def test_em_never_lowers_the_likelihood(small: tuple[datasets.SampleData, jg.Journeys]) -> None:
     _, journeys = small
     space = cluster_module._space_of(journeys)
-    rows = cluster_module._distinct_rows(
-        cluster_module._feature_counts(journeys, space), journeys.n_journeys, space.width
-    )
+    rows = cluster_module._rows_of(journeys, space)
     resp = np.random.default_rng(0).dirichlet(np.ones(4), size=rows.X.shape[0])
     # the prior adds log p(parameters); EM climbs the posterior, so compare that
     logliks = []
     for n in range(1, 12):
-        fit = cluster_module._em(rows, space.group_starts, resp, max_iter=n, tol=0.0)
+        fit = cluster_module._em(rows, space, resp, max_iter=n, tol=0.0)
         prior = cluster_module._ALPHA * (fit.log_prob.sum() + fit.log_weight.sum())
         logliks.append(fit.loglik + prior)
     assert all(b >= a - 1e-6 * abs(a) for a, b in itertools.pairwise(logliks))

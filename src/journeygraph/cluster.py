@@ -63,22 +63,20 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import Any, Literal, cast
 
 import networkx as nx
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 import scipy.sparse as sp
+from tqdm import tqdm
 
 from ._errors import JourneygraphError
-from .compare import DEVIATIONS, Divergence, compare
+from .compare import DEVIATIONS, Divergence, _lookup, compare
 from .ingest import EventLog
 from .journeymap import JourneyMap
 from .mine import _J, Journeys, _group_runs, _ratio
-
-if TYPE_CHECKING:
-    from tqdm import tqdm
 
 __all__ = ["ArchetypeModel", "Archetypes", "cluster"]
 
@@ -162,6 +160,11 @@ class _Space:
         return np.asarray(starts, dtype=np.int64)
 
     @cached_property
+    def group_sizes(self) -> _I64:
+        """Columns in every group."""
+        return np.diff(np.append(self.group_starts, self.width))
+
+    @cached_property
     def names(self) -> list[str]:
         """A readable name per column (``move:search>product``)."""
         tps = self.touchpoints
@@ -194,13 +197,14 @@ def _feature_counts(journeys: Journeys, space: _Space) -> pl.DataFrame:
     """
     t = space.n_touchpoints
     tp_codes = _remap(journeys.touchpoints, space.touchpoints)
+    with_channel = bool(space.channels) and journeys._has_channel
     seq = journeys._sequence.lazy()
-    tp = pl.lit(tp_codes).gather(pl.col("touchpoint").to_physical())
-    nxt = pl.lit(tp_codes).gather(pl.col("_next_touchpoint").to_physical())
+    tp = _lookup(tp_codes, pl.col("touchpoint").to_physical())
+    nxt = _lookup(tp_codes, pl.col("_next_touchpoint").to_physical())
     nxt = pl.when(pl.col("_has_next")).then(nxt).otherwise(t)
     seq = seq.select(
         _J, "_pos", "_has_next", tp.alias("_tp"), nxt.alias("_nxt"),
-        *(["channel"] if space.channels and journeys._has_channel else []),
+        *(["channel"] if with_channel else []),
         (pl.col("_next_time") - pl.col("timestamp")).dt.total_seconds().alias("_gap"),
     )  # fmt: skip
     known = pl.col("_tp") >= 0
@@ -215,9 +219,9 @@ def _feature_counts(journeys: Journeys, space: _Space) -> pl.DataFrame:
             (space.gap0 + pl.sum_horizontal(pl.col("_gap") >= s for s, _ in GAP_BINS)).alias("_f"),
         ),
     ]
-    if space.channels and journeys._has_channel:
+    if with_channel:
         ch_codes = _remap(journeys._sequence.schema["channel"].categories, space.channels)  # type: ignore[attr-defined]
-        ch = pl.lit(ch_codes).gather(pl.col("channel").to_physical())
+        ch = _lookup(ch_codes, pl.col("channel").to_physical())
         parts.append(
             seq.filter(known & (ch >= 0)).select(
                 _J, (space.channel0 + pl.col("_tp") * len(space.channels) + ch).alias("_f")
@@ -243,6 +247,11 @@ class _Rows:
     X: sp.csr_matrix
     weight: _F64  # journeys per distinct row
     inverse: _I64  # distinct row of every journey code
+
+
+def _rows_of(journeys: Journeys, space: _Space) -> _Rows:
+    """The distinct feature rows of ``journeys`` in ``space``."""
+    return _distinct_rows(_feature_counts(journeys, space), journeys.n_journeys, space.width)
 
 
 def _distinct_rows(counts: pl.DataFrame, n_journeys: int, width: int) -> _Rows:
@@ -293,16 +302,17 @@ def _distinct_rows(counts: pl.DataFrame, n_journeys: int, width: int) -> _Rows:
 class _Fit:
     log_prob: _F64  # k x width, log P(feature | archetype) within its group
     log_weight: _F64  # k, log mixture weight
+    log_resp: _F64  # rows x k, log responsibilities under these parameters
+    row_loglik: _F64  # log-likelihood of every row under these parameters
     loglik: float
     n_iter: int
 
 
-def _m_step(resp: _F64, rows: _Rows, starts: _I64) -> tuple[_F64, _F64]:
+def _m_step(resp: _F64, rows: _Rows, space: _Space) -> tuple[_F64, _F64]:
     weighted = resp * rows.weight[:, None]
     counts = np.asarray((rows.X.T @ weighted).T) + _ALPHA  # k x width
-    totals = np.add.reduceat(counts, starts, axis=1)
-    sizes = np.diff(np.append(starts, counts.shape[1]))
-    log_prob = np.log(counts) - np.repeat(np.log(totals), sizes, axis=1)
+    totals = np.add.reduceat(counts, space.group_starts, axis=1)
+    log_prob = np.log(counts) - np.repeat(np.log(totals), space.group_sizes, axis=1)
     mass = weighted.sum(axis=0) + _ALPHA
     return log_prob, np.log(mass / mass.sum())
 
@@ -317,7 +327,7 @@ def _e_step(X: sp.csr_matrix, log_prob: _F64, log_weight: _F64) -> tuple[_F64, _
 
 def _em(
     rows: _Rows,
-    starts: _I64,
+    space: _Space,
     resp: _F64,
     *,
     max_iter: int,
@@ -326,10 +336,8 @@ def _em(
 ) -> _Fit:
     """Run EM from responsibilities ``resp`` until the log-likelihood settles."""
     previous = -math.inf
-    loglik = -math.inf
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is reported
-        log_prob, log_weight = _m_step(resp, rows, starts)
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is reported; max_iter >= 1
+        log_prob, log_weight = _m_step(resp, rows, space)
         log_resp, row = _e_step(rows.X, log_prob, log_weight)
         resp = np.exp(log_resp)
         loglik = float(row @ rows.weight)
@@ -338,17 +346,17 @@ def _em(
         if loglik - previous <= tol * abs(loglik):
             break
         previous = loglik
-    return _Fit(log_prob, log_weight, loglik, n_iter)
+    return _Fit(log_prob, log_weight, log_resp, row, loglik, n_iter)
 
 
 def _best_of(
-    rows: _Rows, starts: _I64, k: int, rng: np.random.Generator, model: ArchetypeModel
+    rows: _Rows, space: _Space, k: int, rng: np.random.Generator, model: ArchetypeModel
 ) -> _Fit:
     """Best of ``n_init`` EM runs from random soft assignments."""
     best: _Fit | None = None
     for _ in range(model.n_init):
         resp = rng.dirichlet(np.ones(k), size=rows.X.shape[0])
-        fit = _em(rows, starts, resp, max_iter=model.max_iter, tol=model.tol)
+        fit = _em(rows, space, resp, max_iter=model.max_iter, tol=model.tol)
         if best is None or fit.loglik > best.loglik:
             best = fit
     assert best is not None
@@ -498,11 +506,8 @@ class ArchetypeModel:
     def fit(self, journeys: Journeys) -> ArchetypeModel:
         """Learn the archetypes of ``journeys``; returns the model itself."""
         _check_journeys(journeys)
-        self._space = _space_of(journeys)
-        starts = self._space.group_starts
-        rows = _distinct_rows(
-            _feature_counts(journeys, self._space), journeys.n_journeys, self._space.width
-        )
+        space = self._space = _space_of(journeys)
+        rows = _rows_of(journeys, space)
         rng = np.random.default_rng(self.seed)
         sample = _sample(rows, self.sample_size, rng)
         n_distinct = sample.X.shape[0]
@@ -522,7 +527,7 @@ class ArchetypeModel:
         fits: dict[int, _Fit] = {}
         with _bar(show, len(ks), "choosing k" if len(ks) > 1 else "starting") as bar:
             for k in ks:
-                fits[k] = _best_of(sample, starts, k, rng, self)
+                fits[k] = _best_of(sample, space, k, rng, self)
                 bar.update(1)
         chosen = _knee(ks, [fits[k].loglik for k in ks]) if len(ks) >= 3 else ks[0]
         self.selection_ = pl.DataFrame(
@@ -538,10 +543,10 @@ class ArchetypeModel:
             log_resp, _ = _e_step(rows.X, start.log_prob, start.log_weight)
             with _bar(show, self.max_iter, "fitting") as bar:
                 start = _em(
-                    rows, starts, np.exp(log_resp), max_iter=self.max_iter, tol=self.tol, bar=bar
+                    rows, space, np.exp(log_resp), max_iter=self.max_iter, tol=self.tol, bar=bar
                 )
         # archetypes by size, largest first (ties: component order)
-        log_resp, row = _e_step(rows.X, start.log_prob, start.log_weight)
+        log_resp, row = start.log_resp, start.row_loglik
         hard = np.argmax(log_resp, axis=1)
         sizes = np.bincount(hard, weights=rows.weight, minlength=chosen)
         order = np.lexsort((np.arange(chosen), -sizes))
@@ -549,7 +554,7 @@ class ArchetypeModel:
         self.feature_log_prob_ = start.log_prob[order]
         self._log_weight = start.log_weight[order]
         self.weights_ = np.exp(self._log_weight)
-        self.feature_names_ = self._space.names
+        self.feature_names_ = space.names
         self.loglik_ = float(row @ rows.weight)
         self.n_iter_ = start.n_iter
         rank = np.empty(chosen, dtype=np.int64)
@@ -563,15 +568,6 @@ class ArchetypeModel:
             msg = "this ArchetypeModel is not fitted yet; call .fit(journeys) first"
             raise JourneygraphError(msg)
 
-    def _posterior(self, journeys: Journeys) -> tuple[_Rows, _F64]:
-        """Distinct feature rows of ``journeys`` and their log responsibilities."""
-        _check_journeys(journeys)
-        rows = _distinct_rows(
-            _feature_counts(journeys, self._space), journeys.n_journeys, self._space.width
-        )
-        log_resp, _ = _e_step(rows.X, self.feature_log_prob_, self._log_weight)
-        return rows, log_resp
-
     def predict(self, journeys: Journeys) -> pl.DataFrame:
         """Assign every journey to its most probable archetype.
 
@@ -581,7 +577,9 @@ class ArchetypeModel:
         ignored. Journeys identical to training journeys get their labels.
         """
         self._fitted()
-        rows, log_resp = self._posterior(journeys)
+        _check_journeys(journeys)
+        rows = _rows_of(journeys, self._space)
+        log_resp, _ = _e_step(rows.X, self.feature_log_prob_, self._log_weight)
         return _assignments(journeys, rows, log_resp)
 
 
@@ -617,23 +615,10 @@ def _sample(rows: _Rows, size: int, rng: np.random.Generator) -> _Rows:
     return _Rows(rows.X[keep], weight[keep], np.empty(0, dtype=np.int64))
 
 
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def __enter__(self) -> _NoBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-
-def _bar(show: bool, total: int, desc: str) -> Any:
-    if not show:
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=f"journeygraph: {desc}", file=sys.stderr, leave=False)
+def _bar(show: bool, total: int, desc: str) -> tqdm[Any]:
+    return tqdm(
+        total=total, desc=f"journeygraph: {desc}", file=sys.stderr, leave=False, disable=not show
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -884,13 +869,12 @@ class Archetypes:
         closest to its archetype's mean, a linear-time stand-in for the medoid.
         """
         rows = self._rows
-        starts = self.model._space.group_starts
-        sizes = np.diff(np.append(starts, rows.X.shape[1]))
-        group = np.repeat(np.arange(len(starts), dtype=np.int64), sizes)[rows.X.indices]
+        sizes = self.model._space.group_sizes
+        group = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)[rows.X.indices]
         row_of = np.repeat(np.arange(rows.X.shape[0], dtype=np.int64), np.diff(rows.X.indptr))
         # column indices are sorted within each row, so one row's cells of one group
         # are contiguous: total each run
-        run = row_of * len(starts) + group
+        run = row_of * len(sizes) + group
         first = np.flatnonzero(np.r_[True, run[1:] != run[:-1]]) if run.size else run
         totals = np.add.reduceat(rows.X.data, first) if run.size else rows.X.data
         share = rows.X.data / np.repeat(totals, np.diff(np.r_[first, run.size]))
