@@ -206,12 +206,10 @@ class EventLog:
 def order_events(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """Sort ``frame`` lexicographically by ``keys``, stably.
 
-    Only the key columns are permuted to find the order; the frame is gathered
-    once. For the usual keys (customer, timestamp, input order) one integer
-    key does it: the customer's code shifted left, plus the timestamp's
-    ordinal rank, which numbers equal timestamps in input order. That key is
-    unique, so a plain arg-sort gives the stable order. Other keys use stable
-    arg-sorts, least significant first.
+    For the usual keys (customer, timestamp, input order) one integer key
+    does it (see `_customer_time_key`), and the frame is sorted by that one
+    column. Other keys use stable arg-sorts, least significant first, and the
+    frame is gathered once.
     """
     if keys[-1] == ROW:
         keys = keys[:-1]  # stable order keeps input order, which is what ROW encodes
