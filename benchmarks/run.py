@@ -222,6 +222,15 @@ def run_child(case: str, path: Path) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def best_of(
+    case: str, path: Path, repeat: int
+) -> tuple[dict[str, float], float, list[dict[str, float]]]:
+    """Run ``case`` ``repeat`` times: the fastest run, the highest peak RSS, and all runs."""
+    runs = [run_child(case, path) for _ in range(repeat)]
+    best = min(runs, key=lambda r: r["seconds"])
+    return best, max(r["peak_rss_gb"] for r in runs), runs
+
+
 def child(case: str, path: str) -> None:
     result = CASES[case](path)
     result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
@@ -286,9 +295,7 @@ def main() -> None:
         customers = MINING_SIZES[size]
         path = dataset(customers)
         for case, rows in (("mine", mining), ("compare", comparing)):
-            runs = [run_child(case, path) for _ in range(args.repeat)]
-            best = min(runs, key=lambda r: r["seconds"])
-            peak = max(r["peak_rss_gb"] for r in runs)
+            best, peak, _ = best_of(case, path, args.repeat)
             rate = (best["events"] if case == "mine" else best["journeys"]) / best["seconds"]
             rows.append(
                 f"| {size} | {int(best['events']):,} | {int(best['journeys']):,} | "
@@ -316,9 +323,7 @@ def main() -> None:
     if "cluster" in args.groups:
         rows = []
         for size, customers in CLUSTER_SIZES.items():
-            runs = [run_child("cluster", dataset(customers)) for _ in range(args.repeat)]
-            best = min(runs, key=lambda r: r["seconds"])
-            peak = max(r["peak_rss_gb"] for r in runs)
+            best, peak, _ = best_of("cluster", dataset(customers), args.repeat)
             rows.append(
                 f"| {size} | {int(best['events']):,} | {int(best['k'])} | "
                 f"{best['fit_seconds']:.1f} | {best['seconds']:.1f} | {peak:.2f} |"
@@ -332,8 +337,7 @@ def main() -> None:
             "| peak RSS (GB) |\n|---|---:|---:|---:|---:|---:|\n" + "\n".join(rows)
         )
     if "render" in args.groups:
-        runs = [run_child("render", dataset(RENDER_CUSTOMERS)) for _ in range(args.repeat)]
-        best = min(runs, key=lambda r: r["seconds"])
+        best, _, runs = best_of("render", dataset(RENDER_CUSTOMERS), args.repeat)
         first = min(r["first_seconds"] for r in runs)
         row = (
             f"| {int(best['nodes'])} | {int(best['edges']):,} | {best['megabytes']:.2f} | "
@@ -350,9 +354,7 @@ def main() -> None:
         )
     if "report" in args.groups:
         customer_table(REPORT_CUSTOMERS)
-        runs = [run_child("report", dataset(REPORT_CUSTOMERS)) for _ in range(args.repeat)]
-        best = min(runs, key=lambda r: r["seconds"])
-        peak = max(r["peak_rss_gb"] for r in runs)
+        best, peak, _ = best_of("report", dataset(REPORT_CUSTOMERS), args.repeat)
         row = (
             f"| {int(best['customers']):,} | {int(best['events']):,} | {int(best['k'])} | "
             f"{best['seconds']:.1f} | {best['page_megabytes']:.2f} | "
