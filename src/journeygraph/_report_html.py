@@ -16,7 +16,6 @@ from .compare import DEVIATIONS
 from .render import (
     _CSS,
     _count,
-    _draw,
     _Drawing,
     _duration,
     _format,
@@ -54,21 +53,18 @@ _RED = "#c92a2a"
 _NONE = "\u2013"  # en dash: no value
 
 
-def page(facts: _Facts, *, title: str) -> str:
-    """The whole report page as HTML text."""
+def page(facts: _Facts, overlay: _Drawing, archetypes: Sequence[_Drawing], *, title: str) -> str:
+    """The whole report page as HTML text, with the drawings of the overlay and archetypes."""
     script, tooltip_css = _vis_assets()
     graphs: list[tuple[str, _Drawing, int]] = [
-        ("overlay", _draw(facts.overlay), 520),
-        *[
-            (f"archetype-{i}", _draw(g, title=f"Archetype {i}"), 380)
-            for i, g in enumerate(facts.archetype_graphs)
-        ],
+        ("overlay", overlay, 520),
+        *[(f"archetype-{i}", drawing, 380) for i, drawing in enumerate(archetypes)],
     ]
     sections = [
         _headline(facts),
         _leave(facts),
-        _map(facts, graphs[0][1]),
-        _archetypes(facts, [d for _, d, _ in graphs[1:]]),
+        _map(facts, overlay),
+        _archetypes(facts, archetypes),
         _drivers(facts),
         _perception(facts),
         _notes(facts),
@@ -288,7 +284,7 @@ def _graph_box(name: str, drawing: _Drawing, link: str) -> str:
     )
 
 
-def _archetypes(facts: _Facts, drawings: list[_Drawing]) -> str:
+def _archetypes(facts: _Facts, drawings: Sequence[_Drawing]) -> str:
     table = facts.archetypes
     k = table.height
     chosen = (

@@ -73,6 +73,7 @@ _KAMADA_KAWAI_MAX = 150  # nodes; above, its all-pairs distances cost too much: 
 _MIN_GAP = 90  # px wanted between the two closest nodes of a spring layout
 _STEP = 170  # px between touchpoints of one journey, in order of first visit
 _ROW_GAP = 150  # px between rows of touchpoints off the map
+_HEIGHT = 700  # px: the drawing on a page of its own
 
 _NODE = {"background": "#dbe4ff", "border": "#3b5bdb"}
 _ENTRY = {"background": "#d3f9d8", "border": "#2f9e44"}
@@ -112,7 +113,7 @@ def to_html(
     title: str | None = None,
     node_size: str | None = None,
     edge_labels: bool | None = None,
-    height: int = 700,
+    height: int = _HEIGHT,
 ) -> Path:
     """Write a graph as one self-contained, interactive HTML file.
 
@@ -193,10 +194,7 @@ def to_html(
         node_size=node_size,
         edge_labels=edge_labels,
     )
-    page = _page(drawing, height=height)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(page, encoding="utf-8", newline="\n")
-    return target
+    return _write(drawing, target, height=height)
 
 
 @dataclass(frozen=True)
@@ -748,6 +746,13 @@ p { margin: 4px 0; }
              box-sizing: border-box; }
 .jg-tip { white-space: pre-line; font-family: sans-serif; font-size: 13px; }
 """
+
+
+def _write(drawing: _Drawing, target: Path, *, height: int = _HEIGHT) -> Path:
+    """Write ``drawing`` as a `to_html` page (the report writes its full-size graphs so)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(_page(drawing, height=height), encoding="utf-8", newline="\n")
+    return target
 
 
 def _page(drawing: _Drawing, *, height: int) -> str:

@@ -54,7 +54,7 @@ from .compare import Divergence, _from_attributes, compare
 from .ingest import EventLog
 from .journeymap import JourneyMap
 from .mine import Journeys, mine
-from .render import to_html
+from .render import _draw, _write
 
 __all__ = ["report"]
 
@@ -176,16 +176,19 @@ def report(
         )
         from ._report_html import page  # presentation only: every number comes from facts
 
-        html = page(facts, title=title or "Customer journeys")
+        # each graph is laid out once: in the page and on its own full-size page
+        overlay = _draw(facts.overlay)
+        archetypes = [_draw(graph) for graph in facts.archetype_graphs]
+        html = page(facts, overlay, archetypes, title=title or "Customer journeys")
         folder.mkdir(parents=True, exist_ok=True)
         if proposed is not None:
             jmap.to_yaml(folder / "proposed-map.yaml")
         graphs = folder / "graphs"
         for stale in graphs.glob("archetype-*.html"):
             stale.unlink()  # from an earlier report with more archetypes
-        to_html(facts.overlay, graphs / "overlay.html")
-        for i, graph in enumerate(facts.archetype_graphs):
-            to_html(graph, graphs / f"archetype-{i}.html")
+        _write(overlay, graphs / "overlay.html")
+        for i, drawing in enumerate(archetypes):
+            _write(drawing, graphs / f"archetype-{i}.html")
         target = folder / "index.html"
         target.write_text(html, encoding="utf-8", newline="\n")
     return target
