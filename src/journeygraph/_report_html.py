@@ -172,7 +172,7 @@ def _headline(facts: _Facts) -> str:
         kpis.append(
             _kpi(
                 "outcome",
-                f"{facts.outcome} ({'rate' if kind == 'rate' else 'mean'})",
+                f"{facts.outcome} ({kind})",
                 _value(rate, kind),
                 rate,
             )
@@ -389,13 +389,12 @@ def _drivers(facts: _Facts) -> str:
         ]
         for r in facts.drivers.iter_rows(named=True)
     ]
-    what = "rate" if kind == "rate" else "mean"
     body = (
         _table(
             [
                 "deviation",
                 "customers with it",
-                f"{outcome} {what} with",
+                f"{outcome} {kind} with",
                 "without",
                 "difference [95 % CI]",
                 "significant",
@@ -411,7 +410,7 @@ def _drivers(facts: _Facts) -> str:
         "drivers",
         f"What goes with {outcome}",
         f"<p>The deviations from the map whose customers differ most in {e(outcome)} "
-        f"({what} among the {known:,} customers whose {e(outcome)} is known), largest "
+        f"({kind} among the {known:,} customers whose {e(outcome)} is known), largest "
         "difference first. This is association, not cause: customers who deviate may differ "
         "in other ways too.</p>\n",
         body,

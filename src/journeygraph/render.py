@@ -88,7 +88,7 @@ _HIGHLIGHT = "#1c1c1c"
 
 @dataclass(frozen=True)
 class _Weight:
-    """How edges are weighed: the attribute read, the name shown, a value per edge."""
+    """How edges are weighed: the attribute read and the name shown."""
 
     attribute: str | None  # None: every edge weighs 1
     name: str  # shown in the legend ("customers" for the aggregate's ``weight``)
