@@ -39,7 +39,7 @@ import polars as pl
 from ._align import Automaton, Move, align
 from ._errors import JourneygraphError
 from .ingest import ROW, EventLog
-from .mine import _J, Journeys
+from .mine import _J, Journeys, _group_runs
 
 if TYPE_CHECKING:
     from .journeymap import JourneyMap
@@ -130,6 +130,11 @@ class Divergence:
         next visit (or of the last one at the end); ``stage`` is the stage
         skipped, left from, or visited. Sorted by journey and position.
         """
+        return self.journeys._with_ids(self._deviations)
+
+    @cached_property
+    def _deviations(self) -> pl.DataFrame:
+        """`deviations` by journey code (``_J``), sorted."""
         labelled = self._sequences.join(self._per_sequence, on="_seq").with_columns(
             # positions past the last visit point at the last visit
             pl.min_horizontal("_visit", pl.col("length") - 1).alias("_visit")
@@ -149,8 +154,7 @@ class Divergence:
             "time",
         )
         out = pl.concat([found, self._late()], how="vertical_relaxed")
-        out = out.sort(_J, "position", "kind")
-        return self.journeys._with_ids(out)
+        return out.sort(_J, "position", "kind")
 
     def _late(self) -> pl.DataFrame:
         limits = [s.max_time for s in self.jmap.stages]
@@ -208,14 +212,9 @@ class Divergence:
         base = base.with_columns(
             _lookup(table.get_column(k), pl.col("_seq")).alias(k) for k in DEVIATIONS[:-1]
         ).join(late, on=_J, how="left", maintain_order="left")
-        reached = (
-            self._visits.filter(pl.col("symbol") >= 0)
-            .group_by(_J, maintain_order=True)
-            .agg(pl.col("symbol").first().alias("_entry"), pl.col("symbol").last().alias("_exit"))
-            .with_columns(
-                _lookup(self._stage_names, pl.col("_entry")).alias("entry_stage"),
-                _lookup(self._stage_names, pl.col("_exit")).alias("exit_stage"),
-            )
+        reached = self._reached.with_columns(
+            _lookup(self._stage_names, pl.col("_entry")).alias("entry_stage"),
+            _lookup(self._stage_names, pl.col("_exit")).alias("exit_stage"),
         )
         ids = self.journeys._ids.select("journey", "customer")
         out = (
@@ -332,18 +331,30 @@ class Divergence:
         )
 
     @cached_property
-    def _stage_steps(self) -> pl.DataFrame:
-        """Consecutive visits as (from, to) labels: stage names, or touchpoints off the map."""
-        label = (
-            pl.when(pl.col("symbol") >= 0)
-            .then(_lookup(self._stage_names, pl.col("symbol").clip(0)))
-            .otherwise(pl.col("touchpoint").cast(pl.String))
+    def _labels(self) -> tuple[pl.Series, pl.Series]:
+        """Visit labels: stage names, then off-map touchpoints (by code), and for each
+        label the code of its first equal one, so equal names count as one label."""
+        vocab = [*self.jmap.stage_names, *self.journeys.touchpoints]
+        first: dict[str, int] = {}
+        merged = [first.setdefault(name, i) for i, name in enumerate(vocab)]
+        return pl.Series(vocab, dtype=pl.String), pl.Series(merged, dtype=pl.Int64)
+
+    @cached_property
+    def _steps(self) -> pl.DataFrame:
+        """Each journey's distinct steps between consecutive visits: ``_J``, ``label``
+        and ``next`` as codes of `_labels` (stage ``s`` is code ``s``)."""
+        n_stages = len(self.jmap.stages)
+        off_map = pl.col("touchpoint").to_physical().cast(pl.Int64) + n_stages
+        code = pl.when(pl.col("symbol") >= 0).then(pl.col("symbol")).otherwise(off_map)
+        labelled = self._visits.select(_J, _lookup(self._labels[1], code).alias("label"))
+        return (
+            labelled.with_columns(
+                pl.col("label").shift(-1).alias("next"), pl.col(_J).shift(-1).alias("_next_j")
+            )
+            .filter(pl.col("_next_j") == pl.col(_J))
+            .select(_J, "label", "next")
+            .unique()
         )
-        v = self._visits.with_columns(label.alias("label"), (pl.col("symbol") >= 0).alias("on"))
-        return v.with_columns(
-            pl.col("label").shift(-1).over(_J).alias("next"),
-            pl.col("on").shift(-1).over(_J).alias("next_on"),
-        ).filter(pl.col("next").is_not_null())
 
     def overlay(self) -> pl.DataFrame:
         """Every map move and every observed step off the map, with usage.
@@ -354,56 +365,70 @@ class Divergence:
         journeys that reached ``target`` or a later stage without ever making
         this move). Map moves first in map order, then shadow paths by volume.
         """
-        steps = self._stage_steps.group_by("label", "next").agg(
-            pl.col(_J).n_unique().alias("journeys")
-        )
-        names = self.jmap.stage_names
+        steps = self._steps
+        counts = steps.group_by("label", "next").agg(pl.len().cast(pl.UInt32).alias("journeys"))
         moves = pl.DataFrame(
-            [(names[a], names[b], i) for i, (a, b) in enumerate(self._map_moves)],
-            schema={"label": pl.String, "next": pl.String, "_order": pl.Int64},
+            [(a, b, i) for i, (a, b) in enumerate(self._map_moves)],
+            schema={"label": pl.Int64, "next": pl.Int64, "_order": pl.Int64},
             orient="row",
         )
-        used = moves.join(steps, on=["label", "next"], how="left").with_columns(
-            pl.col("journeys").fill_null(0)
+        # bypassed = journeys whose furthest stage is the target or later, minus those
+        # of them that made the move
+        furthest = self._reached.select(_J, pl.col("_furthest").alias("furthest"))
+        at_least = np.bincount(
+            furthest.get_column("furthest").to_numpy(), minlength=len(self.jmap.stages)
         )
-        furthest = (
-            self._visits.filter(pl.col("symbol") >= 0)
-            .group_by(_J)
-            .agg(pl.col("symbol").max().alias("furthest"))
+        at_least = np.cumsum(at_least[::-1])[::-1]
+        made = (
+            steps.join(moves, on=["label", "next"])
+            .join(furthest, on=_J)
+            .filter(pl.col("furthest") >= pl.col("next"))
+            .group_by("_order")
+            .len()
         )
-        made = self._stage_steps.select(_J, "label", "next").unique()
-        bypassed = []
-        for a, b in self._map_moves:
-            reached = furthest.filter(pl.col("furthest") >= b).select(_J)
-            did = made.filter((pl.col("label") == names[a]) & (pl.col("next") == names[b]))
-            bypassed.append(reached.join(did, on=_J, how="anti").height)
-        used = used.with_columns(pl.Series("bypassed", bypassed, dtype=pl.UInt32))
-        known = set(self.jmap.moves)
-        shadow = steps.filter(
-            ~pl.struct("label", "next").is_in(
-                pl.Series(
-                    [{"label": a, "next": b} for a, b in known],
-                    dtype=pl.Struct({"label": pl.String, "next": pl.String}),
-                ).implode()
+        used = (
+            moves.join(counts, on=["label", "next"], how="left")
+            .join(made, on="_order", how="left")
+            .sort("_order")
+            .with_columns(
+                pl.col("journeys").fill_null(0),
+                (
+                    _lookup(pl.Series(at_least, dtype=pl.Int64), pl.col("next"))
+                    - pl.col("len").fill_null(0)
+                )
+                .cast(pl.UInt32)
+                .alias("bypassed"),
             )
-        ).sort(["journeys", "label", "next"], descending=[True, False, False])
+        )
+        shadow = counts.join(moves, on=["label", "next"], how="anti")
+        names = self._labels[0]
+        label = _lookup(names, pl.col("label")).alias("source")
+        nxt = _lookup(names, pl.col("next")).alias("target")
         return pl.concat(
             [
-                used.sort("_order").select(
-                    pl.col("label").alias("source"),
-                    pl.col("next").alias("target"),
-                    pl.lit("map").alias("kind"),
-                    pl.col("journeys").cast(pl.UInt32),
-                    "bypassed",
-                ),
+                used.select(label, nxt, pl.lit("map").alias("kind"), "journeys", "bypassed"),
                 shadow.select(
-                    pl.col("label").alias("source"),
-                    pl.col("next").alias("target"),
+                    label,
+                    nxt,
                     pl.lit("shadow").alias("kind"),
-                    pl.col("journeys").cast(pl.UInt32),
+                    "journeys",
                     pl.lit(None, pl.UInt32).alias("bypassed"),
-                ),
+                ).sort(["journeys", "source", "target"], descending=[True, False, False]),
             ]
+        )
+
+    @cached_property
+    def _reached(self) -> pl.DataFrame:
+        """Per journey that visits a stage: the first (``_entry``), last (``_exit``) and
+        furthest (``_furthest``) stage codes."""
+        return (
+            self._visits.filter(pl.col("symbol") >= 0)
+            .group_by(_J, maintain_order=True)
+            .agg(
+                pl.col("symbol").first().alias("_entry"),
+                pl.col("symbol").last().alias("_exit"),
+                pl.col("symbol").max().alias("_furthest"),
+            )
         )
 
     @cached_property
@@ -422,24 +447,28 @@ class Divergence:
         last stage it was (``drop_off``). In map order."""
         n = self.journeys.n_journeys
         names = self.jmap.stage_names
-        on_map = self._visits.filter(pl.col("symbol") >= 0)
-        any_path = on_map.group_by("symbol").agg(pl.col(_J).n_unique().alias("reached"))
-        first_dev = self.deviations.group_by("journey").agg(pl.col("position").min().alias("_dev"))
-        first_visit = on_map.group_by(_J, "symbol").agg(pl.col("position").min().alias("_at"))
-        first_visit = self.journeys._with_ids(first_visit)
-        ideal = (
-            first_visit.join(first_dev, on="journey", how="left")
-            .filter(pl.col("_dev").is_null() | (pl.col("_at") < pl.col("_dev")))
-            .group_by("symbol")
-            .len()
-            .rename({"len": "ideal"})
+        # each journey's first visit to each stage, grouped on one packed integer key
+        n_stages = len(names)
+        keyed = self._visits.filter(pl.col("symbol") >= 0).select(
+            (pl.col(_J).cast(pl.Int64) * n_stages + pl.col("symbol")).alias("_key"), "position"
         )
-        last = on_map.group_by(_J).agg(pl.col("symbol").last()).group_by("symbol").len()
+        first_visit = _group_runs(keyed, pl.col("position").min().alias("_at")).select(
+            (pl.col("_key") // n_stages).cast(pl.UInt32).alias(_J),
+            (pl.col("_key") % n_stages).alias("symbol"),
+            "_at",
+        )
+        first_dev = self._deviations.group_by(_J).agg(pl.col("position").min().alias("_dev"))
+        before_dev = pl.col("_dev").is_null() | (pl.col("_at") < pl.col("_dev"))
+        reach = (
+            first_visit.join(first_dev, on=_J, how="left")
+            .group_by("symbol")
+            .agg(pl.len().alias("reached"), before_dev.sum().alias("ideal"))
+        )
+        last = self._reached.group_by(pl.col("_exit").alias("symbol")).len()
         table = pl.DataFrame({"symbol": list(range(len(names))), "stage": list(names)})
         return (
-            table.with_columns(pl.col("symbol").cast(any_path.schema["symbol"]))
-            .join(any_path, on="symbol", how="left")
-            .join(ideal, on="symbol", how="left")
+            table.with_columns(pl.col("symbol").cast(reach.schema["symbol"]))
+            .join(reach, on="symbol", how="left")
             .join(last.rename({"len": "last"}), on="symbol", how="left")
             .sort("symbol")
             .select(
