@@ -390,7 +390,7 @@ class JourneyMap(_Frozen):
                 if name not in position:
                     raise ValueError(_unknown(key, name, names))
         plan = _make_plan(self)
-        reached = _reachable(plan.successors, plan.starts)
+        reached = _distances(plan.successors, plan.starts)
         for e in plan.ends:
             if e not in reached:
                 starts = [plan.names[s] for s in plan.starts]
@@ -811,17 +811,6 @@ class JourneyMap(_Frozen):
 def _names(names: Iterable[str]) -> list[str]:
     """A list of names; a single string is one name, not its characters."""
     return [names] if isinstance(names, str) else list(names)
-
-
-def _reachable(successors: Sequence[Sequence[int]], sources: Iterable[int]) -> set[int]:
-    seen = set(sources)
-    stack = list(seen)
-    while stack:
-        for b in successors[stack.pop()]:
-            if b not in seen:
-                seen.add(b)
-                stack.append(b)
-    return seen
 
 
 def _distances(neighbours: Sequence[Sequence[int]], sources: Iterable[int]) -> dict[int, int]:

@@ -65,7 +65,7 @@ from hypothesis import strategies as st  # noqa: E402
 from hypothesis.errors import InvalidArgument  # noqa: E402
 
 from .compare import DEVIATIONS  # noqa: E402
-from .journeymap import JourneyMap  # noqa: E402
+from .journeymap import JourneyMap, _distances  # noqa: E402
 
 __all__ = [
     "DEFAULT_TOUCHPOINTS",
@@ -470,18 +470,12 @@ def journey_maps(
 # ----------------------------------------------------------- journeys_following
 def _tail(jmap: JourneyMap) -> dict[str, int]:
     """Fewest moves from each stage to an end stage (stages that cannot reach one are left out)."""
-    predecessors: dict[str, list[str]] = {s: [] for s in jmap.stage_names}
+    names, index = jmap.stage_names, jmap.index_of
+    predecessors: list[list[int]] = [[] for _ in names]
     for a, b in jmap.moves:
-        predecessors[b].append(a)
-    dist = dict.fromkeys(jmap.end_stages, 0)
-    queue = list(jmap.end_stages)
-    while queue:
-        q = queue.pop(0)
-        for p in predecessors[q]:
-            if p not in dist:
-                dist[p] = dist[q] + 1
-                queue.append(p)
-    return dist
+        predecessors[index[b]].append(index[a])
+    dist = _distances(predecessors, [index[e] for e in jmap.end_stages])
+    return {names[s]: d for s, d in dist.items()}
 
 
 def _walk(draw: st.DrawFn, jmap: JourneyMap, max_loops: int) -> list[str]:
