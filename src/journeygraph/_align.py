@@ -139,12 +139,12 @@ class Automaton:
 
 
 def align(
-    automaton: Automaton, sequences: Sequence[Sequence[int]], *, moves: bool = True
-) -> tuple[npt.NDArray[np.int64], list[list[Move]] | None]:
-    """Optimal alignment cost (and moves) of every sequence against the automaton.
+    automaton: Automaton, sequences: Sequence[Sequence[int]]
+) -> tuple[npt.NDArray[np.int64], list[list[Move]]]:
+    """Optimal alignment cost and moves of every sequence against the automaton.
 
     Symbols are stage indices, or ``-1`` for a symbol off the map. Returns the
-    costs and, with ``moves=True``, the aligned moves of each sequence.
+    costs and the aligned moves of each sequence.
 
     Examples
     --------
@@ -194,8 +194,6 @@ def align(
     final = d + automaton.tail.astype(np.int64)[None, :]
     end_state = final.argmin(axis=1)
     costs = final[rows, end_state]
-    if not moves:
-        return costs, None
     return costs, [
         _backtrack(automaton, x[b], int(end_state[b]), pred[:, b], synced[:, b])
         for b in range(n_seq)

@@ -153,9 +153,10 @@ class Divergence:
             "touchpoint",
             "time",
         )
-        out = pl.concat([found, self._late()], how="vertical_relaxed")
+        out = pl.concat([found, self._late], how="vertical_relaxed")
         return out.sort(_J, "position", "kind")
 
+    @cached_property
     def _late(self) -> pl.DataFrame:
         limits = [s.max_time for s in self.jmap.stages]
         if not any(limits):
@@ -208,7 +209,7 @@ class Divergence:
             hits = per_seq.filter(pl.col("kind") == kind).select("_seq", pl.col("len").alias(kind))
             table = table.join(hits, on="_seq", how="left", maintain_order="left")
         table = table.fill_null(0)
-        late = self._late().group_by(_J).len().rename({"len": "late"})
+        late = self._late.group_by(_J).len().rename({"len": "late"})
         base = base.with_columns(
             _lookup(table.get_column(k), pl.col("_seq")).alias(k) for k in DEVIATIONS[:-1]
         ).join(late, on=_J, how="left", maintain_order="left")
@@ -769,7 +770,6 @@ def compare(
         .sort(_J)
     )
     costs, moves = align(automaton, distinct.get_column("_symbols").to_list())
-    assert moves is not None
     if isinstance(customers, EventLog):
         customers = _from_attributes(customers)
     if customers is not None and "customer" not in customers.columns:
