@@ -79,6 +79,26 @@ def test_report_from_parquet_without_a_map(files: dict[str, Path], tmp_path: Pat
     assert "This journey map is proposed" in (tmp_path / "index.html").read_text("utf-8")
 
 
+def test_invalid_rows_stop_the_report_unless_dropped(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    events = pl.read_csv(files["csv"])
+    bad = pl.concat(
+        [events, events.head(2).with_columns(pl.lit("yesterday").alias("ts"))], how="vertical"
+    )
+    path = tmp_path / "bad.csv"
+    bad.write_csv(path)
+    stopped = run("report", path, *COLUMNS, "--k", "2", "--out", tmp_path / "a")
+    assert stopped.returncode == 1
+    assert "2 row(s) with unparseable timestamp" in stopped.stderr
+    dropped = run(
+        "report", path, *COLUMNS, "--k", "2", "--on-invalid", "drop", "--out", tmp_path / "b"
+    )
+    assert dropped.returncode == 0, dropped.stderr
+    assert f"{bad.height:,} rows read, {events.height:,} kept" in dropped.stderr
+    assert "dropped 2: unparseable timestamp" in dropped.stderr
+
+
 def test_mine_writes_tables_and_the_aggregate_graph(files: dict[str, Path], tmp_path: Path) -> None:
     done = run("mine", files["parquet"], *COLUMNS, "--session-gap", "1d", "--out", tmp_path)
     assert done.returncode == 0, done.stderr

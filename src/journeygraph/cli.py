@@ -95,6 +95,13 @@ def _parser() -> argparse.ArgumentParser:
             f"--{role}", default=role, metavar="COL", help=f"{what} column (default {role})"
         )
     group.add_argument("--channel", metavar="COL", help="channel column (optional)")
+    group.add_argument(
+        "--on-invalid",
+        choices=("raise", "drop"),
+        default="raise",
+        help="invalid rows (missing or unparseable values): stop with the list (raise, the "
+        "default) or leave them out, counted by reason on standard error (drop)",
+    )
     common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     common.add_argument(
         "--no-progress", action="store_true", help="no progress bars on standard error"
@@ -216,6 +223,7 @@ def _read(args: argparse.Namespace) -> Any:
         timestamp=args.timestamp,
         touchpoint=args.touchpoint,
         channel=args.channel,
+        on_invalid=args.on_invalid,
     )
 
 
@@ -237,6 +245,8 @@ def _report(args: argparse.Namespace) -> int:
         title=args.title,
         progress=False if args.no_progress else None,
     )
+    if log.report.rows_dropped:
+        print(log.report, file=sys.stderr)
     print(f"report: {page.resolve()}")
     return 0
 
