@@ -579,6 +579,7 @@ def event_logs(
     tie: bool | None = None,
     invalid: bool = False,
     min_rows: int = 1,
+    max_rows: int = 24,
 ) -> Log:
     pool = draw(st.sampled_from(CUSTOMER_POOLS))
     customers = pool[: draw(st.integers(1, 3))]
@@ -600,7 +601,7 @@ def event_logs(
         row["channel"] = st.sampled_from(["web", "app", None])
     if tie:
         row["tie_breaker"] = st.integers(0, 2)
-    rows = draw(st.lists(st.fixed_dictionaries(row), min_size=min_rows, max_size=24))
+    rows = draw(st.lists(st.fixed_dictionaries(row), min_size=min_rows, max_size=max_rows))
     log = Log(rows, channel, tie, draw(st.booleans()))
     assume(log.n_valid > 0)
     return log
@@ -687,6 +688,40 @@ def test_matches_reference_by_channel(
 ) -> None:
     filters = data.draw(filter_options())
     check_against_reference(log, **options, **filters, by_channel=True)
+
+
+@SETTINGS
+@given(log=event_logs(min_rows=40, max_rows=120), options=mine_options())
+def test_long_journeys_match_reference(log: Log, options: dict[str, Any]) -> None:
+    """Journeys and edges of more than 32 events take the kernel's merge-sort path."""
+    check_against_reference(log, **options)
+
+
+def test_long_journey_by_hand() -> None:
+    # A B A B ... 100 events, one minute apart except every 10th step takes 3 minutes
+    rows = [
+        {"customer": "c", "timestamp": at(60 * i + 120 * (i // 10)), "touchpoint": "AB"[i % 2]}
+        for i in range(100)
+    ]
+    j = jg.mine(read(to_frame(rows)))
+    edges = {(r["source"], r["target"]): r for r in j.edges.to_dicts()}
+    # 50 A→B steps (i even → i+1): none crosses a multiple of 10, so all take 1 minute
+    assert edges["A", "B"]["count"] == 50
+    assert edges["A", "B"]["median_time"] == M
+    # 49 B→A steps (i odd): the 9 from i = 9, 19, ..., 89 take 3 minutes; median 1 minute
+    assert edges["B", "A"]["count"] == 49
+    assert edges["B", "A"]["total_time"] == 40 * M + 9 * 3 * M
+    assert edges["B", "A"]["median_time"] == M
+    nodes = {r["touchpoint"]: r for r in j.nodes.to_dicts()}
+    assert (nodes["A"]["visits"], nodes["A"]["first_position"], nodes["A"]["last_position"]) == (
+        50,
+        0,
+        98,
+    )
+    assert nodes["B"]["last_position"] == 99
+    stats = j.stats.row(0, named=True)
+    assert (stats["backtracks"], stats["revisits"], stats["cycles"]) == (98, 98, 1)
+    check_against_reference(Log(rows, False, False, False))
 
 
 # --------------------------------------------------------------- properties

@@ -18,6 +18,7 @@ import difflib
 import glob as globlib
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -207,17 +208,25 @@ def order_events(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """Sort ``frame`` lexicographically by ``keys``, stably.
 
     For the usual keys (customer, timestamp, input order) one integer key
-    does it (see `_customer_time_key`), and the frame is sorted by that one
-    column. Other keys use stable arg-sorts, least significant first, and the
-    frame is gathered once.
+    does it (see `OrderKey`), and the frame is sorted by that one column.
+    Other keys use `event_order`, and the frame is gathered once.
+    """
+    key = OrderKey.of(frame, keys)
+    if key is not None:
+        # sorting by the key column moves the frame faster than gathering by arg-sort
+        keyed = frame.with_columns(key.key.alias("_order_key"))
+        return keyed.sort("_order_key", maintain_order=not key.unique).drop("_order_key")
+    perm = event_order(frame, keys)
+    return frame if perm is None else frame.gather(perm)
+
+
+def event_order(frame: pl.DataFrame, keys: list[str]) -> pl.Series | None:
+    """Row indices of ``frame`` sorted stably by ``keys`` (None: already in order).
+
+    Stable arg-sorts, least significant key first; missing values sort last.
     """
     if keys[-1] == ROW:
         keys = keys[:-1]  # stable order keeps input order, which is what ROW encodes
-    if keys == ["customer", "timestamp"] and frame.height < 2**32:
-        # sorting by the key column moves the frame faster than gathering by arg-sort
-        order_key, unique = _customer_time_key(frame)
-        keyed = frame.with_columns(order_key.alias("_order_key"))
-        return keyed.sort("_order_key", maintain_order=not unique).drop("_order_key")
     perm: pl.Series | None = None
     for key in reversed(keys):
         column = frame.get_column(key)
@@ -229,48 +238,67 @@ def order_events(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         )
         step = order.to_series()
         perm = step if perm is None else perm.gather(step)
-    return frame if perm is None else frame.gather(perm)
+    return perm
 
 
-def _customer_time_key(frame: pl.DataFrame) -> tuple[pl.Series, bool]:
-    """A UInt64 per row that sorts like (customer, timestamp); and whether it is unique.
+@dataclass(frozen=True)
+class OrderKey:
+    """A UInt64 per row that sorts like (customer, timestamp), input order on ties.
 
-    The customer's code goes in the high bits. When the time span fits in the
-    bits left (in whole seconds or milliseconds if every timestamp is one),
-    the low bits are the time itself, and a stable sort keeps ties in input
-    order. Otherwise they are the timestamp's ordinal rank, which numbers equal
-    timestamps in input order and makes the key unique.
+    The customer's code (dense, in customer order) is ``key >> shift``. When
+    the time span fits in the bits left (in whole seconds or milliseconds if
+    every timestamp is one), the low bits are the time itself: ``timestamp``
+    in microseconds is ``first + (key & mask) * unit``, and a *stable* sort
+    keeps ties in input order. Otherwise the low bits are the timestamp's
+    ordinal rank, which numbers equal timestamps in input order and makes the
+    key unique (``first`` is None).
     """
-    customer = frame.get_column("customer")
-    code: pl.Series | None = None
-    if customer.dtype.is_integer():
-        wide = pl.UInt64 if customer.dtype == pl.UInt64 else pl.Int64
-        lo, hi = frame.select(
-            pl.col("customer").min().alias("lo"), pl.col("customer").max().alias("hi")
-        ).row(0)
-        if (int(hi) - int(lo)).bit_length() <= 32:
-            code = (customer.cast(wide) - pl.Series([lo], dtype=wide)).cast(pl.UInt64)
-    if code is None:  # text ids, or integers spread too wide: rank them densely
-        code = (customer.rank("dense") - 1).cast(pl.UInt64)
-    code_bits = max(int(code.max() or 0).bit_length(), 1)  # type: ignore[arg-type]
-    ts = frame.get_column("timestamp")
-    if ts.dtype == pl.Datetime("us", ts.dtype.time_zone):  # type: ignore[attr-defined]
-        us = pl.col("timestamp").dt.epoch("us")
-        first, last, whole_s, whole_ms = frame.select(
-            us.min().alias("a"),
-            us.max().alias("b"),
-            (us % 1_000_000 == 0).all().alias("c"),
-            (us % 1_000 == 0).all().alias("d"),
-        ).row(0)
-        unit = 1_000_000 if whole_s else 1_000 if whole_ms else 1
-        if first is not None:
-            span_bits = ((last - first) // unit).bit_length()
-            if code_bits + span_bits <= 64:
-                offset = frame.select(((us - first) // unit).cast(pl.UInt64)).to_series()
-                return code * (1 << span_bits) + offset, False
-    bits = max(frame.height.bit_length(), 1)
-    position = ts.rank("ordinal").cast(pl.UInt64) - 1
-    return code * (1 << bits) + position, True
+
+    key: pl.Series
+    shift: int
+    first: int | None
+    unit: int
+
+    @property
+    def unique(self) -> bool:
+        """Whether no two rows share a key (then any sort is stable)."""
+        return self.first is None
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame, keys: list[str]) -> OrderKey | None:
+        """The key for ``keys``, or None unless they are (customer, timestamp, input order)."""
+        if keys != ["customer", "timestamp", ROW] or frame.height >= 2**32:
+            return None
+        customer = frame.get_column("customer")
+        code: pl.Series | None = None
+        if customer.dtype.is_integer():
+            wide = pl.UInt64 if customer.dtype == pl.UInt64 else pl.Int64
+            lo, hi = frame.select(
+                pl.col("customer").min().alias("lo"), pl.col("customer").max().alias("hi")
+            ).row(0)
+            if (int(hi) - int(lo)).bit_length() <= 32:
+                code = (customer.cast(wide) - pl.Series([lo], dtype=wide)).cast(pl.UInt64)
+        if code is None:  # text ids, or integers spread too wide: rank them densely
+            code = (customer.rank("dense") - 1).cast(pl.UInt64)
+        code_bits = max(int(code.max() or 0).bit_length(), 1)  # type: ignore[arg-type]
+        ts = frame.get_column("timestamp")
+        if ts.dtype == pl.Datetime("us", ts.dtype.time_zone):  # type: ignore[attr-defined]
+            us = pl.col("timestamp").dt.epoch("us")
+            first, last, whole_s, whole_ms = frame.select(
+                us.min().alias("a"),
+                us.max().alias("b"),
+                (us % 1_000_000 == 0).all().alias("c"),
+                (us % 1_000 == 0).all().alias("d"),
+            ).row(0)
+            unit = 1_000_000 if whole_s else 1_000 if whole_ms else 1
+            if first is not None:
+                span_bits = ((last - first) // unit).bit_length()
+                if code_bits + span_bits <= 64:
+                    offset = frame.select(((us - first) // unit).cast(pl.UInt64)).to_series()
+                    return cls(code * (1 << span_bits) + offset, span_bits, first, unit)
+        bits = max(frame.height.bit_length(), 1)
+        position = ts.rank("ordinal").cast(pl.UInt64) - 1
+        return cls(code * (1 << bits) + position, bits, None, 1)
 
 
 def read_events(

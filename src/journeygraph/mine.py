@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal, get_args
 
@@ -38,7 +39,7 @@ import numpy.typing as npt
 import polars as pl
 
 from ._errors import JourneygraphError
-from .ingest import ROW, EventLog, order_events
+from .ingest import ROW, EventLog, OrderKey, event_order
 from .schema import IngestReport, MineOptions, validated
 
 __all__ = ["Journeys", "mine"]
@@ -89,7 +90,7 @@ class Journeys:
         sort_keys: list[str],
         has_channel: bool,
     ) -> None:
-        self._events = events  # filtered, keyed, ordered; before sessions and collapsing
+        self._frame = events  # filtered, encoded, in input order; before sessions and collapsing
         self.options = options
         self._report_in = report  # rows through ingestion and filters, before collapsing
         self._sort_keys = sort_keys
@@ -122,98 +123,100 @@ class Journeys:
     @property
     def n_journeys(self) -> int:
         """Number of journeys."""
-        return self._ids.height
+        return len(self._blocks.customer)
 
     @property
     def n_events(self) -> int:
         """Number of events in the journeys (after collapsing repeats, if asked)."""
-        return self._sequence.height
+        return len(self._blocks.time)
 
     # ------------------------------------------------------------------ engine
     @cached_property
+    def _blocks(self) -> _Blocks:
+        """The kept events as arrays, split into journeys."""
+        return _Blocks.of(self._frame, self._sort_keys, self.options)
+
+    @cached_property
+    def _kept(self) -> pl.DataFrame:
+        """The events the journeys are made of, in order (repeats collapsed, if asked)."""
+        return self._frame.gather(self._blocks.rows)
+
+    @cached_property
+    def _mined(self) -> tuple[npt.NDArray[Any], ...]:
+        """Edge, node and per-journey counts of every journey (see `_kernels.mine_blocks`)."""
+        from . import _kernels  # compiles (or loads compiled code) on first use
+
+        b = self._blocks
+        return _kernels.mine_blocks(
+            b.starts, b.touchpoint, b.time, b.session, b.channel, len(self.touchpoints)
+        )
+
+    @cached_property
     def _sequence(self) -> pl.DataFrame:
-        """Events with journey codes, positions and next-event columns, in order."""
-        return _sequence(self._events, self.options)
+        """Kept events with journey codes, sessions, positions and next-event columns."""
+        b = self._blocks
+        lengths = np.diff(b.starts)
+        journey = np.repeat(np.arange(len(lengths), dtype=np.uint32), lengths)
+        position = np.arange(len(b.time), dtype=np.int64) - np.repeat(b.starts[:-1], lengths)
+        has_next = np.ones(len(b.time), dtype=np.bool_)
+        has_next[b.starts[1:] - 1] = False
+        return self._kept.with_columns(
+            pl.Series(_J, journey),
+            pl.Series("_session", b.session),
+            pl.Series("_pos", position.astype(np.uint32)),
+            pl.Series("_has_next", has_next),
+            pl.col("touchpoint").shift(-1).alias("_next_touchpoint"),
+            pl.col("timestamp").shift(-1).alias("_next_time"),
+        )
 
     @cached_property
     def _ids(self) -> pl.DataFrame:
         """One row per journey code: journey id, customer, session."""
-        first = self._first_rows("customer", "_session")
+        b = self._blocks
+        first = b.starts[:-1]
+        ids = pl.DataFrame(
+            {
+                "customer": self._frame.get_column("customer").gather(b.rows[first]),
+                "session": b.session[first],
+            }
+        )
         if self.options.journey == "session":
-            journey = pl.format("{}#{}", pl.col("customer"), pl.col("_session"))
+            journey = pl.format("{}#{}", pl.col("customer"), pl.col("session"))
         else:
             journey = pl.col("customer")
-        return first.select(
-            journey.alias("journey"), "customer", pl.col("_session").alias("session")
-        )
-
-    def _first_rows(self, *columns: str) -> pl.DataFrame:
-        """``columns`` of each journey's first event (select, then filter: cheaper)."""
-        first = self._sequence.select(*columns, "_pos").filter(pl.col("_pos") == 0)
-        return first.drop("_pos")
+        return ids.select(journey.alias("journey"), "customer", "session")
 
     def _with_ids(self, frame: pl.DataFrame) -> pl.DataFrame:
         journey = self._ids.get_column("journey").gather(frame.get_column(_J))
         return frame.select(journey.alias("journey"), pl.exclude(_J, _C))
 
     @cached_property
-    def _customer_codes(self) -> pl.Series:
-        """Customer code of each journey code."""
-        return self._first_rows(_C).get_column(_C)
-
-    @cached_property
     def _vocabulary(self) -> pl.Series:
         """The touchpoints as an Enum series: ``_vocabulary.gather(codes)`` decodes."""
         return pl.Series("touchpoint", self.touchpoints, dtype=pl.Enum(self.touchpoints))
 
-    @property
-    def _transitions(self) -> pl.LazyFrame:
-        """Consecutive event pairs (lazy: fused into each query that reads it)."""
-        return (
-            self._sequence.lazy()
-            .filter(pl.col("_has_next"))
-            .select(
-                _J,
-                pl.col("touchpoint").alias("source"),
-                pl.col("_next_touchpoint").alias("target"),
-                pl.col("_next_time").alias("time"),
-                (pl.col("_next_time") - pl.col("timestamp")).alias("duration"),
-            )
-        )
+    def _times(self, values: npt.NDArray[np.int64], name: str) -> pl.Series:
+        """Microseconds since the epoch as the events' timestamp type."""
+        return pl.Series(name, values).cast(self._frame.schema["timestamp"])
 
     # ------------------------------------------------------------------ tables
     @cached_property
     def _edges(self) -> pl.DataFrame:
         """Edges with journey codes and customer codes (the engine's form of ``edges``)."""
-        n = len(self.touchpoints)
-        key = (pl.col(_J).cast(pl.UInt64) * n + _code("source")) * n + _code("target")
-        keyed = self._transitions.select(key.alias("_key"), "time", "duration").collect()
-        runs = _group_runs(
-            keyed,
-            pl.col("time").min().alias("first_time"),
-            pl.col("time").max().alias("last_time"),
-            pl.col("duration").sum().alias("total_time"),
-        )
-        # the median of one or two values is their mean; only longer runs need a real median
-        longer = runs.filter(pl.col("_n") >= 3).select("_key")
-        medians = (
-            keyed.join(longer, on="_key", how="semi")
-            .group_by("_key")
-            .agg(pl.col("duration").median().alias("_median"))
-        )
-        runs = runs.join(medians, on="_key", how="left", maintain_order="left")
+        edges, times, *_ = self._mined
         vocab = self._vocabulary
-        journey = (pl.col("_key") // (n * n)).cast(pl.UInt32)
-        return runs.select(
-            journey.alias(_J),
-            self._customer_codes.gather(runs.get_column("_key") // (n * n)).alias(_C),
-            vocab.gather(runs.get_column("_key") // n % n).alias("source"),
-            vocab.gather(runs.get_column("_key") % n).alias("target"),
-            pl.col("_n").alias("count"),
-            "first_time",
-            "last_time",
-            "total_time",
-            pl.coalesce("_median", pl.col("total_time") / pl.col("_n")).alias("median_time"),
+        return pl.DataFrame(
+            [
+                pl.Series(_J, edges[0]),
+                pl.Series(_C, self._blocks.customer[edges[0]]),
+                vocab.gather(edges[1]).alias("source"),
+                vocab.gather(edges[2]).alias("target"),
+                pl.Series("count", edges[3]),
+                self._times(times[0], "first_time"),
+                self._times(times[1], "last_time"),
+                _durations(times[2], "total_time"),
+                _durations(times[3], "median_time"),
+            ]
         )
 
     @cached_property
@@ -230,24 +233,17 @@ class Journeys:
 
     @cached_property
     def _nodes(self) -> pl.DataFrame:
-        n = len(self.touchpoints)
-        key = pl.col(_J).cast(pl.UInt64) * n + _code("touchpoint")
-        keyed = self._sequence.select(key.alias("_key"), "_pos", "_dwell")
-        runs = _group_runs(
-            keyed,
-            pl.col("_pos").min().alias("first_position"),
-            pl.col("_pos").max().alias("last_position"),
-            pl.col("_dwell").sum().alias("dwell"),
-        )
-        codes = runs.get_column("_key")
-        return runs.select(
-            (codes // n).cast(pl.UInt32).alias(_J),
-            self._customer_codes.gather(codes // n).alias(_C),
-            self._vocabulary.gather(codes % n).alias("touchpoint"),
-            pl.col("_n").alias("visits"),
-            "first_position",
-            "last_position",
-            "dwell",
+        _, _, nodes, dwell, _ = self._mined
+        return pl.DataFrame(
+            [
+                pl.Series(_J, nodes[0]),
+                pl.Series(_C, self._blocks.customer[nodes[0]]),
+                self._vocabulary.gather(nodes[1]),
+                pl.Series("visits", nodes[2]),
+                pl.Series("first_position", nodes[3]),
+                pl.Series("last_position", nodes[4]),
+                _durations(dwell, "dwell"),
+            ]
         )
 
     @cached_property
@@ -272,64 +268,30 @@ class Journeys:
         with ``journey="customer"`` the number of inactivity gaps longer than
         ``session_gap`` plus one). See the module docs for the definitions.
         """
-        # Every journey is a contiguous block of the sequence: read its first and
-        # last rows, and count flags as differences of running sums.
-        flags = ["_self_loop", "_backtrack", "_channel_switch"]
-        running = self._sequence.lazy().with_columns(
-            pl.col(f).cast(pl.UInt32).cum_sum().alias(f) for f in flags
-        )
-        first, last = pl.collect_all(
+        b = self._blocks
+        touchpoints, distinct_edges, self_loops, backtracks, switches = self._mined[4]
+        first, last = b.starts[:-1], b.starts[1:] - 1
+        events = (last - first + 1).astype(np.uint32)
+        start, end = b.time[first], b.time[last]
+        sessions = b.session[last]
+        if self.options.journey == "session":
+            sessions = np.ones_like(sessions)
+        stats = pl.DataFrame(
             [
-                running.filter(pl.col("_pos") == 0).select(
-                    pl.col("touchpoint").alias("entry"),
-                    pl.col("timestamp").alias("start"),
-                    *[pl.col(f).alias(f"{f}_before") for f in flags],
-                ),
-                running.filter(~pl.col("_has_next")).select(
-                    pl.col("touchpoint").alias("exit"),
-                    pl.col("timestamp").alias("end"),
-                    (pl.col("_pos") + 1).alias("events"),
-                    pl.col("_session").alias("sessions"),
-                    *flags,
-                ),
+                pl.Series("events", events),
+                pl.Series("touchpoints", touchpoints),
+                self._vocabulary.gather(b.touchpoint[first]).alias("entry"),
+                self._vocabulary.gather(b.touchpoint[last]).alias("exit"),
+                self._times(start, "start"),
+                self._times(end, "end"),
+                _durations(end - start, "duration"),
+                pl.Series("self_loops", self_loops),
+                pl.Series("revisits", events - self_loops - touchpoints),
+                pl.Series("backtracks", backtracks),
+                pl.Series("cycles", distinct_edges - touchpoints + 1),
+                pl.Series("channel_switches", switches),
+                pl.Series("sessions", sessions),
             ]
-        )
-        # the first row's own flag belongs to the journey: it was added into _before
-        firsts = self._first_rows(*flags)
-        counts = pl.concat([first, last, firsts.rename(lambda c: f"{c}_own")], how="horizontal")
-        touchpoints = self._nodes.get_column(_J).rle().struct.field("len")
-        distinct_edges = pl.zeros(self.n_journeys, pl.UInt32, eager=True)
-        per_code = self._edges.get_column(_J).value_counts()
-        distinct_edges = distinct_edges.scatter(
-            per_code.get_column(_J), per_code.get_column("count")
-        )
-        count = {
-            f: (pl.col(f) - pl.col(f"{f}_before") + pl.col(f"{f}_own").cast(pl.UInt32))
-            for f in flags
-        }
-        stats = counts.with_columns(
-            touchpoints.cast(pl.UInt32).alias("touchpoints"),
-            distinct_edges.alias("_edges"),
-        ).select(
-            pl.col("events").cast(pl.UInt32),
-            "touchpoints",
-            "entry",
-            "exit",
-            "start",
-            "end",
-            (pl.col("end") - pl.col("start")).alias("duration"),
-            count["_self_loop"].alias("self_loops"),
-            (pl.col("events") - count["_self_loop"] - pl.col("touchpoints"))
-            .cast(pl.UInt32)
-            .alias("revisits"),
-            count["_backtrack"].alias("backtracks"),
-            (pl.col("_edges").cast(pl.Int64) - pl.col("touchpoints") + 1)
-            .cast(pl.UInt32)
-            .alias("cycles"),
-            count["_channel_switch"].alias("channel_switches"),
-            pl.lit(1, pl.UInt32).alias("sessions")
-            if self.options.journey == "session"
-            else pl.col("sessions"),
         )
         return pl.concat([self._ids, stats], how="horizontal")
 
@@ -393,12 +355,12 @@ class Journeys:
             yield g
 
     @cached_property
-    def _node_offsets(self) -> npt.NDArray[np.intp]:
-        return _block_offsets(self._nodes, self.n_journeys)
+    def _node_offsets(self) -> npt.NDArray[np.int64]:
+        return _offsets(self._mined[4][0])
 
     @cached_property
-    def _edge_offsets(self) -> npt.NDArray[np.intp]:
-        return _block_offsets(self._edges, self.n_journeys)
+    def _edge_offsets(self) -> npt.NDArray[np.int64]:
+        return _offsets(self._mined[4][1])
 
     # --------------------------------------------------------------- aggregate
     @cached_property
@@ -412,8 +374,8 @@ class Journeys:
         """
         n = len(self.touchpoints)
         pair = (
-            pl.col("source").to_physical().cast(pl.UInt32) * n
-            + pl.col("target").to_physical().cast(pl.UInt32)
+            pl.col("source").to_physical().cast(pl.Int64) * n
+            + pl.col("target").to_physical().cast(pl.Int64)
         ).alias("_pair")
         counted = self._edges.group_by(pair).agg(
             pl.col("source").first(),
@@ -422,12 +384,14 @@ class Journeys:
             pl.len().alias("journeys"),
             self._distinct_customers(),
         )
-        timed = self._transitions.group_by(pair).agg(
-            pl.col("duration").median().alias("median_time")
+        timed = (
+            self._transition_times()
+            .group_by("_pair")
+            .agg(pl.col("duration").median().alias("median_time"))
         )
         total = max(self.n_events - self.n_journeys, 1)
         return (
-            counted.join(timed.collect(), on="_pair")
+            counted.join(timed, on="_pair")
             .sort("_pair")
             .select(
                 "source",
@@ -441,6 +405,14 @@ class Journeys:
                 "median_time",
             )
         )
+
+    def _transition_times(self) -> pl.DataFrame:
+        """Every transition's touchpoint pair code (source * n + target) and duration."""
+        from . import _kernels
+
+        b = self._blocks
+        pair, duration = _kernels.transitions(b.starts, b.touchpoint, b.time, len(self.touchpoints))
+        return pl.DataFrame([pl.Series("_pair", pair), _durations(duration, "duration")])
 
     @cached_property
     def aggregate_nodes(self) -> pl.DataFrame:
@@ -575,7 +547,7 @@ class Journeys:
         if other._sort_keys != self._sort_keys or other._has_channel != self._has_channel:
             msg = "cannot merge batches read with different channel= / tie_breaker= settings"
             raise JourneygraphError(msg)
-        left, right = self._events, other._events
+        left, right = self._frame, other._frame
         if left.schema["customer"] != right.schema["customer"]:
             msg = (
                 f"customer ids have different types ({left.schema['customer']} vs "
@@ -587,7 +559,7 @@ class Journeys:
         events = _encode(pl.concat([_decode(f) for f in frames], how="vertical_relaxed"))
         report = _add_reports(self._report_in, other._report_in)
         return Journeys(
-            order_events(events, self._sort_keys),
+            events,
             options=self.options,
             report=report,
             sort_keys=self._sort_keys,
@@ -724,18 +696,12 @@ def mine(
         repaired=ingest_report.repaired,
     )
     return Journeys(
-        order_events(_encode(frame), sort_keys),
+        _encode(frame),
         options=options,
         report=report,
         sort_keys=sort_keys,
         has_channel=log.has_channel,
     )
-
-
-def _block_offsets(coded: pl.DataFrame, n_journeys: int) -> npt.NDArray[np.intp]:
-    """First row of each journey code's block, plus the end, in a table sorted by code."""
-    codes = coded.get_column(_J).to_numpy()
-    return np.searchsorted(codes, np.arange(n_journeys + 1), side="left")
 
 
 def _ratio(numerator: pl.Expr, denominator: pl.Expr | int) -> pl.Expr:
@@ -748,11 +714,6 @@ def _ratio(numerator: pl.Expr, denominator: pl.Expr | int) -> pl.Expr:
     """
     as_column = numerator.cast(pl.Float64) * 0.0 + denominator
     return numerator.cast(pl.Float64) / as_column
-
-
-def _code(column: str) -> pl.Expr:
-    """The integer code of an Enum column, as UInt64 for packing keys."""
-    return pl.col(column).to_physical().cast(pl.UInt64)
 
 
 def _group_runs(keyed: pl.DataFrame, *aggs: pl.Expr) -> pl.DataFrame:
@@ -802,57 +763,90 @@ def _comparable(ids: pl.Series, value: Any) -> bool:
     return isinstance(value, str)
 
 
-def _sequence(events: pl.DataFrame, options: MineOptions) -> pl.DataFrame:
-    """Assign journeys and sessions, collapse repeats, and add next-event columns."""
-    customer, ts, tp = pl.col("customer"), pl.col("timestamp"), pl.col("touchpoint")
-    new_customer = (customer != customer.shift(1)).fill_null(True)
-    new_session = new_customer
-    if options.session_gap is not None:
-        new_session = new_customer | (ts.diff() > options.session_gap).fill_null(False)
-    lf = events.lazy().with_columns(
-        new_customer.alias("_new_customer"), new_session.alias("_new_session")
-    )
-    session_seq = pl.col("_new_session").cum_sum()
-    lf = lf.with_columns(
-        (pl.col("_new_customer").cum_sum() - 1).cast(pl.UInt32).alias(_C),
-        (session_seq - pl.when("_new_customer").then(session_seq).forward_fill() + 1)
-        .cast(pl.UInt32)
-        .alias("_session"),
-    )
-    new_journey = pl.col("_new_session" if options.journey == "session" else "_new_customer")
-    lf = lf.with_columns((new_journey.cum_sum() - 1).cast(pl.UInt32).alias(_J))
-    if options.collapse_repeats:
-        # only within a session: a repeat after an inactivity gap is a new visit.
-        # Session (and so journey) starts are never removed: codes stay dense.
-        lf = lf.filter(pl.col("_new_session") | (tp != tp.shift(1)))
-    idx = pl.int_range(pl.len(), dtype=pl.UInt32)
-    journey = pl.col(_J)
-    same_next = (journey == journey.shift(-1)).fill_null(False)
-    lf = lf.with_columns(
-        (
-            idx
-            - pl.when(journey != journey.shift(1))
-            .then(idx)
-            .otherwise(None)
-            .forward_fill()
-            .fill_null(0)
-        ).alias("_pos"),
-        same_next.alias("_has_next"),
-        tp.shift(-1).alias("_next_touchpoint"),
-        ts.shift(-1).alias("_next_time"),
-    )
-    zero = pl.lit(dt.timedelta(0))
-    session_continues = pl.col("_has_next") & (pl.col("_session") == pl.col("_session").shift(-1))
-    switch = pl.lit(False)
-    if "channel" in events.columns:
-        channel = pl.col("channel")
-        switch = pl.col("_has_next") & (channel != channel.shift(-1)).fill_null(False)
-    lf = lf.with_columns(
-        pl.when(session_continues).then(pl.col("_next_time") - ts).otherwise(zero).alias("_dwell"),
-        (pl.col("_has_next") & (tp == pl.col("_next_touchpoint"))).alias("_self_loop"),
-        ((journey == journey.shift(2)) & (tp == tp.shift(2)) & (tp != tp.shift(1)))
-        .fill_null(False)
-        .alias("_backtrack"),
-        switch.alias("_channel_switch"),
-    )
-    return lf.drop("_new_customer", "_new_session").collect()
+def _offsets(sizes: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
+    """First row of each journey's block in a per-journey table, plus the end."""
+    out = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=out[1:])
+    return out
+
+
+def _durations(microseconds: npt.NDArray[np.int64], name: str) -> pl.Series:
+    return pl.Series(name, microseconds).cast(pl.Duration("us"))
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    """The events journeys are made of, as arrays, in order; each journey a block.
+
+    Attributes
+    ----------
+    rows : row of each event in the engine's (unordered) event frame (uint32).
+    starts : offset of each journey's first event, plus the end (int64).
+    customer : customer code of each journey (uint32).
+    session : 1-based session number of each event within its customer (uint32).
+    touchpoint : touchpoint code of each event (int32).
+    time : timestamp of each event, microseconds since the epoch (int64).
+    channel : channel code of each event, -1 for none; empty without channels.
+    """
+
+    rows: npt.NDArray[np.uint32]
+    starts: npt.NDArray[np.int64]
+    customer: npt.NDArray[np.uint32]
+    session: npt.NDArray[np.uint32]
+    touchpoint: npt.NDArray[np.int32]
+    time: npt.NDArray[np.int64]
+    channel: npt.NDArray[np.int32]
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame, sort_keys: list[str], options: MineOptions) -> _Blocks:
+        """Order the events, then split them into sessions and journeys."""
+        from . import _kernels
+
+        codes = [pl.col("touchpoint").to_physical().cast(pl.Int32).alias("touchpoint")]
+        if "channel" in frame.columns:
+            channel_code = pl.col("channel").to_physical().cast(pl.Int32).fill_null(-1)
+            codes.append(channel_code.alias("channel"))
+        row = pl.int_range(pl.len(), dtype=pl.UInt32).alias("row")
+        key = OrderKey.of(frame, sort_keys)
+        if key is not None:  # sort a narrow frame, read customer and time off the key
+            ordered = frame.select(key.key.alias("key"), row, *codes).sort(
+                "key", maintain_order=not key.unique
+            )
+            packed = ordered.get_column("key").to_numpy()
+            new_customer, time = _kernels.unpack(packed, key.shift, key.first or 0, key.unit)
+            rows = ordered.get_column("row").to_numpy()
+            if key.first is None:  # the key holds the time's rank, not the time
+                time = frame.get_column("timestamp").dt.epoch("us").to_numpy()[rows]
+        else:
+            perm = event_order(frame, sort_keys)
+            ordered = frame if perm is None else frame.gather(perm)
+            ordered = ordered.select(
+                (pl.col("customer") != pl.col("customer").shift(1)).fill_null(True).alias("new"),
+                pl.col("timestamp").dt.epoch("us").alias("time"),
+                row if perm is None else perm.alias("row"),
+                *codes,
+            )
+            new_customer = ordered.get_column("new").to_numpy()
+            time = ordered.get_column("time").to_numpy()
+            rows = ordered.get_column("row").to_numpy()
+        touchpoint = ordered.get_column("touchpoint").to_numpy()
+        if "channel" in ordered.columns:
+            channel = ordered.get_column("channel").to_numpy()
+        else:
+            channel = np.empty(0, dtype=np.int32)
+        gap = -1 if options.session_gap is None else options.session_gap // _MICROSECOND
+        keep, session, starts, customer_code = _kernels.segment(
+            new_customer,
+            time,
+            touchpoint,
+            gap,
+            options.journey == "session",
+            options.collapse_repeats,
+        )
+        if not keep.all():
+            rows, touchpoint, time = rows[keep], touchpoint[keep], time[keep]
+            channel = channel[keep] if len(channel) else channel
+        return cls(rows, starts, customer_code, session, touchpoint, time, channel)
+
+
+_MICROSECOND = dt.timedelta(microseconds=1)

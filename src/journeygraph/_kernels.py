@@ -1,0 +1,331 @@
+"""Compiled per-journey kernels (numba) behind `mine`.
+
+Every journey is a contiguous block of the ordered events, and its graph is
+small: the few dozen events of one customer. So instead of sorting and
+hashing tens of millions of (journey, touchpoint) keys globally, these
+kernels walk the events once, journey by journey, and sort each journey's few
+keys in a small scratch buffer. Everything is integers: touchpoint codes,
+times and durations in microseconds.
+
+The kernels:
+
+* `unpack` reads customer changes and times off sorted `ingest.OrderKey` values;
+* `segment` splits ordered events into sessions and journeys and marks the
+  events ``collapse_repeats`` keeps;
+* `mine_blocks` computes the edge, node and per-journey counts of every
+  journey, in journey order, then touchpoint (or source, target) code order;
+* `transitions` lists every transition's touchpoint pair and duration.
+
+Journeys are split into chunks mined on threads (the kernels release the
+GIL); every chunk writes into its own slice of the output, so the result does
+not depend on the threads.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import numba
+import numpy as np
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_SMALL = 32  # blocks up to this size are sorted by insertion
+
+
+def _compiled(function: _F) -> _F:
+    """Compile with numba, caching the machine code next to this file, without the GIL."""
+    return numba.njit(cache=True, nogil=True)(function)  # type: ignore[return-value]
+
+
+@_compiled
+def unpack(key: Any, shift: int, first: int, unit: int) -> tuple[Any, Any]:
+    """Where each customer starts, and each time, read off sorted `OrderKey` values."""
+    n = len(key)
+    new_customer = np.empty(n, dtype=np.bool_)
+    time = np.empty(n, dtype=np.int64)
+    mask = (np.uint64(1) << np.uint64(shift)) - np.uint64(1)
+    previous = np.uint64(0)
+    for i in range(n):
+        customer = key[i] >> np.uint64(shift)
+        new_customer[i] = i == 0 or customer != previous
+        previous = customer
+        time[i] = first + np.int64(key[i] & mask) * unit
+    return new_customer, time
+
+
+@_compiled
+def segment(
+    new_customer: Any, time: Any, touchpoint: Any, gap: int, by_session: bool, collapse: bool
+) -> tuple[Any, Any, Any, Any]:
+    """Sessions and journeys of events ordered by customer, then time.
+
+    ``gap < 0`` means no session gap. Returns ``keep`` (the events kept by
+    ``collapse``), the 1-based ``session`` of each kept event within its
+    customer, the offsets of each journey's first kept event (plus the end),
+    and each journey's customer code.
+    """
+    n = len(time)
+    keep = np.ones(n, dtype=np.bool_)
+    session = np.empty(n, dtype=np.uint32)
+    starts = np.empty(n + 1, dtype=np.int64)
+    customer = np.empty(n, dtype=np.uint32)
+    kept = 0
+    journeys = 0
+    number = 0  # session number within the customer
+    code = -1  # customer code
+    for i in range(n):
+        new_session = new_customer[i] or (gap >= 0 and time[i] - time[i - 1] > gap)
+        if new_customer[i]:
+            code += 1
+            number = 0
+        if new_session:
+            number += 1
+        elif collapse and touchpoint[i] == touchpoint[i - 1]:
+            keep[i] = False
+            continue
+        if new_customer[i] or (by_session and new_session):
+            starts[journeys] = kept
+            customer[journeys] = code
+            journeys += 1
+        session[kept] = number
+        kept += 1
+    starts[journeys] = kept
+    return keep, session[:kept], starts[: journeys + 1], customer[:journeys]
+
+
+@_compiled
+def _sort_block(key: Any, index: Any, size: int) -> None:
+    """Sort ``key[:size]`` ascending, carrying ``index`` along; stable."""
+    if size <= _SMALL:
+        for i in range(1, size):
+            k, v = key[i], index[i]
+            j = i - 1
+            while j >= 0 and key[j] > k:
+                key[j + 1] = key[j]
+                index[j + 1] = index[j]
+                j -= 1
+            key[j + 1] = k
+            index[j + 1] = v
+        return
+    order = np.argsort(key[:size], kind="mergesort")
+    key[:size] = key[:size][order]
+    index[:size] = index[:size][order]
+
+
+@_compiled
+def _sort_values(values: Any, size: int) -> None:
+    if size <= _SMALL:
+        for i in range(1, size):
+            v = values[i]
+            j = i - 1
+            while j >= 0 and values[j] > v:
+                values[j + 1] = values[j]
+                j -= 1
+            values[j + 1] = v
+    else:
+        values[:size] = np.sort(values[:size])
+
+
+@_compiled
+def _mine_chunk(
+    lo: int,
+    hi: int,
+    starts: Any,
+    touchpoint: Any,
+    time: Any,
+    session: Any,
+    channel: Any,
+    n_touchpoints: int,
+    edges: Any,
+    edge_times: Any,
+    nodes: Any,
+    node_dwell: Any,
+    counts: Any,
+) -> tuple[int, int]:
+    """Mine journeys ``lo..hi``; write from their first event's row in the outputs.
+
+    A journey of ``m`` events has at most ``m`` nodes and ``m - 1`` edges, so
+    the rows from ``starts[lo]`` on are this chunk's own. Returns the number
+    of node rows and edge rows written.
+    """
+    longest = 1
+    for j in range(lo, hi):
+        longest = max(longest, starts[j + 1] - starts[j])
+    key = np.empty(longest, dtype=np.int64)
+    index = np.empty(longest, dtype=np.int64)
+    spans = np.empty(longest, dtype=np.int64)
+    node_row = starts[lo]
+    edge_row = starts[lo]
+    with_channel = len(channel) > 0
+    for j in range(lo, hi):
+        a = starts[j]
+        m = starts[j + 1] - a
+        # ---- nodes: the journey's positions sorted by touchpoint
+        for i in range(m):
+            key[i] = touchpoint[a + i]
+            index[i] = i
+        _sort_block(key, index, m)
+        distinct = 0
+        g = 0
+        while g < m:
+            h = g
+            dwell = 0
+            while h < m and key[h] == key[g]:
+                e = a + index[h]
+                if index[h] + 1 < m and session[e + 1] == session[e]:
+                    dwell += time[e + 1] - time[e]
+                h += 1
+            nodes[0, node_row] = j
+            nodes[1, node_row] = key[g]
+            nodes[2, node_row] = h - g
+            nodes[3, node_row] = index[g]
+            nodes[4, node_row] = index[h - 1]
+            node_dwell[node_row] = dwell
+            node_row += 1
+            distinct += 1
+            g = h
+        # ---- edges: the journey's transitions sorted by (source, target)
+        t = m - 1
+        for i in range(t):
+            key[i] = touchpoint[a + i] * n_touchpoints + touchpoint[a + i + 1]
+            index[i] = i
+        _sort_block(key, index, t)
+        n_edges = 0
+        g = 0
+        while g < t:
+            h = g
+            total = 0
+            while h < t and key[h] == key[g]:
+                e = a + index[h]
+                spans[h - g] = time[e + 1] - time[e]
+                total += spans[h - g]
+                h += 1
+            size = h - g
+            _sort_values(spans, size)
+            half = size // 2
+            if size % 2:
+                median = spans[half]
+            else:  # the mean of the two middle values, rounded down, without overflow
+                x, y = spans[half - 1], spans[half]
+                median = x // 2 + y // 2 + (x % 2 + y % 2) // 2
+            edges[0, edge_row] = j
+            edges[1, edge_row] = key[g] // n_touchpoints
+            edges[2, edge_row] = key[g] % n_touchpoints
+            edges[3, edge_row] = size
+            edge_times[0, edge_row] = time[a + index[g] + 1]
+            edge_times[1, edge_row] = time[a + index[h - 1] + 1]
+            edge_times[2, edge_row] = total
+            edge_times[3, edge_row] = median
+            edge_row += 1
+            n_edges += 1
+            g = h
+        # ---- counts along the journey
+        self_loops = 0
+        backtracks = 0
+        switches = 0
+        for i in range(a, a + t):
+            if touchpoint[i] == touchpoint[i + 1]:
+                self_loops += 1
+            if i > a and touchpoint[i + 1] == touchpoint[i - 1] != touchpoint[i]:
+                backtracks += 1
+            if (
+                with_channel
+                and min(channel[i], channel[i + 1]) >= 0
+                and channel[i] != channel[i + 1]
+            ):
+                switches += 1
+        counts[0, j] = distinct
+        counts[1, j] = n_edges
+        counts[2, j] = self_loops
+        counts[3, j] = backtracks
+        counts[4, j] = switches
+    return node_row - starts[lo], edge_row - starts[lo]
+
+
+@_compiled
+def transitions(starts: Any, touchpoint: Any, time: Any, n_touchpoints: int) -> tuple[Any, Any]:
+    """Every transition's pair code (``source * n_touchpoints + target``) and duration."""
+    n = len(time)
+    journeys = len(starts) - 1
+    pair = np.empty(n - journeys, dtype=np.int64)
+    duration = np.empty(n - journeys, dtype=np.int64)
+    row = 0
+    for j in range(journeys):
+        for i in range(starts[j], starts[j + 1] - 1):
+            pair[row] = touchpoint[i] * n_touchpoints + touchpoint[i + 1]
+            duration[row] = time[i + 1] - time[i]
+            row += 1
+    return pair, duration
+
+
+@_compiled
+def _outputs(n: int, journeys: int) -> tuple[Any, Any, Any, Any, Any]:
+    """The output arrays of `mine_blocks`, allocated by numba.
+
+    numpy asks for transparent huge pages on large arrays; on machines that
+    then compact memory on first touch, that made writing fresh output three
+    times slower than numba's plain allocation.
+    """
+    return (
+        np.empty((4, n), dtype=np.uint32),
+        np.empty((4, n), dtype=np.int64),
+        np.empty((5, n), dtype=np.uint32),
+        np.empty(n, dtype=np.int64),
+        np.empty((5, journeys), dtype=np.uint32),
+    )
+
+
+def mine_blocks(
+    starts: Any, touchpoint: Any, time: Any, session: Any, channel: Any, n_touchpoints: int
+) -> tuple[Any, Any, Any, Any, Any]:
+    """Edges, nodes and counts of every journey (``starts``: journey offsets).
+
+    Returns, in journey order:
+
+    * ``edges`` (4 x rows, uint32): journey, source, target, count;
+    * ``edge_times`` (4 x rows, int64): first time, last time, total and
+      median duration;
+    * ``nodes`` (5 x rows, uint32): journey, touchpoint, visits, first and
+      last position;
+    * ``node_dwell`` (rows, int64);
+    * ``counts`` (5 x journeys, uint32): distinct touchpoints, distinct
+      edges, self-loops, backtracks, channel switches.
+
+    ``channel`` holds codes (-1 for none) or is empty. Chunks of journeys run
+    on threads (the kernel releases the GIL); each writes its own rows.
+    """
+    journeys = len(starts) - 1
+    edges, edge_times, nodes, node_dwell, counts = _outputs(len(time), journeys)
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = max(1, min(threads or 1, journeys))
+    bounds = np.linspace(0, journeys, 4 * threads + 1).astype(np.int64)
+
+    def run(c: int) -> tuple[int, int]:
+        out: tuple[int, int] = _mine_chunk(
+            bounds[c], bounds[c + 1], starts, touchpoint, time, session, channel,
+            n_touchpoints, edges, edge_times, nodes, node_dwell, counts,
+        )  # fmt: skip
+        return out
+
+    with ThreadPoolExecutor(threads) as pool:
+        written = list(pool.map(run, range(len(bounds) - 1)))
+    # close the gap each chunk left after its rows (slices may overlap: numpy copies safely)
+    node_rows = edge_rows = 0
+    for c, (n_nodes, n_edges) in enumerate(written):
+        first = starts[bounds[c]]
+        nodes[:, node_rows : node_rows + n_nodes] = nodes[:, first : first + n_nodes]
+        node_dwell[node_rows : node_rows + n_nodes] = node_dwell[first : first + n_nodes]
+        edges[:, edge_rows : edge_rows + n_edges] = edges[:, first : first + n_edges]
+        edge_times[:, edge_rows : edge_rows + n_edges] = edge_times[:, first : first + n_edges]
+        node_rows += n_nodes
+        edge_rows += n_edges
+    return (
+        edges[:, :edge_rows],
+        edge_times[:, :edge_rows],
+        nodes[:, :node_rows],
+        node_dwell[:node_rows],
+        counts,
+    )
