@@ -307,28 +307,27 @@ def mine(
         )
 
     # --- aggregate nodes
-    touchpoints = sorted({e.touchpoint for _, _, _, evs in journeys for e in evs})
-    aggregate_nodes = []
-    for name in touchpoints:
-        visits = 0
-        customers = set()
-        journey_ids = set()
-        for jid, customer, _, evs in journeys:
-            for e in evs:
-                if e.touchpoint == name:
-                    visits += 1
-                    customers.add(customer)
-                    journey_ids.add(jid)
-        aggregate_nodes.append(
-            {
-                "touchpoint": name,
-                "visits": visits,
-                "customers": len(customers),
-                "journeys": len(journey_ids),
-                "starts": sum(1 for *_, evs in journeys if evs[0].touchpoint == name),
-                "ends": sum(1 for *_, evs in journeys if evs[-1].touchpoint == name),
-            }
-        )
+    visits: Counter[str] = Counter()
+    node_customers: dict[str, set[Any]] = {}
+    node_journeys: dict[str, set[Any]] = {}
+    for jid, customer, _, evs in journeys:
+        for e in evs:
+            visits[e.touchpoint] += 1
+            node_customers.setdefault(e.touchpoint, set()).add(customer)
+            node_journeys.setdefault(e.touchpoint, set()).add(jid)
+    starts = Counter(evs[0].touchpoint for *_, evs in journeys)
+    ends = Counter(evs[-1].touchpoint for *_, evs in journeys)
+    aggregate_nodes = [
+        {
+            "touchpoint": name,
+            "visits": visits[name],
+            "customers": len(node_customers[name]),
+            "journeys": len(node_journeys[name]),
+            "starts": starts[name],
+            "ends": ends[name],
+        }
+        for name in sorted(visits)
+    ]
 
     # --- variants
     counts: Counter[tuple[str, ...]] = Counter(
@@ -359,5 +358,5 @@ def mine(
         rows_read=len(rows),
         rows_kept=sum(len(evs) for *_, evs in journeys),
         dropped=dropped,
-        touchpoints=touchpoints,
+        touchpoints=sorted(visits),
     )

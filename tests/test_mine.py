@@ -6,6 +6,7 @@ and properties (conservation, order independence, merge, graphs, cycles).
 from __future__ import annotations
 
 import datetime as dt
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 import journeygraph as jg
 import reference
+from journeygraph.ingest import OrderKey
 
 T0 = dt.datetime(2024, 5, 1, 10, 0, tzinfo=dt.UTC)
 S = dt.timedelta(seconds=1)
@@ -722,6 +724,40 @@ def test_long_journey_by_hand() -> None:
     stats = j.stats.row(0, named=True)
     assert (stats["backtracks"], stats["revisits"], stats["cycles"]) == (98, 98, 1)
     check_against_reference(Log(rows, False, False, False))
+
+
+def test_wide_keys_sort_by_rank() -> None:
+    """32-bit customer codes and µs times over two hours leave no room for the time in
+    one 64-bit key; the key then holds the time's rank (ties in input order)."""
+    rng = random.Random(5)
+    rows = [
+        {
+            "customer": rng.choice([0, 7, 2**32 - 1]),
+            "timestamp": at(rng.choice([0, 1, 7200]) + rng.randrange(3) * 1e-6),
+            "touchpoint": rng.choice("ABC"),
+            "channel": rng.choice(["web", "app", None]),
+        }
+        for _ in range(300)
+    ]
+    log = Log(rows, True, False, False)
+    key = OrderKey.of(jg.mine(read(log.frame()))._frame, ["customer", "timestamp", "_row"])
+    assert key is not None
+    assert key.unique  # the path this test is about
+    check_against_reference(log, session_gap=dt.timedelta(seconds=60))
+    check_against_reference(log, by_channel=True, collapse_repeats=True)
+
+
+def test_more_than_65536_touchpoints() -> None:
+    """Touchpoint codes too wide to pack next to the row are gathered by row instead."""
+    rng = random.Random(6)
+    names = [f"t{i}" for i in range(70_000)] + [f"t{rng.randrange(9)}" for _ in range(10_000)]
+    rows = [
+        {"customer": i // 10, "timestamp": at(rng.randrange(50)), "touchpoint": name}
+        for i, name in enumerate(names)
+    ]
+    log = Log(rows, False, False, False)
+    assert len(jg.mine(read(log.frame())).touchpoints) > 2**16  # the path this test is about
+    check_against_reference(log)
 
 
 # --------------------------------------------------------------- properties

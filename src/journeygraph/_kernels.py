@@ -41,11 +41,23 @@ def _compiled(function: _F) -> _F:
 
 
 @_compiled
-def unpack(key: Any, shift: int, first: int, unit: int) -> tuple[Any, Any]:
-    """Where each customer starts, and each time, read off sorted `OrderKey` values."""
+def unpack(
+    key: Any, payload: Any, shift: int, first: int, unit: int, packed: bool
+) -> tuple[Any, Any, Any, Any, Any]:
+    """Read events off sorted `OrderKey` values and their payload.
+
+    Returns where each customer starts, the times (``first + low bits *
+    unit``), and the rows, touchpoint and channel codes: ``payload`` is
+    ``row << 32 | touchpoint << 16 | channel + 1`` when ``packed``, else the
+    row alone (and the codes come back empty).
+    """
     n = len(key)
     new_customer = np.empty(n, dtype=np.bool_)
     time = np.empty(n, dtype=np.int64)
+    rows = np.empty(n, dtype=np.int64)
+    codes = n if packed else 0
+    touchpoint = np.empty(codes, dtype=np.int32)
+    channel = np.empty(codes, dtype=np.int32)
     mask = (np.uint64(1) << np.uint64(shift)) - np.uint64(1)
     previous = np.uint64(0)
     for i in range(n):
@@ -53,7 +65,13 @@ def unpack(key: Any, shift: int, first: int, unit: int) -> tuple[Any, Any]:
         new_customer[i] = i == 0 or customer != previous
         previous = customer
         time[i] = first + np.int64(key[i] & mask) * unit
-    return new_customer, time
+        if packed:
+            rows[i] = payload[i] >> np.uint64(32)
+            touchpoint[i] = (payload[i] >> np.uint64(16)) & np.uint64(0xFFFF)
+            channel[i] = np.int64(payload[i] & np.uint64(0xFFFF)) - 1
+        else:
+            rows[i] = payload[i]
+    return new_customer, time, rows, touchpoint, channel
 
 
 @_compiled

@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from . import _kernels
 from ._errors import JourneygraphError
 from .ingest import ROW, EventLog, OrderKey, event_order
 from .schema import IngestReport, MineOptions, validated
@@ -95,7 +96,7 @@ class Journeys:
         self._report_in = report  # rows through ingestion and filters, before collapsing
         self._sort_keys = sort_keys
         self._has_channel = has_channel
-        self.touchpoints: list[str] = list(events.schema["touchpoint"].categories)  # type: ignore[attr-defined]
+        self.touchpoints: list[str] = _categories(events, "touchpoint")
 
     def __repr__(self) -> str:
         return (
@@ -137,15 +138,8 @@ class Journeys:
         return _Blocks.of(self._frame, self._sort_keys, self.options)
 
     @cached_property
-    def _kept(self) -> pl.DataFrame:
-        """The events the journeys are made of, in order (repeats collapsed, if asked)."""
-        return self._frame.gather(self._blocks.rows)
-
-    @cached_property
     def _mined(self) -> tuple[npt.NDArray[Any], ...]:
         """Edge, node and per-journey counts of every journey (see `_kernels.mine_blocks`)."""
-        from . import _kernels  # compiles (or loads compiled code) on first use
-
         b = self._blocks
         return _kernels.mine_blocks(
             b.starts, b.touchpoint, b.time, b.session, b.channel, len(self.touchpoints)
@@ -153,15 +147,29 @@ class Journeys:
 
     @cached_property
     def _sequence(self) -> pl.DataFrame:
-        """Kept events with journey codes, sessions, positions and next-event columns."""
+        """The journeys' events in order, one row each, for per-event work elsewhere.
+
+        Columns: journey code, ``touchpoint``, ``timestamp``, ``channel`` (if
+        read), ``_session``, ``_pos`` and the next event's touchpoint and time
+        (``_has_next`` says whether there is one in the journey).
+        """
         b = self._blocks
         lengths = np.diff(b.starts)
         journey = np.repeat(np.arange(len(lengths), dtype=np.uint32), lengths)
         position = np.arange(len(b.time), dtype=np.int64) - np.repeat(b.starts[:-1], lengths)
         has_next = np.ones(len(b.time), dtype=np.bool_)
         has_next[b.starts[1:] - 1] = False
-        return self._kept.with_columns(
+        columns = [
             pl.Series(_J, journey),
+            self._vocabulary.gather(b.touchpoint),
+            self._times(b.time, "timestamp"),
+        ]
+        if len(b.channel):
+            names = _categories(self._frame, "channel")
+            known = pl.Series(b.channel).to_frame("c").select(pl.when(pl.col("c") >= 0).then("c"))
+            channels = pl.Series("channel", names, dtype=pl.Enum(names))
+            columns.append(channels.gather(known.to_series()))
+        return pl.DataFrame(columns).with_columns(
             pl.Series("_session", b.session),
             pl.Series("_pos", position.astype(np.uint32)),
             pl.Series("_has_next", has_next),
@@ -408,8 +416,6 @@ class Journeys:
 
     def _transition_times(self) -> pl.DataFrame:
         """Every transition's touchpoint pair code (source * n + target) and duration."""
-        from . import _kernels
-
         b = self._blocks
         pair, duration = _kernels.transitions(b.starts, b.touchpoint, b.time, len(self.touchpoints))
         return pl.DataFrame([pl.Series("_pair", pair), _durations(duration, "duration")])
@@ -729,6 +735,13 @@ def _group_runs(keyed: pl.DataFrame, *aggs: pl.Expr) -> pl.DataFrame:
     return runs.agg(pl.len().alias("_n"), *aggs)
 
 
+def _categories(frame: pl.DataFrame, column: str) -> list[str]:
+    """The categories of an Enum column (see `_encode`)."""
+    dtype = frame.schema[column]
+    assert isinstance(dtype, pl.Enum)
+    return list(dtype.categories)
+
+
 def _encode(frame: pl.DataFrame) -> pl.DataFrame:
     """Touchpoints (and channels) as an Enum of the sorted vocabulary."""
     out = frame
@@ -780,7 +793,7 @@ class _Blocks:
 
     Attributes
     ----------
-    rows : row of each event in the engine's (unordered) event frame (uint32).
+    rows : row of each event in the engine's (unordered) event frame (int64).
     starts : offset of each journey's first event, plus the end (int64).
     customer : customer code of each journey (uint32).
     session : 1-based session number of each event within its customer (uint32).
@@ -789,7 +802,7 @@ class _Blocks:
     channel : channel code of each event, -1 for none; empty without channels.
     """
 
-    rows: npt.NDArray[np.uint32]
+    rows: npt.NDArray[np.int64]
     starts: npt.NDArray[np.int64]
     customer: npt.NDArray[np.uint32]
     session: npt.NDArray[np.uint32]
@@ -800,40 +813,7 @@ class _Blocks:
     @classmethod
     def of(cls, frame: pl.DataFrame, sort_keys: list[str], options: MineOptions) -> _Blocks:
         """Order the events, then split them into sessions and journeys."""
-        from . import _kernels
-
-        codes = [pl.col("touchpoint").to_physical().cast(pl.Int32).alias("touchpoint")]
-        if "channel" in frame.columns:
-            channel_code = pl.col("channel").to_physical().cast(pl.Int32).fill_null(-1)
-            codes.append(channel_code.alias("channel"))
-        row = pl.int_range(pl.len(), dtype=pl.UInt32).alias("row")
-        key = OrderKey.of(frame, sort_keys)
-        if key is not None:  # sort a narrow frame, read customer and time off the key
-            ordered = frame.select(key.key.alias("key"), row, *codes).sort(
-                "key", maintain_order=not key.unique
-            )
-            packed = ordered.get_column("key").to_numpy()
-            new_customer, time = _kernels.unpack(packed, key.shift, key.first or 0, key.unit)
-            rows = ordered.get_column("row").to_numpy()
-            if key.first is None:  # the key holds the time's rank, not the time
-                time = frame.get_column("timestamp").dt.epoch("us").to_numpy()[rows]
-        else:
-            perm = event_order(frame, sort_keys)
-            ordered = frame if perm is None else frame.gather(perm)
-            ordered = ordered.select(
-                (pl.col("customer") != pl.col("customer").shift(1)).fill_null(True).alias("new"),
-                pl.col("timestamp").dt.epoch("us").alias("time"),
-                row if perm is None else perm.alias("row"),
-                *codes,
-            )
-            new_customer = ordered.get_column("new").to_numpy()
-            time = ordered.get_column("time").to_numpy()
-            rows = ordered.get_column("row").to_numpy()
-        touchpoint = ordered.get_column("touchpoint").to_numpy()
-        if "channel" in ordered.columns:
-            channel = ordered.get_column("channel").to_numpy()
-        else:
-            channel = np.empty(0, dtype=np.int32)
+        new_customer, time, rows, touchpoint, channel = _ordered(frame, sort_keys)
         gap = -1 if options.session_gap is None else options.session_gap // _MICROSECOND
         keep, session, starts, customer_code = _kernels.segment(
             new_customer,
@@ -847,6 +827,55 @@ class _Blocks:
             rows, touchpoint, time = rows[keep], touchpoint[keep], time[keep]
             channel = channel[keep] if len(channel) else channel
         return cls(rows, starts, customer_code, session, touchpoint, time, channel)
+
+
+def _ordered(frame: pl.DataFrame, sort_keys: list[str]) -> tuple[npt.NDArray[Any], ...]:
+    """The events in order, as arrays: customer starts, times, rows, touchpoint and channel codes.
+
+    With the usual ordering (`OrderKey`) only two integer columns are sorted:
+    the key, which holds customer and time, and a payload packing the row with
+    the touchpoint and channel codes (when they fit in 16 bits each).
+    """
+    tp = pl.col("touchpoint").to_physical().cast(pl.Int64)
+    ch = pl.col("channel").to_physical().cast(pl.Int64).fill_null(-1)
+    with_channel = "channel" in frame.columns
+    if not with_channel:
+        ch = pl.lit(-1, pl.Int64)
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    key = OrderKey.of(frame, sort_keys)
+    if key is None:  # other keys: stable arg-sorts, then gather
+        perm = event_order(frame, sort_keys)
+        ordered = frame if perm is None else frame.gather(perm)
+        columns = ordered.select(
+            (pl.col("customer") != pl.col("customer").shift(1)).fill_null(True).alias("new"),
+            pl.col("timestamp").dt.epoch("us").alias("time"),
+            (row if perm is None else perm.cast(pl.Int64)).alias("row"),
+            tp.cast(pl.Int32).alias("touchpoint"),
+            ch.cast(pl.Int32).alias("channel"),
+        )
+        new_customer, time, rows, touchpoint, channel = (c.to_numpy() for c in columns)
+    else:
+        n_channels = len(_categories(frame, "channel")) if with_channel else 0
+        fits = len(_categories(frame, "touchpoint")) <= 1 << 16 and n_channels < 1 << 16
+        payload = row * (1 << 32) + tp * (1 << 16) + ch + 1 if fits else row
+        ordered = frame.select(key.key.alias("key"), payload.cast(pl.UInt64).alias("payload"))
+        ordered = ordered.sort("key", maintain_order=not key.unique)
+        new_customer, time, rows, touchpoint, channel = _kernels.unpack(
+            ordered.get_column("key").to_numpy(),
+            ordered.get_column("payload").to_numpy(),
+            key.shift,
+            key.first or 0,
+            key.unit,
+            fits,
+        )
+        if not fits:  # gather the codes by row
+            codes = frame.select(tp.cast(pl.Int32).alias("tp"), ch.cast(pl.Int32).alias("ch"))
+            touchpoint, channel = (c.to_numpy()[rows] for c in codes)
+        if key.first is None:  # the key holds the time's rank, not the time
+            time = frame.get_column("timestamp").dt.epoch("us").to_numpy()[rows]
+    if not with_channel:
+        channel = np.empty(0, dtype=np.int32)
+    return new_customer, time, rows, touchpoint, channel
 
 
 _MICROSECOND = dt.timedelta(microseconds=1)
