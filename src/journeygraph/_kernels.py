@@ -115,36 +115,54 @@ def segment(
 
 
 @_compiled
-def _sort_block(key: Any, index: Any, size: int) -> None:
-    """Sort ``key[:size]`` ascending, carrying ``index`` along; stable."""
-    if size <= _SMALL:
-        for i in range(1, size):
-            k, v = key[i], index[i]
-            j = i - 1
-            while j >= 0 and key[j] > k:
-                key[j + 1] = key[j]
-                index[j + 1] = index[j]
-                j -= 1
-            key[j + 1] = k
-            index[j + 1] = v
-        return
-    order = np.argsort(key[:size], kind="mergesort")
-    key[:size] = key[:size][order]
-    index[:size] = index[:size][order]
+def _insertion_sort(key: Any, index: Any, lo: int, hi: int) -> None:
+    """Sort ``key[lo:hi]`` ascending, carrying ``index`` along; stable."""
+    for i in range(lo + 1, hi):
+        k, v = key[i], index[i]
+        j = i - 1
+        while j >= lo and key[j] > k:
+            key[j + 1] = key[j]
+            index[j + 1] = index[j]
+            j -= 1
+        key[j + 1] = k
+        index[j + 1] = v
 
 
 @_compiled
-def _sort_values(values: Any, size: int) -> None:
+def _sort_block(key: Any, index: Any, size: int) -> None:
+    """Sort ``key[:size]`` ascending, carrying ``index`` along; stable.
+
+    Insertion sort for the short blocks most journeys are; a bottom-up merge
+    sort of insertion-sorted runs above that. (Hand-written: numba compiles
+    numpy's sorts several times slower, and every user pays that once.)
+    """
+    for lo in range(0, size, _SMALL):
+        _insertion_sort(key, index, lo, min(lo + _SMALL, size))
     if size <= _SMALL:
-        for i in range(1, size):
-            v = values[i]
-            j = i - 1
-            while j >= 0 and values[j] > v:
-                values[j + 1] = values[j]
-                j -= 1
-            values[j + 1] = v
-    else:
-        values[:size] = np.sort(values[:size])
+        return
+    key_from, index_from = key, index
+    key_to = np.empty(size, dtype=key.dtype)
+    index_to = np.empty(size, dtype=index.dtype)
+    width = _SMALL
+    swapped = False
+    while width < size:
+        for lo in range(0, size, 2 * width):
+            mid, hi = min(lo + width, size), min(lo + 2 * width, size)
+            i, j = lo, mid
+            for out in range(lo, hi):
+                if j >= hi or (i < mid and key_from[i] <= key_from[j]):  # ties: left first
+                    key_to[out], index_to[out] = key_from[i], index_from[i]
+                    i += 1
+                else:
+                    key_to[out], index_to[out] = key_from[j], index_from[j]
+                    j += 1
+        key_from, key_to = key_to, key_from
+        index_from, index_to = index_to, index_from
+        swapped = not swapped
+        width *= 2
+    if swapped:  # the sorted run is in the scratch arrays
+        key[:size] = key_from[:size]
+        index[:size] = index_from[:size]
 
 
 @_compiled
@@ -175,6 +193,7 @@ def _mine_chunk(
     key = np.empty(longest, dtype=np.int64)
     index = np.empty(longest, dtype=np.int64)
     spans = np.empty(longest, dtype=np.int64)
+    unused = np.empty(longest, dtype=np.int64)  # _sort_block carries it along with spans
     node_row = starts[lo]
     edge_row = starts[lo]
     with_channel = len(channel) > 0
@@ -222,7 +241,7 @@ def _mine_chunk(
                 total += spans[h - g]
                 h += 1
             size = h - g
-            _sort_values(spans, size)
+            _sort_block(spans, unused, size)
             half = size // 2
             if size % 2:
                 median = spans[half]
