@@ -9,7 +9,8 @@ times and durations in microseconds.
 
 The kernels:
 
-* `unpack` reads customer changes and times off sorted `ingest.OrderKey` values;
+* `order` puts events in order: a counting sort by customer, then each
+  customer's events sorted by time;
 * `segment` splits ordered events into sessions and journeys and marks the
   events ``collapse_repeats`` keeps;
 * `mine_blocks` computes the edge, node and per-journey counts of every
@@ -26,6 +27,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from typing import Any, TypeVar
 
 import numba
@@ -40,38 +42,137 @@ def _compiled(function: _F) -> _F:
     return numba.njit(cache=True, nogil=True)(function)  # type: ignore[return-value]
 
 
-@_compiled
-def unpack(
-    key: Any, payload: Any, shift: int, first: int, unit: int, packed: bool
+def order(
+    code: Any, lo: int, n_codes: int, time: Any, touchpoint: Any, channel: Any
 ) -> tuple[Any, Any, Any, Any, Any]:
-    """Read events off sorted `OrderKey` values and their payload.
+    """Events in order: by customer, then time; ties in input order.
 
-    Returns where each customer starts, the times (``first + low bits *
-    unit``), and the rows, touchpoint and channel codes: ``payload`` is
-    ``row << 32 | touchpoint << 16 | channel + 1`` when ``packed``, else the
-    row alone (and the codes come back empty).
+    ``code - lo`` is each event's customer code, dense below ``n_codes`` and in
+    customer order. A counting sort by customer (histogram, then scatter in
+    input order) makes each customer's block; each block is then sorted by
+    time, stably. ``touchpoint`` and ``channel`` (int32, possibly empty) are
+    carried along. Returns where each customer starts (bool per event), the
+    times, the input rows, and the touchpoint and channel codes, in order.
     """
-    n = len(key)
-    new_customer = np.empty(n, dtype=np.bool_)
-    time = np.empty(n, dtype=np.int64)
-    rows = np.empty(n, dtype=np.int64)
-    codes = n if packed else 0
-    touchpoint = np.empty(codes, dtype=np.int32)
-    channel = np.empty(codes, dtype=np.int32)
-    mask = (np.uint64(1) << np.uint64(shift)) - np.uint64(1)
-    previous = np.uint64(0)
-    for i in range(n):
-        customer = key[i] >> np.uint64(shift)
-        new_customer[i] = i == 0 or customer != previous
-        previous = customer
-        time[i] = first + np.int64(key[i] & mask) * unit
-        if packed:
-            rows[i] = payload[i] >> np.uint64(32)
-            touchpoint[i] = (payload[i] >> np.uint64(16)) & np.uint64(0xFFFF)
-            channel[i] = np.int64(payload[i] & np.uint64(0xFFFF)) - 1
-        else:
-            rows[i] = payload[i]
-    return new_customer, time, rows, touchpoint, channel
+    n = len(code)
+    threads = max(1, min(_threads(), n))
+    bounds = [int(b) for b in np.linspace(0, n, threads + 1)]
+    parts = list(pairwise(bounds))
+    with ThreadPoolExecutor(threads) as pool:
+        counts = list(pool.map(lambda p: _histogram(code, lo, n_codes, *p), parts))
+        # a customer's events from chunk c go after those from the chunks before
+        starts = np.zeros(n_codes + 1, dtype=np.int64)
+        np.cumsum(np.sum(counts, axis=0), out=starts[1:])
+        fills = []
+        offset = starts[:-1].copy()
+        for chunk_counts in counts:
+            fills.append(offset.copy())
+            offset += chunk_counts
+        records = _records(n)
+        list(pool.map(
+            lambda c: _scatter(code, lo, time, touchpoint, channel, *parts[c], fills[c], records),
+            range(threads),
+        ))  # fmt: skip
+        out = _order_outputs(n, len(touchpoint) > 0, len(channel) > 0)
+        by_customer = [int(b) for b in np.linspace(0, n_codes, 4 * threads + 1)]
+        list(pool.map(
+            lambda c: _sort_customers(starts, by_customer[c], by_customer[c + 1], records, *out),
+            range(4 * threads),
+        ))  # fmt: skip
+    new_customer = np.zeros(n, dtype=np.bool_)
+    new_customer[starts[:-1][starts[1:] > starts[:-1]]] = True
+    return (new_customer, *out)
+
+
+def _threads() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+@_compiled
+def _histogram(code: Any, lo: int, n_codes: int, first: int, stop: int) -> Any:
+    counts = np.zeros(n_codes, dtype=np.int64)
+    for i in range(first, stop):
+        counts[code[i] - lo] += 1
+    return counts
+
+
+@_compiled
+def _records(n: int) -> Any:
+    """One (time, row, codes) record per event: a scatter writes one cache line, not three."""
+    return np.empty((n, 3), dtype=np.int64)
+
+
+@_compiled
+def _order_outputs(n: int, with_touchpoint: bool, with_channel: bool) -> tuple[Any, Any, Any, Any]:
+    """time, row, touchpoint and channel arrays, allocated by numba (see `_outputs`)."""
+    return (
+        np.empty(n, dtype=np.int64),
+        np.empty(n, dtype=np.int64),
+        np.empty(n if with_touchpoint else 0, dtype=np.int32),
+        np.empty(n if with_channel else 0, dtype=np.int32),
+    )
+
+
+@_compiled
+def _scatter(
+    code: Any, lo: int, time: Any, touchpoint: Any, channel: Any, first: int, stop: int,
+    fill: Any, records: Any,
+) -> None:  # fmt: skip
+    """Put events ``first..stop`` at their customer's next free place, in input order."""
+    with_touchpoint, with_channel = len(touchpoint) > 0, len(channel) > 0
+    for i in range(first, stop):
+        c = code[i] - lo
+        p = fill[c]
+        fill[c] = p + 1
+        codes = np.int64(touchpoint[i]) << 32 if with_touchpoint else np.int64(0)
+        if with_channel:
+            codes |= np.int64(channel[i]) + 1  # -1 (no channel) becomes 0
+        records[p, 0] = time[i]
+        records[p, 1] = i
+        records[p, 2] = codes
+
+
+@_compiled
+def _sort_customers(
+    starts: Any, first: int, stop: int, records: Any,
+    time: Any, row: Any, touchpoint: Any, channel: Any,
+) -> None:  # fmt: skip
+    """Sort the records of customers ``first..stop`` by time (stably), into the outputs."""
+    longest = 0
+    for c in range(first, stop):
+        longest = max(longest, starts[c + 1] - starts[c])
+    key = np.empty(longest, dtype=np.int64)
+    index = np.empty(longest, dtype=np.int64)
+    for c in range(first, stop):
+        a, b = starts[c], starts[c + 1]
+        if b - a > _SMALL:
+            for i in range(b - a):
+                key[i] = records[a + i, 0]
+                index[i] = a + i
+            _sort_block(key, index, b - a)
+        else:  # insertion sort of the records in place
+            for i in range(a + 1, b):
+                t, r, k = records[i, 0], records[i, 1], records[i, 2]
+                j = i - 1
+                while j >= a and records[j, 0] > t:
+                    records[j + 1, 0] = records[j, 0]
+                    records[j + 1, 1] = records[j, 1]
+                    records[j + 1, 2] = records[j, 2]
+                    j -= 1
+                records[j + 1, 0], records[j + 1, 1], records[j + 1, 2] = t, r, k
+            for i in range(b - a):
+                index[i] = a + i
+        for i in range(b - a):
+            source = index[i]
+            time[a + i] = records[source, 0]
+            row[a + i] = records[source, 1]
+            if len(touchpoint):
+                touchpoint[a + i] = records[source, 2] >> 32
+            if len(channel):
+                channel[a + i] = (records[source, 2] & 0xFFFFFFFF) - 1
 
 
 @_compiled
@@ -336,8 +437,7 @@ def mine_blocks(
     """
     journeys = len(starts) - 1
     edges, edge_times, nodes, node_dwell, counts = _outputs(len(time), journeys)
-    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    threads = max(1, min(threads or 1, journeys))
+    threads = max(1, min(_threads(), journeys))
     bounds = np.linspace(0, journeys, 4 * threads + 1).astype(np.int64)
 
     def run(c: int) -> tuple[int, int]:

@@ -18,11 +18,12 @@ import difflib
 import glob as globlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from ._errors import InvalidEventsError
@@ -205,17 +206,7 @@ class EventLog:
 
 
 def order_events(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """Sort ``frame`` lexicographically by ``keys``, stably.
-
-    For the usual keys (customer, timestamp, input order) one integer key
-    does it (see `OrderKey`), and the frame is sorted by that one column.
-    Other keys use `event_order`, and the frame is gathered once.
-    """
-    key = OrderKey.of(frame, keys)
-    if key is not None:
-        # sorting by the key column moves the frame faster than gathering by arg-sort
-        keyed = frame.with_columns(key.key.alias("_order_key"))
-        return keyed.sort("_order_key", maintain_order=not key.unique).drop("_order_key")
+    """Sort ``frame`` lexicographically by ``keys``, stably (see `event_order`)."""
     perm = event_order(frame, keys)
     return frame if perm is None else frame.gather(perm)
 
@@ -223,8 +214,19 @@ def order_events(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 def event_order(frame: pl.DataFrame, keys: list[str]) -> pl.Series | None:
     """Row indices of ``frame`` sorted stably by ``keys`` (None: already in order).
 
-    Stable arg-sorts, least significant key first; missing values sort last.
+    For the usual keys (customer, timestamp, input order) a counting sort by
+    customer, then a sort of each customer's events by time
+    (`_kernels.order`). Other keys: stable arg-sorts, least significant
+    first; missing values sort last.
     """
+    if keys == ["customer", "timestamp", ROW] and frame.height:
+        from . import _kernels
+
+        code, lo, n_codes = customer_codes(frame.get_column("customer"))
+        time = frame.get_column("timestamp").to_physical().to_numpy()
+        none = np.empty(0, dtype=np.int32)
+        rows = _kernels.order(code, lo, n_codes, time, none, none)[2]
+        return pl.Series(rows, dtype=pl.get_index_type())
     if keys[-1] == ROW:
         keys = keys[:-1]  # stable order keeps input order, which is what ROW encodes
     perm: pl.Series | None = None
@@ -241,64 +243,19 @@ def event_order(frame: pl.DataFrame, keys: list[str]) -> pl.Series | None:
     return perm
 
 
-@dataclass(frozen=True)
-class OrderKey:
-    """A UInt64 per row that sorts like (customer, timestamp), input order on ties.
+def customer_codes(customer: pl.Series) -> tuple[npt.NDArray[np.int64], int, int]:
+    """Dense integer codes in customer order: ``(values, lo, n)``, each code ``value - lo < n``.
 
-    The customer's code (dense, in customer order) is ``key >> shift``. When
-    the time span fits in the bits left (in whole seconds or milliseconds if
-    every timestamp is one), the low bits are the time itself: ``timestamp``
-    in microseconds is ``first + (key & mask) * unit``, and a *stable* sort
-    keeps ties in input order. Otherwise the low bits are the timestamp's
-    ordinal rank, which numbers equal timestamps in input order and makes the
-    key unique (``first`` is None).
+    Integer ids are their own codes when their range is at most twice the
+    number of rows (or a million); other ids are ranked.
     """
-
-    key: pl.Series
-    shift: int
-    first: int | None
-    unit: int
-
-    @property
-    def unique(self) -> bool:
-        """Whether no two rows share a key (then any sort is stable)."""
-        return self.first is None
-
-    @classmethod
-    def of(cls, frame: pl.DataFrame, keys: list[str]) -> OrderKey | None:
-        """The key for ``keys``, or None unless they are (customer, timestamp, input order)."""
-        if keys != ["customer", "timestamp", ROW] or frame.height >= 2**32:
-            return None
-        customer = frame.get_column("customer")
-        code: pl.Series | None = None
-        if customer.dtype.is_integer():
-            wide = pl.UInt64 if customer.dtype == pl.UInt64 else pl.Int64
-            lo, hi = frame.select(
-                pl.col("customer").min().alias("lo"), pl.col("customer").max().alias("hi")
-            ).row(0)
-            if (int(hi) - int(lo)).bit_length() <= 32:
-                code = (customer.cast(wide) - pl.Series([lo], dtype=wide)).cast(pl.UInt64)
-        if code is None:  # text ids, or integers spread too wide: rank them densely
-            code = (customer.rank("dense") - 1).cast(pl.UInt64)
-        code_bits = max(int(code.max() or 0).bit_length(), 1)  # type: ignore[arg-type]
-        ts = frame.get_column("timestamp")
-        if ts.dtype == pl.Datetime("us", ts.dtype.time_zone):  # type: ignore[attr-defined]
-            us = pl.col("timestamp").dt.epoch("us")
-            first, last, whole_s, whole_ms = frame.select(
-                us.min().alias("a"),
-                us.max().alias("b"),
-                (us % 1_000_000 == 0).all().alias("c"),
-                (us % 1_000 == 0).all().alias("d"),
-            ).row(0)
-            unit = 1_000_000 if whole_s else 1_000 if whole_ms else 1
-            if first is not None:
-                span_bits = ((last - first) // unit).bit_length()
-                if code_bits + span_bits <= 64:
-                    offset = frame.select(((us - first) // unit).cast(pl.UInt64)).to_series()
-                    return cls(code * (1 << span_bits) + offset, span_bits, first, unit)
-        bits = max(frame.height.bit_length(), 1)
-        position = ts.rank("ordinal").cast(pl.UInt64) - 1
-        return cls(code * (1 << bits) + position, bits, None, 1)
+    if customer.dtype.is_integer():
+        lo, hi = customer.min(), customer.max()
+        span = int(hi) - int(lo) + 1  # type: ignore[arg-type]
+        if span <= max(2 * customer.len(), 1 << 20) and int(hi) < 2**63:  # type: ignore[arg-type]
+            return customer.cast(pl.Int64).to_numpy(), int(lo), span  # type: ignore[arg-type]
+    ranks = customer.rank("dense").cast(pl.Int64)
+    return ranks.to_numpy(), 1, int(ranks.max())  # type: ignore[arg-type]
 
 
 def read_events(

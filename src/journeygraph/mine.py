@@ -40,7 +40,7 @@ import polars as pl
 
 from . import _kernels
 from ._errors import JourneygraphError
-from .ingest import ROW, EventLog, OrderKey, event_order
+from .ingest import ROW, EventLog, customer_codes, event_order
 from .schema import IngestReport, MineOptions, validated
 
 __all__ = ["Journeys", "mine"]
@@ -830,52 +830,34 @@ class _Blocks:
 
 
 def _ordered(frame: pl.DataFrame, sort_keys: list[str]) -> tuple[npt.NDArray[Any], ...]:
-    """The events in order, as arrays: customer starts, times, rows, touchpoint and channel codes.
-
-    With the usual ordering (`OrderKey`) only two integer columns are sorted:
-    the key, which holds customer and time, and a payload packing the row with
-    the touchpoint and channel codes (when they fit in 16 bits each).
-    """
-    tp = pl.col("touchpoint").to_physical().cast(pl.Int64)
-    ch = pl.col("channel").to_physical().cast(pl.Int64).fill_null(-1)
+    """Events in order, as arrays: customer starts, times, rows, touchpoint and channel codes."""
+    tp = pl.col("touchpoint").to_physical().cast(pl.Int32).alias("touchpoint")
+    ch = pl.col("channel").to_physical().cast(pl.Int32).fill_null(-1).alias("channel")
     with_channel = "channel" in frame.columns
-    if not with_channel:
-        ch = pl.lit(-1, pl.Int64)
-    row = pl.int_range(pl.len(), dtype=pl.Int64)
-    key = OrderKey.of(frame, sort_keys)
-    if key is None:  # other keys: stable arg-sorts, then gather
-        perm = event_order(frame, sort_keys)
-        ordered = frame if perm is None else frame.gather(perm)
-        columns = ordered.select(
-            (pl.col("customer") != pl.col("customer").shift(1)).fill_null(True).alias("new"),
-            pl.col("timestamp").dt.epoch("us").alias("time"),
-            (row if perm is None else perm.cast(pl.Int64)).alias("row"),
-            tp.cast(pl.Int32).alias("touchpoint"),
-            ch.cast(pl.Int32).alias("channel"),
+    if sort_keys == ["customer", "timestamp", ROW]:
+        code, lo, n_codes = customer_codes(frame.get_column("customer"))
+        codes = frame.select(tp, ch) if with_channel else frame.select(tp)
+        return _kernels.order(
+            code,
+            lo,
+            n_codes,
+            frame.get_column("timestamp").to_physical().to_numpy(),
+            codes.get_column("touchpoint").to_numpy(),
+            codes.get_column("channel").to_numpy() if with_channel else np.empty(0, np.int32),
         )
-        new_customer, time, rows, touchpoint, channel = (c.to_numpy() for c in columns)
-    else:
-        n_channels = len(_categories(frame, "channel")) if with_channel else 0
-        fits = len(_categories(frame, "touchpoint")) <= 1 << 16 and n_channels < 1 << 16
-        payload = row * (1 << 32) + tp * (1 << 16) + ch + 1 if fits else row
-        ordered = frame.select(key.key.alias("key"), payload.cast(pl.UInt64).alias("payload"))
-        ordered = ordered.sort("key", maintain_order=not key.unique)
-        new_customer, time, rows, touchpoint, channel = _kernels.unpack(
-            ordered.get_column("key").to_numpy(),
-            ordered.get_column("payload").to_numpy(),
-            key.shift,
-            key.first or 0,
-            key.unit,
-            fits,
-        )
-        if not fits:  # gather the codes by row
-            codes = frame.select(tp.cast(pl.Int32).alias("tp"), ch.cast(pl.Int32).alias("ch"))
-            touchpoint, channel = (c.to_numpy()[rows] for c in codes)
-        if key.first is None:  # the key holds the time's rank, not the time
-            time = frame.get_column("timestamp").dt.epoch("us").to_numpy()[rows]
-    if not with_channel:
-        channel = np.empty(0, dtype=np.int32)
-    return new_customer, time, rows, touchpoint, channel
+    perm = event_order(frame, sort_keys)
+    ordered = frame if perm is None else frame.gather(perm)
+    columns = ordered.select(
+        (pl.col("customer") != pl.col("customer").shift(1)).fill_null(True).alias("new"),
+        pl.col("timestamp").dt.epoch("us").alias("time"),
+        (pl.int_range(pl.len(), dtype=pl.Int64) if perm is None else perm.cast(pl.Int64)).alias(
+            "row"
+        ),
+        tp,
+        ch if with_channel else pl.lit(-1, pl.Int32).alias("channel"),
+    )
+    new_customer, time, rows, touchpoint, channel = (c.to_numpy() for c in columns)
+    return new_customer, time, rows, touchpoint, channel if with_channel else channel[:0]
 
 
 _MICROSECOND = dt.timedelta(microseconds=1)
