@@ -2,8 +2,10 @@
 
 Everything is columnar. A journey is one customer's ordered events (or one
 session of them, with ``journey="session"``). Inside the engine journeys and
-touchpoints are integer codes; the public tables carry journey ids and
-touchpoint names (as a polars ``Enum``, so they stay small and fast).
+touchpoints are integer codes, and every journey is a contiguous block of the
+ordered events: compiled kernels (``_kernels``) order the events and mine each
+block in one pass. The public tables carry journey ids and touchpoint names
+(as a polars ``Enum``, so they stay small and fast).
 
 Definitions (also in docs/mining.md):
 
@@ -156,12 +158,13 @@ class Journeys:
         b = self._blocks
         lengths = np.diff(b.starts)
         journey = np.repeat(np.arange(len(lengths), dtype=np.uint32), lengths)
-        position = np.arange(len(b.time), dtype=np.int64) - np.repeat(b.starts[:-1], lengths)
+        firsts = np.repeat(b.starts[:-1].astype(np.uint32), lengths)
+        position = np.arange(len(b.time), dtype=np.uint32) - firsts
         has_next = np.ones(len(b.time), dtype=np.bool_)
         has_next[b.starts[1:] - 1] = False
         columns = [
             pl.Series(_J, journey),
-            self._vocabulary.gather(b.touchpoint),
+            self._vocabulary.gather(pl.Series(b.touchpoint)),
             self._times(b.time, "timestamp"),
         ]
         if len(b.channel):
@@ -171,7 +174,7 @@ class Journeys:
             columns.append(channels.gather(known.to_series()))
         return pl.DataFrame(columns).with_columns(
             pl.Series("_session", b.session),
-            pl.Series("_pos", position.astype(np.uint32)),
+            pl.Series("_pos", position),
             pl.Series("_has_next", has_next),
             pl.col("touchpoint").shift(-1).alias("_next_touchpoint"),
             pl.col("timestamp").shift(-1).alias("_next_time"),
@@ -184,7 +187,7 @@ class Journeys:
         first = b.starts[:-1]
         ids = pl.DataFrame(
             {
-                "customer": self._frame.get_column("customer").gather(b.rows[first]),
+                "customer": self._frame.get_column("customer").gather(b.first_rows),
                 "session": b.session[first],
             }
         )
@@ -217,8 +220,8 @@ class Journeys:
             [
                 pl.Series(_J, edges[0]),
                 pl.Series(_C, self._blocks.customer[edges[0]]),
-                vocab.gather(edges[1]).alias("source"),
-                vocab.gather(edges[2]).alias("target"),
+                vocab.gather(pl.Series(edges[1])).alias("source"),
+                vocab.gather(pl.Series(edges[2])).alias("target"),
                 pl.Series("count", edges[3]),
                 self._times(times[0], "first_time"),
                 self._times(times[1], "last_time"),
@@ -246,7 +249,7 @@ class Journeys:
             [
                 pl.Series(_J, nodes[0]),
                 pl.Series(_C, self._blocks.customer[nodes[0]]),
-                self._vocabulary.gather(nodes[1]),
+                self._vocabulary.gather(pl.Series(nodes[1])),
                 pl.Series("visits", nodes[2]),
                 pl.Series("first_position", nodes[3]),
                 pl.Series("last_position", nodes[4]),
@@ -793,7 +796,7 @@ class _Blocks:
 
     Attributes
     ----------
-    rows : row of each event in the engine's (unordered) event frame (int64).
+    first_rows : row of each journey's first event in the (unordered) event frame.
     starts : offset of each journey's first event, plus the end (int64).
     customer : customer code of each journey (uint32).
     session : 1-based session number of each event within its customer (uint32).
@@ -802,7 +805,7 @@ class _Blocks:
     channel : channel code of each event, -1 for none; empty without channels.
     """
 
-    rows: npt.NDArray[np.int64]
+    first_rows: npt.NDArray[np.int64]
     starts: npt.NDArray[np.int64]
     customer: npt.NDArray[np.uint32]
     session: npt.NDArray[np.uint32]
@@ -826,7 +829,8 @@ class _Blocks:
         if not keep.all():
             rows, touchpoint, time = rows[keep], touchpoint[keep], time[keep]
             channel = channel[keep] if len(channel) else channel
-        return cls(rows, starts, customer_code, session, touchpoint, time, channel)
+        first_rows = rows[starts[:-1]]
+        return cls(first_rows, starts, customer_code, session, touchpoint, time, channel)
 
 
 def _ordered(frame: pl.DataFrame, sort_keys: list[str]) -> tuple[npt.NDArray[Any], ...]:
