@@ -38,8 +38,16 @@ _SMALL = 32  # blocks up to this size are sorted by insertion
 
 
 def _compiled(function: _F) -> _F:
-    """Compile with numba, caching the machine code next to this file, without the GIL."""
-    return numba.njit(cache=True, nogil=True)(function)  # type: ignore[return-value]
+    """Compile with numba, without the GIL, caching the machine code on disk.
+
+    numba caches next to this file, else in its user cache directory
+    (``NUMBA_CACHE_DIR``); where neither is writable it compiles in memory,
+    once per process, rather than failing the import.
+    """
+    try:
+        return numba.njit(cache=True, nogil=True)(function)  # type: ignore[return-value]
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return numba.njit(nogil=True)(function)  # type: ignore[return-value]
 
 
 def order(
