@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
+import polars as pl
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from journeygraph import _kernels
+import journeygraph as jg
+from journeygraph import _kernels, datasets
 
 
 @given(
@@ -25,3 +30,24 @@ def test_sort_block_is_a_stable_sort_of_the_prefix(keys: list[int], spare: int) 
     assert key[:size].tolist() == sorted(keys)
     assert index[:size].tolist() == expected.tolist()
     assert key[size:].tolist() == tail.tolist()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity (Linux)")
+def test_tables_do_not_depend_on_the_number_of_threads() -> None:
+    # the kernels split journeys into 4 chunks per core they may run on; pinning
+    # the process to one core changes the chunks, and must not change a table
+    data = datasets.generate(3_000, seed=4)
+
+    def tables() -> list[pl.DataFrame]:
+        log = jg.read_events(data.events, **datasets.COLUMNS)
+        j = jg.mine(log, session_gap="30m", collapse_repeats=True)
+        return [j.edges, j.nodes, j.stats, j.aggregate_edges, j._sequence]
+
+    cores = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(cores)})
+        one = tables()
+    finally:
+        os.sched_setaffinity(0, cores)
+    for a, b in zip(one, tables(), strict=True):
+        assert a.equals(b)
