@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from . import _kernels
 from ._errors import InvalidEventsError
 from .schema import EventSchema, IngestReport, validated
 
@@ -220,8 +221,6 @@ def event_order(frame: pl.DataFrame, keys: list[str]) -> pl.Series | None:
     first; missing values sort last.
     """
     if keys == ["customer", "timestamp", ROW] and frame.height:
-        from . import _kernels
-
         code, lo, n_codes = customer_codes(frame.get_column("customer"))
         time = frame.get_column("timestamp").to_physical().to_numpy()
         none = np.empty(0, dtype=np.int32)

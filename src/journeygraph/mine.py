@@ -854,14 +854,16 @@ def _ordered(frame: pl.DataFrame, sort_keys: list[str]) -> tuple[npt.NDArray[Any
     columns = ordered.select(
         (pl.col("customer") != pl.col("customer").shift(1)).fill_null(True).alias("new"),
         pl.col("timestamp").dt.epoch("us").alias("time"),
-        (pl.int_range(pl.len(), dtype=pl.Int64) if perm is None else perm.cast(pl.Int64)).alias(
-            "row"
-        ),
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("row")
+        if perm is None
+        else perm.cast(pl.Int64).alias("row"),
         tp,
-        ch if with_channel else pl.lit(-1, pl.Int32).alias("channel"),
+        *([ch] if with_channel else []),
     )
-    new_customer, time, rows, touchpoint, channel = (c.to_numpy() for c in columns)
-    return new_customer, time, rows, touchpoint, channel if with_channel else channel[:0]
+    arrays = [column.to_numpy() for column in columns]
+    if not with_channel:
+        arrays.append(np.empty(0, dtype=np.int32))
+    return tuple(arrays)
 
 
 _MICROSECOND = dt.timedelta(microseconds=1)
