@@ -100,6 +100,15 @@ def _threads() -> int:
 
 
 @_compiled
+def _longest(starts: Any, first: int, stop: int) -> int:
+    """The size of the largest of blocks ``first..stop`` (``starts``: block offsets)."""
+    longest = 0
+    for b in range(first, stop):
+        longest = max(longest, starts[b + 1] - starts[b])
+    return longest
+
+
+@_compiled
 def _histogram(code: Any, lo: int, n_codes: int, first: int, stop: int) -> Any:
     counts = np.zeros(n_codes, dtype=np.int64)
     for i in range(first, stop):
@@ -149,30 +158,15 @@ def _sort_customers(
     time: Any, row: Any, touchpoint: Any, channel: Any,
 ) -> None:  # fmt: skip
     """Sort the records of customers ``first..stop`` by time (stably), into the outputs."""
-    longest = 0
-    for c in range(first, stop):
-        longest = max(longest, starts[c + 1] - starts[c])
+    longest = _longest(starts, first, stop)
     key = np.empty(longest, dtype=np.int64)
     index = np.empty(longest, dtype=np.int64)
     for c in range(first, stop):
         a, b = starts[c], starts[c + 1]
-        if b - a > _SMALL:
-            for i in range(b - a):
-                key[i] = records[a + i, 0]
-                index[i] = a + i
-            _sort_block(key, index, b - a)
-        else:  # insertion sort of the records in place
-            for i in range(a + 1, b):
-                t, r, k = records[i, 0], records[i, 1], records[i, 2]
-                j = i - 1
-                while j >= a and records[j, 0] > t:
-                    records[j + 1, 0] = records[j, 0]
-                    records[j + 1, 1] = records[j, 1]
-                    records[j + 1, 2] = records[j, 2]
-                    j -= 1
-                records[j + 1, 0], records[j + 1, 1], records[j + 1, 2] = t, r, k
-            for i in range(b - a):
-                index[i] = a + i
+        for i in range(b - a):
+            key[i] = records[a + i, 0]
+            index[i] = a + i
+        _sort_block(key, index, b - a)
         for i in range(b - a):
             source = index[i]
             time[a + i] = records[source, 0]
@@ -296,9 +290,7 @@ def _mine_chunk(
     the rows from ``starts[lo]`` on are this chunk's own. Returns the number
     of node rows and edge rows written.
     """
-    longest = 1
-    for j in range(lo, hi):
-        longest = max(longest, starts[j + 1] - starts[j])
+    longest = _longest(starts, lo, hi)
     key = np.empty(longest, dtype=np.int64)
     index = np.empty(longest, dtype=np.int64)
     spans = np.empty(longest, dtype=np.int64)

@@ -33,6 +33,7 @@ from .schema import EventSchema, IngestReport, validated
 __all__ = ["EventLog", "read_events"]
 
 ROW = "_row"
+USUAL_ORDER = ["customer", "timestamp", ROW]  # no tie-breaker: ties keep input order
 REASON = "_reason"
 RAW_TS = "_raw_timestamp"
 # Reasons a row can be invalid, in the order they are checked: a row is counted
@@ -143,7 +144,7 @@ class EventLog:
     def sort_keys(self) -> list[str]:
         """Columns that define event order, most significant first."""
         if self.schema.tie_breaker is None:
-            return ["customer", "timestamp", ROW]
+            return list(USUAL_ORDER)
         keys = ["customer", "timestamp", "tie_breaker", "touchpoint"]
         return [*keys, "channel"] if self.has_channel else keys
 
@@ -220,11 +221,8 @@ def event_order(frame: pl.DataFrame, keys: list[str]) -> pl.Series | None:
     (`_kernels.order`). Other keys: stable arg-sorts, least significant
     first; missing values sort last.
     """
-    if keys == ["customer", "timestamp", ROW] and frame.height:
-        code, lo, n_codes = customer_codes(frame.get_column("customer"))
-        time = frame.get_column("timestamp").to_physical().to_numpy()
-        none = np.empty(0, dtype=np.int32)
-        rows = _kernels.order(code, lo, n_codes, time, none, none)[2]
+    if keys == USUAL_ORDER and frame.height:
+        rows = by_customer_and_time(frame)[2]
         return pl.Series(rows, dtype=pl.get_index_type())
     if keys[-1] == ROW:
         keys = keys[:-1]  # stable order keeps input order, which is what ROW encodes
@@ -240,6 +238,28 @@ def event_order(frame: pl.DataFrame, keys: list[str]) -> pl.Series | None:
         step = order.to_series()
         perm = step if perm is None else perm.gather(step)
     return perm
+
+
+def by_customer_and_time(
+    frame: pl.DataFrame,
+    touchpoint: npt.NDArray[np.int32] | None = None,
+    channel: npt.NDArray[np.int32] | None = None,
+) -> tuple[npt.NDArray[Any], ...]:
+    """The usual order of ``frame``'s rows, carrying integer code columns (see `_kernels.order`).
+
+    Returns where each customer starts (bool per event), times in microseconds,
+    input rows, and the touchpoint and channel codes (empty unless given), in order.
+    """
+    code, lo, n_codes = customer_codes(frame.get_column("customer"))
+    none = np.empty(0, dtype=np.int32)
+    return _kernels.order(
+        code,
+        lo,
+        n_codes,
+        frame.get_column("timestamp").to_physical().to_numpy(),
+        none if touchpoint is None else touchpoint,
+        none if channel is None else channel,
+    )
 
 
 def customer_codes(customer: pl.Series) -> tuple[npt.NDArray[np.int64], int, int]:

@@ -42,7 +42,7 @@ import polars as pl
 
 from . import _kernels
 from ._errors import JourneygraphError
-from .ingest import ROW, EventLog, customer_codes, event_order
+from .ingest import ROW, USUAL_ORDER, EventLog, by_customer_and_time, event_order
 from .schema import IngestReport, MineOptions, validated
 
 __all__ = ["Journeys", "mine"]
@@ -838,16 +838,12 @@ def _ordered(frame: pl.DataFrame, sort_keys: list[str]) -> tuple[npt.NDArray[Any
     tp = pl.col("touchpoint").to_physical().cast(pl.Int32).alias("touchpoint")
     ch = pl.col("channel").to_physical().cast(pl.Int32).fill_null(-1).alias("channel")
     with_channel = "channel" in frame.columns
-    if sort_keys == ["customer", "timestamp", ROW]:
-        code, lo, n_codes = customer_codes(frame.get_column("customer"))
+    if sort_keys == USUAL_ORDER:
         codes = frame.select(tp, ch) if with_channel else frame.select(tp)
-        return _kernels.order(
-            code,
-            lo,
-            n_codes,
-            frame.get_column("timestamp").to_physical().to_numpy(),
+        return by_customer_and_time(
+            frame,
             codes.get_column("touchpoint").to_numpy(),
-            codes.get_column("channel").to_numpy() if with_channel else np.empty(0, np.int32),
+            codes.get_column("channel").to_numpy() if with_channel else None,
         )
     perm = event_order(frame, sort_keys)
     ordered = frame if perm is None else frame.gather(perm)
