@@ -91,6 +91,8 @@ def test_invalid_rows_stop_the_report_unless_dropped(
     stopped = run("report", path, *COLUMNS, "--k", "2", "--out", tmp_path / "a")
     assert stopped.returncode == 1
     assert "2 row(s) with unparseable timestamp" in stopped.stderr
+    assert "or pass --on-invalid drop" in stopped.stderr  # the fix, as a command-line flag
+    assert "on_invalid=" not in stopped.stderr
     dropped = run(
         "report", path, *COLUMNS, "--k", "2", "--on-invalid", "drop", "--out", tmp_path / "b"
     )

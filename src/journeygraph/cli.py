@@ -52,8 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)
-    except JourneygraphError as err:
-        return _fail(str(err))
+    except JourneygraphError as err:  # its fixes name Python keywords; say the flag here
+        return _fail(str(err).replace("on_invalid='drop'", "--on-invalid drop"))
     except pl.exceptions.PolarsError as err:
         return _fail(f"could not read the data: {err}")
     except OSError as err:
