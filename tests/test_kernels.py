@@ -41,7 +41,7 @@ def test_tables_do_not_depend_on_the_number_of_threads() -> None:
     def tables() -> list[pl.DataFrame]:
         log = jg.read_events(data.events, **datasets.COLUMNS)
         j = jg.mine(log, session_gap="30m", collapse_repeats=True)
-        return [j.edges, j.nodes, j.stats, j.aggregate_edges, j._sequence]
+        return [j.edges, j.nodes, j.stats, j.aggregate_edges, j.core.sequence]
 
     cores = os.sched_getaffinity(0)
     try:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import journeygraph as jg
 from journeygraph import datasets
-from journeygraph.render import _duration
+from journeygraph._page import duration as _duration
 
 DATA = re.compile(r'<script type="application/json" id="journeygraph-data">(.*?)</script>', re.S)
 SCRIPTS = re.compile(r"<script>(.*?)</script>", re.S)

@@ -10,6 +10,7 @@ analysis as one report (`report`).
 
 from . import journeymap
 from ._errors import InvalidEventsError, JourneygraphError
+from ._version import __version__ as __version__
 from .cluster import ArchetypeModel, Archetypes, cluster
 from .compare import Divergence, compare
 from .ingest import EventLog, read_events
@@ -40,4 +41,3 @@ __all__ = [
     "report",
     "to_html",
 ]
-__version__ = "0.1.0"

@@ -33,7 +33,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Automaton", "Move", "align"]
+__all__ = ["Automaton", "Move", "align", "distances"]
 
 INF = np.iinfo(np.int32).max // 4
 PAD = -2  # padding symbol: no move, no cost
@@ -220,3 +220,16 @@ def _backtrack(
         else:
             out.append(Move("log", i, None, sym))
     return out[::-1]
+
+
+def distances(neighbours: Sequence[Sequence[int]], sources: Iterable[int]) -> dict[int, int]:
+    """Breadth-first distances from the sources (unreached nodes are left out)."""
+    dist = dict.fromkeys(sources, 0)
+    queue = deque(dist)
+    while queue:
+        q = queue.popleft()
+        for b in neighbours[q]:
+            if b not in dist:
+                dist[b] = dist[q] + 1
+                queue.append(b)
+    return dist

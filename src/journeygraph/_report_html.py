@@ -1,8 +1,8 @@
 """The report page: sections, charts and tables around the numbers of `report`.
 
-Presentation only: every number comes from ``journeygraph.report._Facts``,
+Presentation only: every number comes from ``journeygraph._facts.Facts``,
 and every name from the data is escaped here (``html.escape`` for markup and
-attributes, `render._json_payload` for the graphs' data).
+attributes, `_page.json_payload` for the graphs' data).
 """
 
 from __future__ import annotations
@@ -11,24 +11,12 @@ import html
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from . import _page
+from ._version import __version__
 from .compare import DEVIATIONS
-from .render import (
-    _CSS,
-    _count,
-    _Drawing,
-    _duration,
-    _format,
-    _json_payload,
-    _legend_items,
-    _policy,
-    _summary_line,
-    _text,
-    _vis_assets,
-)
 
 if TYPE_CHECKING:
-    from .report import _Facts
+    from ._facts import Facts
 
 __all__ = ["page"]
 
@@ -53,10 +41,12 @@ _RED = "#c92a2a"
 _NONE = "\u2013"  # en dash: no value
 
 
-def page(facts: _Facts, overlay: _Drawing, archetypes: Sequence[_Drawing], *, title: str) -> str:
+def page(
+    facts: Facts, overlay: _page.Drawing, archetypes: Sequence[_page.Drawing], *, title: str
+) -> str:
     """The whole report page as HTML text, with the drawings of the overlay and archetypes."""
-    script, tooltip_css = _vis_assets()
-    graphs: list[tuple[str, _Drawing, int]] = [
+    script, tooltip_css = _page.vis_assets()
+    graphs: list[tuple[str, _page.Drawing, int]] = [
         ("overlay", overlay, 520),
         *[(f"archetype-{i}", drawing, 380) for i, drawing in enumerate(archetypes)],
     ]
@@ -71,7 +61,7 @@ def page(facts: _Facts, overlay: _Drawing, archetypes: Sequence[_Drawing], *, ti
     ]
     data = "".join(
         f'<script type="application/json" class="jg-graph-data" data-target="graph-{name}">'
-        f"{_json_payload(drawing.data)}</script>\n"
+        f"{_page.json_payload(drawing.data)}</script>\n"
         for name, drawing, _ in graphs
     )
     heights = "".join(f"#graph-{name} {{ height: {h}px; }}\n" for name, _, h in graphs)
@@ -84,13 +74,13 @@ def page(facts: _Facts, overlay: _Drawing, archetypes: Sequence[_Drawing], *, ti
     return "".join(
         [
             '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
-            f'<meta http-equiv="Content-Security-Policy" content="{_policy(script, _APP)}">\n',
+            f'<meta http-equiv="Content-Security-Policy" content="{_page.policy(script, _APP)}">\n',
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
             f'<meta name="generator" content="journeygraph {e(__version__)}">\n',
-            f"<title>{e(_text(title))}</title>\n",
-            f"<style>{_CSS}{tooltip_css}\n{_REPORT_CSS}{heights}</style>\n",
+            f"<title>{e(_page.text(title))}</title>\n",
+            f"<style>{_page.CSS}{tooltip_css}\n{_REPORT_CSS}{heights}</style>\n",
             f"<script>{script}</script>\n</head>\n<body>\n",
-            f"<header>\n<h1>{e(_text(title))}</h1>\n",
+            f"<header>\n<h1>{e(_page.text(title))}</h1>\n",
             f'<p class="jg-lede">{e(_lede(facts))}</p>\n',
             f'<nav class="jg-nav">{nav}</nav>\n</header>\n',
             *sections,
@@ -111,11 +101,11 @@ _NAV = (
 )
 
 
-def _has_section(facts: _Facts, key: str) -> bool:
+def _has_section(facts: Facts, key: str) -> bool:
     return facts.outcome is not None if key == "drivers" else facts.score is not None
 
 
-def _lede(facts: _Facts) -> str:
+def _lede(facts: Facts) -> str:
     j = facts.journeys
     kind = (
         "a journey map proposed from the journeys"
@@ -126,10 +116,10 @@ def _lede(facts: _Facts) -> str:
     if len(names) > 8:
         names = (*names[:3], f"{len(names) - 5} more", *names[-2:])
     return (
-        f"{_count(j.n_journeys, 'customer')}, {_count(j.n_events, 'event')} over "
-        f"{_count(len(j.touchpoints), 'touchpoint')}, held against {kind} "
+        f"{_page.count(j.n_journeys, 'customer')}, {_page.count(j.n_events, 'event')} over "
+        f"{_page.count(len(j.touchpoints), 'touchpoint')}, held against {kind} "
         f"({' → '.join(names)}) and grouped into "
-        f"{_count(facts.archetypes.height, 'archetype')}."
+        f"{_page.count(facts.archetypes.height, 'archetype')}."
     )
 
 
@@ -139,7 +129,7 @@ def _section(key: str, heading: str, *parts: str) -> str:
     return f'<section id="{key}">\n<h2>{html.escape(heading)}</h2>\n{body}</section>\n'
 
 
-def _headline(facts: _Facts) -> str:
+def _headline(facts: Facts) -> str:
     j, s = facts.journeys, facts.summary
     top_exit, top_exit_share = facts.exits[0]
     reach = facts.reach.sort(["drop_off", "stage"], descending=[True, False]).row(0, named=True)
@@ -184,7 +174,7 @@ def _headline(facts: _Facts) -> str:
     return _section("headline", "In numbers", f'<div class="jg-kpis">{"".join(kpis)}</div>\n')
 
 
-def _leave(facts: _Facts) -> str:
+def _leave(facts: Facts) -> str:
     exits = facts.exits[:_TOP_EXITS]
     chart = _bar_chart(
         "exits",
@@ -216,7 +206,7 @@ def _leave(facts: _Facts) -> str:
     )
 
 
-def _map(facts: _Facts, overlay: _Drawing) -> str:
+def _map(facts: Facts, overlay: _page.Drawing) -> str:
     e = html.escape
     stages = " → ".join(facts.div.jmap.stage_names)
     if facts.proposed is not None:
@@ -250,12 +240,14 @@ def _map(facts: _Facts, overlay: _Drawing) -> str:
         [("share of journeys", [facts.summary[k] for k in kinds], _BLUE)],
         label="Share of journeys with each kind of deviation",
     )
-    shadow_rows = [[_text(u), _text(v), f"{n:,}"] for u, v, n in facts.shadow[:_TOP_SHADOW_ROWS]]
+    shadow_rows = [
+        [_page.text(u), _page.text(v), f"{n:,}"] for u, v, n in facts.shadow[:_TOP_SHADOW_ROWS]
+    ]
     return _section(
         "map",
         "Against the journey map",
         origin,
-        f'<p>Stages: <span class="jg-stages">{e(_text(stages))}</span>. '
+        f'<p>Stages: <span class="jg-stages">{e(_page.text(stages))}</span>. '
         f"{_pct(facts.summary['conformance'])} of journeys follow the map without any "
         f"deviation; the mean fitness is {_pct(facts.summary['mean_fitness'])} "
         "(1 follows the map, 0 matches nothing).</p>\n",
@@ -274,17 +266,17 @@ def _map(facts: _Facts, overlay: _Drawing) -> str:
     )
 
 
-def _graph_box(name: str, drawing: _Drawing, link: str) -> str:
+def _graph_box(name: str, drawing: _page.Drawing, link: str) -> str:
     e = html.escape
     return (
         f'<div class="jg-graph">\n<div class="jg-canvas" id="graph-{name}"></div>\n'
-        f'<p class="jg-summary">{e(_summary_line(drawing.summary))} '
+        f'<p class="jg-summary">{e(_page.summary_line(drawing.summary))} '
         f'<a href="{e(link)}">Open full size</a>.</p>\n'
-        f'<ul class="jg-legend">{_legend_items(drawing.legend)}</ul>\n</div>\n'
+        f'<ul class="jg-legend">{_page.legend_items(drawing.legend)}</ul>\n</div>\n'
     )
 
 
-def _archetypes(facts: _Facts, drawings: Sequence[_Drawing]) -> str:
+def _archetypes(facts: Facts, drawings: Sequence[_page.Drawing]) -> str:
     table = facts.archetypes
     k = table.height
     chosen = (
@@ -304,7 +296,7 @@ def _archetypes(facts: _Facts, drawings: Sequence[_Drawing]) -> str:
     return _section(
         "archetypes",
         "Archetypes",
-        f"<p>Customers whose journeys look alike, grouped into {_count(k, 'archetype')} "
+        f"<p>Customers whose journeys look alike, grouped into {_page.count(k, 'archetype')} "
         f"— {chosen}. Each card shows who they are, their journey graph (transitions made by "
         "at least 5 % of the archetype), how they diverge from the map compared with everyone, "
         "and their outcomes.</p>\n",
@@ -313,7 +305,7 @@ def _archetypes(facts: _Facts, drawings: Sequence[_Drawing]) -> str:
     )
 
 
-def _card(facts: _Facts, row: Mapping[str, Any], drawing: _Drawing) -> str:
+def _card(facts: Facts, row: Mapping[str, Any], drawing: _page.Drawing) -> str:
     e, i = html.escape, row["archetype"]
     items = [
         ("customers", f"{row['size']:,} ({_pct(row['share'])})"),
@@ -321,12 +313,12 @@ def _card(facts: _Facts, row: Mapping[str, Any], drawing: _Drawing) -> str:
             "typical journey",
             f"{row['events_median']:g} events over {_span(row['duration_median'])}",
         ),
-        ("enters at", f"{_text(row['entry'])} ({_pct(row['entry_share'])})"),
-        ("leaves at", f"{_text(row['exit'])} ({_pct(row['exit_share'])})"),
+        ("enters at", f"{_page.text(row['entry'])} ({_pct(row['entry_share'])})"),
+        ("leaves at", f"{_page.text(row['exit'])} ({_pct(row['exit_share'])})"),
     ]
     if row.get("channel") is not None:
-        items.append(("channel", f"{_text(row['channel'])} ({_pct(row['channel_share'])})"))
-    items.append(("representative journey", _text(row["representative"])))
+        items.append(("channel", f"{_page.text(row['channel'])} ({_pct(row['channel_share'])})"))
+    items.append(("representative journey", _page.text(row["representative"])))
     facts_list = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in items)
     kinds = [k for k in DEVIATIONS if facts.summary[k] > 0 or row[f"with_{k}"] > 0]
     labels = ["no deviation", "mean fitness", *[_KIND_TEXT[k][0] for k in kinds]]
@@ -356,14 +348,14 @@ def _card(facts: _Facts, row: Mapping[str, Any], drawing: _Drawing) -> str:
         else ""
     )
     distinct = "".join(
-        f"<li>{e(_text(r['source']))} → {e(_text(r['target']))}: {_pct(r['support'])} of "
+        f"<li>{e(_page.text(r['source']))} → {e(_page.text(r['target']))}: {_pct(r['support'])} of "
         f"the archetype, {r['lift']:.1f}\u00d7 everyone</li>"
         for r in facts.distinctive[i].iter_rows(named=True)
     )
     return (
         f'<article class="jg-card" id="archetype-{i}" data-share="{_raw(row["share"])}" '
         f'data-size="{row["size"]}">\n'
-        f"<h3>Archetype {i}: {e(_text(row['description']))}</h3>\n"
+        f"<h3>Archetype {i}: {e(_page.text(row['description']))}</h3>\n"
         f"<dl>{facts_list}</dl>\n"
         + (f"<p>What sets it apart:</p><ul>{distinct}</ul>\n" if distinct else "")
         + _graph_box(f"archetype-{i}", drawing, f"graphs/archetype-{i}.html")
@@ -372,14 +364,14 @@ def _card(facts: _Facts, row: Mapping[str, Any], drawing: _Drawing) -> str:
     )
 
 
-def _drivers(facts: _Facts) -> str:
+def _drivers(facts: Facts) -> str:
     if facts.outcome is None or facts.drivers is None:
         return ""
     outcome, kind, known = facts.outcome, facts.outcome_kind or "mean", facts.known
     e = html.escape
     rows = [
         [
-            f"{e(_feature_text(r['feature']))}<br><code>{e(_text(r['feature']))}</code>",
+            f"{e(_feature_text(r['feature']))}<br><code>{e(_page.text(r['feature']))}</code>",
             f"{r['customers']:,}",
             _value(r["with"], kind),
             _value(r["without"], kind),
@@ -417,20 +409,20 @@ def _drivers(facts: _Facts) -> str:
     )
 
 
-def _perception(facts: _Facts) -> str:
+def _perception(facts: Facts) -> str:
     if facts.score is None or facts.gap is None:
         return ""
     score, gap, by, e = facts.score, facts.gap, facts.gap_by, html.escape
     overall = gap.row(0, named=True)
     groups = [r for r in gap.iter_rows(named=True) if by and str(r["group"]).startswith(f"{by}=")]
     split = "; ".join(
-        f"of customers with {_text(r['group'])}, {_pct(r['answered'])} answered "
+        f"of customers with {_page.text(r['group'])}, {_pct(r['answered'])} answered "
         f"(mean {_number(r['mean_score'])})"
         for r in groups
     )
     rows = [
         [
-            _text(r["group"]),
+            _page.text(r["group"]),
             f"{r['customers']:,}",
             _pct(r["answered"]),
             _number(r["mean_score"]),
@@ -462,7 +454,7 @@ def _perception(facts: _Facts) -> str:
     )
 
 
-def _notes(facts: _Facts) -> str:
+def _notes(facts: Facts) -> str:
     e = html.escape
     report = str(facts.journeys.report).replace("\n", ";")
     model = facts.arch.model
@@ -498,7 +490,7 @@ def _kpi(key: str, label: str, shown: str, raw: Any) -> str:
     e = html.escape
     return (
         f'<div class="jg-kpi" data-kpi="{key}" data-value="{e(_raw(raw))}">'
-        f"<b>{e(_text(shown))}</b><span>{e(label)}</span></div>"
+        f"<b>{e(_page.text(shown))}</b><span>{e(label)}</span></div>"
     )
 
 
@@ -512,11 +504,11 @@ def _raw(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.12g}"
-    return _text(value)
+    return _page.text(value)
 
 
 def _pct(value: float | None) -> str:
-    return _NONE if value is None else str(_format("share", value))
+    return _NONE if value is None else str(_page.format_value("share", value))
 
 
 def _number(value: float | None) -> str:
@@ -537,16 +529,16 @@ def _difference(value: float | None, kind: str) -> str:
 
 
 def _span(value: Any) -> str:
-    return "no time" if value is None else _duration(value)
+    return "no time" if value is None else _page.duration(value)
 
 
 def _feature_text(feature: str) -> str:
     """``skipped_stage:Explore`` → ``skipped Explore``."""
     kind, _, stage = feature.partition(":")
     if kind not in _KIND_TEXT:
-        return _text(feature)
+        return _page.text(feature)
     general, at = _KIND_TEXT[kind]
-    return at.format(_text(stage)) if stage else general
+    return at.format(_page.text(stage)) if stage else general
 
 
 def _table(
@@ -601,7 +593,7 @@ def _bar_chart(
             )
     for r, text in enumerate(labels):
         y0 = legend + r * (group + group_gap)
-        full = _text(text)
+        full = _page.text(text)
         short = full if len(full) <= _MAX_CHART_LABEL else full[: _MAX_CHART_LABEL - 1] + "…"
         parts.append(
             f'<text x="{left - 8}" y="{y0 + group / 2 + 4:g}" text-anchor="end">'

@@ -72,11 +72,13 @@ import polars as pl
 import scipy.sparse as sp
 from tqdm import tqdm
 
+from ._customers import from_attributes
 from ._errors import JourneygraphError
-from .compare import DEVIATIONS, Divergence, _lookup, compare
+from ._frames import JOURNEY, group_runs, lookup, ratio
+from .compare import DEVIATIONS, Divergence, compare
 from .ingest import EventLog
 from .journeymap import JourneyMap
-from .mine import _J, Journeys, _group_runs, _ratio
+from .mine import Journeys
 
 __all__ = ["ArchetypeModel", "Archetypes", "cluster"]
 
@@ -178,9 +180,8 @@ class _Space:
 
 def _space_of(journeys: Journeys) -> _Space:
     channels: tuple[str, ...] = ()
-    if journeys._has_channel:
-        dtype = journeys._sequence.schema["channel"]
-        channels = tuple(dtype.categories)  # type: ignore[attr-defined]
+    if journeys.core.has_channel:
+        channels = tuple(journeys.core.channels)
     return _Space(tuple(journeys.touchpoints), channels)
 
 
@@ -197,47 +198,47 @@ def _feature_counts(journeys: Journeys, space: _Space) -> pl.DataFrame:
     """
     t = space.n_touchpoints
     tp_codes = _remap(journeys.touchpoints, space.touchpoints)
-    with_channel = bool(space.channels) and journeys._has_channel
-    seq = journeys._sequence.lazy()
-    tp = _lookup(tp_codes, pl.col("touchpoint").to_physical())
-    nxt = _lookup(tp_codes, pl.col("_next_touchpoint").to_physical())
+    with_channel = bool(space.channels) and journeys.core.has_channel
+    seq = journeys.core.sequence.lazy()
+    tp = lookup(tp_codes, pl.col("touchpoint").to_physical())
+    nxt = lookup(tp_codes, pl.col("_next_touchpoint").to_physical())
     nxt = pl.when(pl.col("_has_next")).then(nxt).otherwise(t)
     seq = seq.select(
-        _J, "_pos", "_has_next", tp.alias("_tp"), nxt.alias("_nxt"),
+        JOURNEY, "_pos", "_has_next", tp.alias("_tp"), nxt.alias("_nxt"),
         *(["channel"] if with_channel else []),
         (pl.col("_next_time") - pl.col("timestamp")).dt.total_seconds().alias("_gap"),
     )  # fmt: skip
     known = pl.col("_tp") >= 0
     parts = [
-        seq.filter((pl.col("_pos") == 0) & known).select(_J, pl.col("_tp").alias("_f")),
-        seq.filter(known).select(_J, (space.visit0 + pl.col("_tp")).alias("_f")),
+        seq.filter((pl.col("_pos") == 0) & known).select(JOURNEY, pl.col("_tp").alias("_f")),
+        seq.filter(known).select(JOURNEY, (space.visit0 + pl.col("_tp")).alias("_f")),
         seq.filter(known & (pl.col("_nxt") >= 0)).select(
-            _J, (space.move0 + pl.col("_tp") * (t + 1) + pl.col("_nxt")).alias("_f")
+            JOURNEY, (space.move0 + pl.col("_tp") * (t + 1) + pl.col("_nxt")).alias("_f")
         ),
         seq.filter(pl.col("_has_next")).select(
-            _J,
+            JOURNEY,
             (space.gap0 + pl.sum_horizontal(pl.col("_gap") >= s for s, _ in GAP_BINS)).alias("_f"),
         ),
     ]
     if with_channel:
-        ch_codes = _remap(journeys._sequence.schema["channel"].categories, space.channels)  # type: ignore[attr-defined]
-        ch = _lookup(ch_codes, pl.col("channel").to_physical())
+        ch_codes = _remap(journeys.core.channels, space.channels)
+        ch = lookup(ch_codes, pl.col("channel").to_physical())
         parts.append(
             seq.filter(known & (ch >= 0)).select(
-                _J, (space.channel0 + pl.col("_tp") * len(space.channels) + ch).alias("_f")
+                JOURNEY, (space.channel0 + pl.col("_tp") * len(space.channels) + ch).alias("_f")
             )
         )
     keyed = pl.concat(
         [
             p.select(
-                (pl.col(_J).cast(pl.UInt64) * space.width + pl.col("_f").cast(pl.UInt64)).alias(
-                    "_key"
-                )
+                (
+                    pl.col(JOURNEY).cast(pl.UInt64) * space.width + pl.col("_f").cast(pl.UInt64)
+                ).alias("_key")
             )
             for p in parts
         ]
     ).collect()
-    return _group_runs(keyed)
+    return group_runs(keyed)
 
 
 @dataclass(frozen=True)
@@ -263,21 +264,23 @@ def _distinct_rows(counts: pl.DataFrame, n_journeys: int, width: int) -> _Rows:
     key = counts.get_column("_key")
     packed = (key % width) * (1 << 32) + counts.get_column("_n").cast(pl.UInt64)
     per_journey = (
-        pl.DataFrame({_J: key // width, "_v": packed}).group_by(_J, maintain_order=True).agg("_v")
+        pl.DataFrame({JOURNEY: key // width, "_v": packed})
+        .group_by(JOURNEY, maintain_order=True)
+        .agg("_v")
     )
     if per_journey.height < n_journeys:
         # journeys without any known feature (all touchpoints unseen) get an empty row
-        codes = pl.DataFrame({_J: pl.arange(0, n_journeys, dtype=pl.UInt64, eager=True)})
-        per_journey = codes.join(per_journey, on=_J, how="left", maintain_order="left")
+        codes = pl.DataFrame({JOURNEY: pl.arange(0, n_journeys, dtype=pl.UInt64, eager=True)})
+        per_journey = codes.join(per_journey, on=JOURNEY, how="left", maintain_order="left")
         per_journey = per_journey.with_columns(
             pl.col("_v").fill_null(pl.lit([], dtype=pl.List(pl.UInt64)))
         )
-    distinct = per_journey.group_by("_v", maintain_order=True).agg(pl.col(_J))
+    distinct = per_journey.group_by("_v", maintain_order=True).agg(pl.col(JOURNEY))
     inverse = np.empty(n_journeys, dtype=np.int64)
-    members = distinct.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), _J)
-    members = members.explode(_J)
-    inverse[members.get_column(_J).to_numpy()] = members.get_column("_row").to_numpy()
-    weight = distinct.get_column(_J).list.len().to_numpy().astype(np.float64)
+    members = distinct.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), JOURNEY)
+    members = members.explode(JOURNEY)
+    inverse[members.get_column(JOURNEY).to_numpy()] = members.get_column("_row").to_numpy()
+    weight = distinct.get_column(JOURNEY).list.len().to_numpy().astype(np.float64)
     indptr = np.zeros(distinct.height + 1, dtype=np.int64)
     np.cumsum(distinct.get_column("_v").list.len().to_numpy(), out=indptr[1:])
     cells = distinct.select(pl.col("_v").explode().drop_nulls()).select(
@@ -588,7 +591,7 @@ def _assignments(journeys: Journeys, rows: _Rows, log_resp: _F64) -> pl.DataFram
     prob = np.exp(log_resp[np.arange(len(best)), best])
     return pl.DataFrame(
         {
-            "journey": journeys._ids.get_column("journey"),
+            "journey": journeys.core.ids.get_column("journey"),
             "archetype": pl.Series(best[rows.inverse], dtype=pl.UInt32),
             "probability": prob[rows.inverse],
         }
@@ -653,7 +656,7 @@ class Archetypes:
         self._customers = customers
         rows, log_resp = model._train
         self.labels = _assignments(journeys, rows, log_resp).insert_column(
-            1, journeys._ids.get_column("customer")
+            1, journeys.core.ids.get_column("customer")
         )
         self._rows = rows
 
@@ -670,7 +673,7 @@ class Archetypes:
     def _codes(self) -> pl.DataFrame:
         """Archetype of each journey code."""
         return pl.DataFrame(
-            {_J: pl.arange(0, self.journeys.n_journeys, dtype=pl.UInt32, eager=True),
+            {JOURNEY: pl.arange(0, self.journeys.n_journeys, dtype=pl.UInt32, eager=True),
              "archetype": self.labels.get_column("archetype")}
         )  # fmt: skip
 
@@ -682,7 +685,7 @@ class Archetypes:
     @cached_property
     def _edge_support(self) -> pl.DataFrame:
         """Per archetype and transition: events, customers, support, lift, median time."""
-        edges = self.journeys._edges.join(self._codes, on=_J, how="left")
+        edges = self.journeys.core.edges.join(self._codes, on=JOURNEY, how="left")
         n = self.journeys.n_journeys
         overall = edges.group_by("source", "target").agg(pl.len().alias("_overall"))
         per = (
@@ -694,10 +697,10 @@ class Archetypes:
             )
             .join(self._sizes, on="archetype")
             .join(overall, on=["source", "target"])
-            .with_columns(_ratio(pl.col("customers"), pl.col("size")).alias("support"))
+            .with_columns(ratio(pl.col("customers"), pl.col("size")).alias("support"))
             # lift = (customers / size) / (overall / n), as one exact division
             .with_columns(
-                _ratio(
+                ratio(
                     pl.col("customers").cast(pl.Float64) * n,
                     pl.col("size").cast(pl.Float64) * pl.col("_overall"),
                 ).alias("lift")
@@ -717,7 +720,7 @@ class Archetypes:
     @cached_property
     def _node_support(self) -> pl.DataFrame:
         """Per archetype and touchpoint: events, customers, starts, ends, support."""
-        nodes = self.journeys._nodes.join(self._codes, on=_J, how="left")
+        nodes = self.journeys.core.nodes.join(self._codes, on=JOURNEY, how="left")
         per = nodes.group_by("archetype", "touchpoint").agg(
             pl.col("visits").sum().alias("events"), pl.len().alias("customers")
         )
@@ -733,7 +736,7 @@ class Archetypes:
             .join(self._sizes, on="archetype")
             .with_columns(
                 pl.col("starts", "ends").fill_null(0).cast(pl.UInt32),
-                _ratio(pl.col("customers"), pl.col("size")).alias("support"),
+                ratio(pl.col("customers"), pl.col("size")).alias("support"),
             )
             .drop("size")
             .sort("archetype", "touchpoint")
@@ -846,7 +849,7 @@ class Archetypes:
             "archetype",
             of,
             "journeys",
-            _ratio(pl.col("journeys"), pl.col("size")).alias("share"),
+            ratio(pl.col("journeys"), pl.col("size")).alias("share"),
         ).sort(["archetype", "journeys", of], descending=[False, True, False])
 
     def _check_archetype(self, archetype: object) -> int:
@@ -894,14 +897,14 @@ class Archetypes:
         """Per archetype, the ``n`` most central journeys (first journey of each distinct row)."""
         first = (
             pl.DataFrame({"_row": self._rows.inverse, "journey": self.labels.get_column("journey")})
-            .with_row_index(_J)
+            .with_row_index(JOURNEY)
             .group_by("_row", maintain_order=True)
             .first()
         )
         ranked = (
             first.join(self._centrality, on="_row")
-            .join(self._codes, on=_J)
-            .sort(["archetype", "_score", _J], descending=[False, True, False])
+            .join(self._codes, on=JOURNEY)
+            .sort(["archetype", "_score", JOURNEY], descending=[False, True, False])
         )
         return ranked.group_by("archetype", maintain_order=True).agg(
             pl.col("journey").first().alias("representative"),
@@ -925,7 +928,7 @@ class Archetypes:
         """
         stats = self.journeys.stats.with_columns(self.labels.get_column("archetype"))
         base = self._sizes.with_columns(
-            _ratio(pl.col("size"), self.journeys.n_journeys).alias("share")
+            ratio(pl.col("size"), self.journeys.n_journeys).alias("share")
         ).join(self._examples(), on="archetype", how="left")
         per = stats.group_by("archetype").agg(
             pl.col("events").median().alias("events_median"),
@@ -934,10 +937,10 @@ class Archetypes:
         table = base.join(per, on="archetype")
         for column in ("entry", "exit"):
             table = table.join(_top(stats, column), on="archetype", how="left")
-        if self.journeys._has_channel:
-            channels = self.journeys._sequence.select(_J, pl.col("channel").cast(pl.String)).join(
-                self._codes, on=_J
-            )
+        if self.journeys.core.has_channel:
+            channels = self.journeys.core.sequence.select(
+                JOURNEY, pl.col("channel").cast(pl.String)
+            ).join(self._codes, on=JOURNEY)
             table = table.join(_top(channels, "channel"), on="archetype", how="left")
         archetype = self.labels.get_column("archetype")
         if self.divergence is not None:
@@ -1093,9 +1096,7 @@ def cluster(
     model.fit(journeys)
     divergence = jmap if isinstance(jmap, Divergence) or jmap is None else compare(journeys, jmap)
     if isinstance(customers, EventLog):
-        from .compare import _from_attributes
-
-        customers = _from_attributes(customers)
+        customers = from_attributes(customers)
     if customers is not None and "customer" not in customers.columns:
         msg = f"customers= needs a 'customer' column; it has {customers.columns}"
         raise JourneygraphError(msg)

@@ -37,9 +37,11 @@ import numpy as np
 import polars as pl
 
 from ._align import Automaton, Move, align
+from ._customers import from_attributes
 from ._errors import JourneygraphError
-from .ingest import ROW, EventLog
-from .mine import _J, Journeys, _group_runs
+from ._frames import JOURNEY, group_runs, lookup
+from .ingest import EventLog
+from .mine import Journeys
 
 if TYPE_CHECKING:
     from .journeymap import JourneyMap
@@ -87,8 +89,12 @@ class Divergence:
         self.journeys = journeys
         self.jmap = jmap
         self.strict = strict
-        self._visits = visits  # one row per visit: _J, _visit, symbol, touchpoint, time, position
-        self._sequences = sequences  # one row per journey: _J, _seq (distinct sequence id), length
+        self._visits = (
+            visits  # one row per visit: JOURNEY, _visit, symbol, touchpoint, time, position
+        )
+        self._sequences = (
+            sequences  # one row per journey: JOURNEY, _seq (distinct sequence id), length
+        )
         self._costs = costs  # per distinct sequence
         self._moves = moves  # per distinct sequence
         self._shortest = shortest
@@ -130,31 +136,31 @@ class Divergence:
         next visit (or of the last one at the end); ``stage`` is the stage
         skipped, left from, or visited. Sorted by journey and position.
         """
-        return self.journeys._with_ids(self._deviations)
+        return self.journeys.core.with_ids(self._deviations)
 
     @cached_property
     def _deviations(self) -> pl.DataFrame:
-        """`deviations` by journey code (``_J``), sorted."""
+        """`deviations` by journey code (``JOURNEY``), sorted."""
         labelled = self._sequences.join(self._per_sequence, on="_seq").with_columns(
             # positions past the last visit point at the last visit
             pl.min_horizontal("_visit", pl.col("length") - 1).alias("_visit")
         )
         # visits are sorted by journey, then visit: row = first row of the journey + visit
-        at = _lookup(self._first_visit_row, pl.col(_J)) + pl.col("_visit")
+        at = lookup(self._first_visit_row, pl.col(JOURNEY)) + pl.col("_visit")
         located = self._visits.select("position", "touchpoint", "time")
         rows = labelled.select(at.alias("_row")).get_column("_row")
         found = pl.concat([labelled, located[rows]], how="horizontal").select(
-            _J,
+            JOURNEY,
             pl.col("kind").cast(pl.Enum(DEVIATIONS)),
             "position",
             pl.when(pl.col("_stage") >= 0)
-            .then(_lookup(self._stage_names, pl.col("_stage").clip(0)))
+            .then(lookup(self._stage_names, pl.col("_stage").clip(0)))
             .alias("stage"),
             "touchpoint",
             "time",
         )
         out = pl.concat([found, self._late], how="vertical_relaxed")
-        return out.sort(_J, "position", "kind")
+        return out.sort(JOURNEY, "position", "kind")
 
     @cached_property
     def _late(self) -> pl.DataFrame:
@@ -162,7 +168,7 @@ class Divergence:
         if not any(limits):
             return pl.DataFrame(
                 schema={
-                    _J: pl.UInt32,
+                    JOURNEY: pl.UInt32,
                     "kind": pl.Enum(DEVIATIONS),
                     "position": pl.UInt32,
                     "stage": pl.String,
@@ -175,19 +181,19 @@ class Divergence:
         limit = pl.Series("limit", micros, dtype=pl.Int64)
         on_map = self._visits.filter(pl.col("symbol") >= 0)
         nxt = on_map.with_columns(
-            pl.col("time").shift(-1).over(_J).alias("_next_time"),
-            pl.col("position").shift(-1).over(_J).alias("_next_position"),
-            pl.col("touchpoint").shift(-1).over(_J).alias("_next_touchpoint"),
-            _lookup(limit, pl.col("symbol")).alias("_limit"),
+            pl.col("time").shift(-1).over(JOURNEY).alias("_next_time"),
+            pl.col("position").shift(-1).over(JOURNEY).alias("_next_position"),
+            pl.col("touchpoint").shift(-1).over(JOURNEY).alias("_next_touchpoint"),
+            lookup(limit, pl.col("symbol")).alias("_limit"),
         )
         late = nxt.filter(
             (pl.col("_next_time") - pl.col("time")).dt.total_microseconds() > pl.col("_limit")
         )
         return late.select(
-            _J,
+            JOURNEY,
             pl.lit("late").cast(pl.Enum(DEVIATIONS)).alias("kind"),
             pl.col("_next_position").alias("position"),
-            _lookup(self._stage_names, pl.col("symbol")).alias("stage"),
+            lookup(self._stage_names, pl.col("symbol")).alias("stage"),
             pl.col("_next_touchpoint").alias("touchpoint"),
             pl.col("_next_time").alias("time"),
         )
@@ -201,7 +207,7 @@ class Divergence:
         customer table given to :func:`compare`.
         """
         costs = pl.Series("cost", self._costs, dtype=pl.Int64)
-        base = self._sequences.with_columns(_lookup(costs, pl.col("_seq")).alias("cost"))
+        base = self._sequences.with_columns(lookup(costs, pl.col("_seq")).alias("cost"))
         # counts per distinct sequence, gathered to journeys; `late` depends on times
         per_seq = self._per_sequence.group_by("_seq", "kind").len()
         table = pl.DataFrame({"_seq": pl.int_range(len(self._moves), dtype=pl.UInt32, eager=True)})
@@ -209,21 +215,21 @@ class Divergence:
             hits = per_seq.filter(pl.col("kind") == kind).select("_seq", pl.col("len").alias(kind))
             table = table.join(hits, on="_seq", how="left", maintain_order="left")
         table = table.fill_null(0)
-        late = self._late.group_by(_J).len().rename({"len": "late"})
+        late = self._late.group_by(JOURNEY).len().rename({"len": "late"})
         base = base.with_columns(
-            _lookup(table.get_column(k), pl.col("_seq")).alias(k) for k in DEVIATIONS[:-1]
-        ).join(late, on=_J, how="left", maintain_order="left")
+            lookup(table.get_column(k), pl.col("_seq")).alias(k) for k in DEVIATIONS[:-1]
+        ).join(late, on=JOURNEY, how="left", maintain_order="left")
         reached = self._reached.with_columns(
-            _lookup(self._stage_names, pl.col("_entry")).alias("entry_stage"),
-            _lookup(self._stage_names, pl.col("_exit")).alias("exit_stage"),
+            lookup(self._stage_names, pl.col("_entry")).alias("entry_stage"),
+            lookup(self._stage_names, pl.col("_exit")).alias("exit_stage"),
         )
-        ids = self.journeys._ids.select("journey", "customer")
+        ids = self.journeys.core.ids.select("journey", "customer")
         out = (
-            self.journeys._with_ids(
-                base.join(reached, on=_J, how="left")
-                .sort(_J)
+            self.journeys.core.with_ids(
+                base.join(reached, on=JOURNEY, how="left")
+                .sort(JOURNEY)
                 .select(
-                    _J,
+                    JOURNEY,
                     pl.col("length").alias("visits"),
                     "cost",
                     (1 - pl.col("cost") / (pl.col("length") + self._shortest)).alias("fitness"),
@@ -249,9 +255,9 @@ class Divergence:
         (event index; for a map-only move the next event), ``touchpoint``
         (null for map-only moves) and ``stage`` (null for journey-only moves).
         """
-        code = self.journeys._code_of(journey)
-        seq = int(self._sequences.filter(pl.col(_J) == code).get_column("_seq")[0])
-        visits = self._visits.filter(pl.col(_J) == code).sort("_visit")
+        code = self.journeys.core.code_of(journey)
+        seq = int(self._sequences.filter(pl.col(JOURNEY) == code).get_column("_seq")[0])
+        visits = self._visits.filter(pl.col(JOURNEY) == code).sort("_visit")
         positions = visits.get_column("position").to_list()
         touchpoints = visits.get_column("touchpoint").cast(pl.String).to_list()
         names = self.jmap.stage_names
@@ -342,18 +348,18 @@ class Divergence:
 
     @cached_property
     def _steps(self) -> pl.DataFrame:
-        """Each journey's distinct steps between consecutive visits: ``_J``, ``label``
+        """Each journey's distinct steps between consecutive visits: ``JOURNEY``, ``label``
         and ``next`` as codes of `_labels` (stage ``s`` is code ``s``)."""
         n_stages = len(self.jmap.stages)
         off_map = pl.col("touchpoint").to_physical().cast(pl.Int64) + n_stages
         code = pl.when(pl.col("symbol") >= 0).then(pl.col("symbol")).otherwise(off_map)
-        labelled = self._visits.select(_J, _lookup(self._labels[1], code).alias("label"))
+        labelled = self._visits.select(JOURNEY, lookup(self._labels[1], code).alias("label"))
         return (
             labelled.with_columns(
-                pl.col("label").shift(-1).alias("next"), pl.col(_J).shift(-1).alias("_next_j")
+                pl.col("label").shift(-1).alias("next"), pl.col(JOURNEY).shift(-1).alias("_next_j")
             )
-            .filter(pl.col("_next_j") == pl.col(_J))
-            .select(_J, "label", "next")
+            .filter(pl.col("_next_j") == pl.col(JOURNEY))
+            .select(JOURNEY, "label", "next")
             .unique()
         )
 
@@ -375,14 +381,14 @@ class Divergence:
         )
         # bypassed = journeys whose furthest stage is the target or later, minus those
         # of them that made the move
-        furthest = self._reached.select(_J, pl.col("_furthest").alias("furthest"))
+        furthest = self._reached.select(JOURNEY, pl.col("_furthest").alias("furthest"))
         at_least = np.bincount(
             furthest.get_column("furthest").to_numpy(), minlength=len(self.jmap.stages)
         )
         at_least = np.cumsum(at_least[::-1])[::-1]
         made = (
             steps.join(moves, on=["label", "next"])
-            .join(furthest, on=_J)
+            .join(furthest, on=JOURNEY)
             .filter(pl.col("furthest") >= pl.col("next"))
             .group_by("_order")
             .len()
@@ -394,7 +400,7 @@ class Divergence:
             .with_columns(
                 pl.col("journeys").fill_null(0),
                 (
-                    _lookup(pl.Series(at_least, dtype=pl.Int64), pl.col("next"))
+                    lookup(pl.Series(at_least, dtype=pl.Int64), pl.col("next"))
                     - pl.col("len").fill_null(0)
                 )
                 .cast(pl.UInt32)
@@ -403,8 +409,8 @@ class Divergence:
         )
         shadow = counts.join(moves, on=["label", "next"], how="anti")
         names = self._labels[0]
-        label = _lookup(names, pl.col("label")).alias("source")
-        nxt = _lookup(names, pl.col("next")).alias("target")
+        label = lookup(names, pl.col("label")).alias("source")
+        nxt = lookup(names, pl.col("next")).alias("target")
         return pl.concat(
             [
                 used.select(label, nxt, pl.lit("map").alias("kind"), "journeys", "bypassed"),
@@ -424,7 +430,7 @@ class Divergence:
         furthest (``_furthest``) stage codes."""
         return (
             self._visits.filter(pl.col("symbol") >= 0)
-            .group_by(_J, maintain_order=True)
+            .group_by(JOURNEY, maintain_order=True)
             .agg(
                 pl.col("symbol").first().alias("_entry"),
                 pl.col("symbol").last().alias("_exit"),
@@ -451,17 +457,17 @@ class Divergence:
         # each journey's first visit to each stage, grouped on one packed integer key
         n_stages = len(names)
         keyed = self._visits.filter(pl.col("symbol") >= 0).select(
-            (pl.col(_J).cast(pl.Int64) * n_stages + pl.col("symbol")).alias("_key"), "position"
+            (pl.col(JOURNEY).cast(pl.Int64) * n_stages + pl.col("symbol")).alias("_key"), "position"
         )
-        first_visit = _group_runs(keyed, pl.col("position").min().alias("_at")).select(
-            (pl.col("_key") // n_stages).cast(pl.UInt32).alias(_J),
+        first_visit = group_runs(keyed, pl.col("position").min().alias("_at")).select(
+            (pl.col("_key") // n_stages).cast(pl.UInt32).alias(JOURNEY),
             (pl.col("_key") % n_stages).alias("symbol"),
             "_at",
         )
-        first_dev = self._deviations.group_by(_J).agg(pl.col("position").min().alias("_dev"))
+        first_dev = self._deviations.group_by(JOURNEY).agg(pl.col("position").min().alias("_dev"))
         before_dev = pl.col("_dev").is_null() | (pl.col("_at") < pl.col("_dev"))
         reach = (
-            first_visit.join(first_dev, on=_J, how="left")
+            first_visit.join(first_dev, on=JOURNEY, how="left")
             .group_by("symbol")
             .agg(pl.len().alias("reached"), before_dev.sum().alias("ideal"))
         )
@@ -633,22 +639,6 @@ class Divergence:
         return pl.concat(parts)
 
 
-def _from_attributes(log: EventLog, columns: list[str] | None = None) -> pl.DataFrame:
-    """One row per customer: each event attribute's (or each of ``columns``) last
-    non-null value in time order."""
-    attributes = log.attributes if columns is None else columns
-    if not attributes:
-        msg = "customers=log needs attribute columns on the events (outcomes, scores)"
-        raise JourneygraphError(msg)
-    last = [pl.col(a).sort_by("timestamp", ROW).drop_nulls().last() for a in attributes]
-    return log.lazy().group_by("customer").agg(last).collect().sort("customer")
-
-
-def _lookup(table: pl.Series, index: pl.Expr) -> pl.Expr:
-    """``table[index]`` for every row: decode codes (stage, touchpoint) to values."""
-    return pl.lit(table).gather(index)
-
-
 def _label(moves: list[Move], starts: set[int]) -> list[tuple[str, int, int | None]]:
     """Deviation labels of one aligned sequence: (kind, visit index, stage)."""
     syncs = [i for i, m in enumerate(moves) if m.kind == "sync"]
@@ -737,23 +727,25 @@ def compare(
         [index_of[stage_of[t]] if t in stage_of else -1 for t in journeys.touchpoints],
         dtype=np.int64,
     )
-    seq = journeys._sequence.select(_J, "touchpoint", "timestamp", "_pos")
-    symbol = _lookup(pl.Series(symbol_of), pl.col("touchpoint").to_physical())
+    seq = journeys.core.sequence.select(JOURNEY, "touchpoint", "timestamp", "_pos")
+    symbol = lookup(pl.Series(symbol_of), pl.col("touchpoint").to_physical())
     code = pl.col("touchpoint").to_physical().cast(pl.Int64)
     seq = seq.with_columns(symbol.alias("symbol"))
     if strict:
         starts = pl.lit(True)
     else:
         key = pl.when(pl.col("symbol") >= 0).then(pl.col("symbol")).otherwise(-1 - code)
-        starts = (pl.col(_J) != pl.col(_J).shift(1)) | (key != key.shift(1))
+        starts = (pl.col(JOURNEY) != pl.col(JOURNEY).shift(1)) | (key != key.shift(1))
         starts = starts.fill_null(True)
     row = pl.int_range(pl.len(), dtype=pl.Int64)
-    first_row = pl.when(pl.col(_J) != pl.col(_J).shift(1)).then(row).forward_fill().fill_null(0)
+    first_row = (
+        pl.when(pl.col(JOURNEY) != pl.col(JOURNEY).shift(1)).then(row).forward_fill().fill_null(0)
+    )
     visits = (
         seq.filter(starts)
         .with_columns((row - first_row).alias("_visit"))
         .select(
-            _J,
+            JOURNEY,
             "_visit",
             "symbol",
             "touchpoint",
@@ -761,17 +753,19 @@ def compare(
             pl.col("_pos").alias("position"),
         )
     )
-    per_journey = visits.group_by(_J, maintain_order=True).agg(pl.col("symbol").alias("_symbols"))
-    distinct = per_journey.group_by("_symbols", maintain_order=True).agg(pl.col(_J))
+    per_journey = visits.group_by(JOURNEY, maintain_order=True).agg(
+        pl.col("symbol").alias("_symbols")
+    )
+    distinct = per_journey.group_by("_symbols", maintain_order=True).agg(pl.col(JOURNEY))
     distinct = distinct.with_row_index("_seq")
     sequences = (
-        distinct.explode(_J)
-        .select(_J, "_seq", pl.col("_symbols").list.len().alias("length"))
-        .sort(_J)
+        distinct.explode(JOURNEY)
+        .select(JOURNEY, "_seq", pl.col("_symbols").list.len().alias("length"))
+        .sort(JOURNEY)
     )
     costs, moves = align(automaton, distinct.get_column("_symbols").to_list())
     if isinstance(customers, EventLog):
-        customers = _from_attributes(customers)
+        customers = from_attributes(customers)
     if customers is not None and "customer" not in customers.columns:
         msg = f"customers= needs a 'customer' column; it has {customers.columns}"
         raise JourneygraphError(msg)

@@ -34,7 +34,6 @@ import difflib
 import itertools
 import json
 import os
-from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,8 +52,9 @@ from pydantic import (
     model_validator,
 )
 
+from ._align import distances
 from ._errors import JourneygraphError
-from .schema import _DURATION_RE, _Frozen, parse_duration
+from .schema import DURATION_RE, Frozen, parse_duration
 
 if TYPE_CHECKING:
     from .mine import Journeys
@@ -66,7 +66,7 @@ MoveKind = Literal["next", "skip", "extra"]
 
 _DURATION_SCHEMA: dict[str, Any] = {
     "anyOf": [
-        {"type": "string", "pattern": _DURATION_RE.pattern},
+        {"type": "string", "pattern": DURATION_RE.pattern},
         {"type": "number", "exclusiveMinimum": 0},
         {"type": "null"},
     ],
@@ -103,7 +103,7 @@ def format_duration(value: dt.timedelta) -> str:
     return f"{seconds}.{fraction:06d}s"
 
 
-class Stage(_Frozen):
+class Stage(Frozen):
     """One stage of a journey map: a name and the touchpoints that belong to it.
 
     Attributes
@@ -248,7 +248,7 @@ def _unknown(what: str, name: str, names: Sequence[str]) -> str:
     return f"{what} names unknown stage {name!r}{hint} (stages: {', '.join(names)})"
 
 
-class JourneyMap(_Frozen):
+class JourneyMap(Frozen):
     """The company's idealised journey map: ordered stages, allowed moves, start and end.
 
     **Moves.** From each stage to the next one (``"next"``); from stage ``i`` over
@@ -390,7 +390,7 @@ class JourneyMap(_Frozen):
                 if name not in position:
                     raise ValueError(_unknown(key, name, names))
         plan = _make_plan(self)
-        reached = _distances(plan.successors, plan.starts)
+        reached = distances(plan.successors, plan.starts)
         for e in plan.ends:
             if e not in reached:
                 starts = [plan.names[s] for s in plan.starts]
@@ -521,7 +521,7 @@ class JourneyMap(_Frozen):
         predecessors: list[list[int]] = [[] for _ in plan.names]
         for a, b in plan.kinds:
             predecessors[b].append(a)
-        tail = _distances(predecessors, plan.ends)
+        tail = distances(predecessors, plan.ends)
         q = min(plan.starts, key=lambda s: (tail.get(s, len(plan.names)), s))
         path = [q]
         while tail[q] > 0:
@@ -811,19 +811,6 @@ class JourneyMap(_Frozen):
 def _names(names: Iterable[str]) -> list[str]:
     """A list of names; a single string is one name, not its characters."""
     return [names] if isinstance(names, str) else list(names)
-
-
-def _distances(neighbours: Sequence[Sequence[int]], sources: Iterable[int]) -> dict[int, int]:
-    """Breadth-first distances from the sources (unreached nodes are left out)."""
-    dist = dict.fromkeys(sources, 0)
-    queue = deque(dist)
-    while queue:
-        q = queue.popleft()
-        for b in neighbours[q]:
-            if b not in dist:
-                dist[b] = dist[q] + 1
-                queue.append(b)
-    return dist
 
 
 def _read(source: str | os.PathLike[str]) -> tuple[str, str]:

@@ -31,29 +31,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal, get_args
 
 import networkx as nx
-import numpy as np
-import numpy.typing as npt
 import polars as pl
 
-from . import _kernels
+from ._core import Core, encode
 from ._errors import JourneygraphError
-from .ingest import ROW, USUAL_ORDER, EventLog, by_customer_and_time, event_order
+from ._frames import JOURNEY, LOGGED, ratio
+from .ingest import ROW, EventLog
 from .schema import IngestReport, MineOptions, validated
 
 __all__ = ["Journeys", "mine"]
 
 Weight = Literal["events", "customers", "share", "p_next", "p_prev", "median_time"]
 WEIGHTS: tuple[str, ...] = get_args(Weight)
-
-# private column names of the engine's event frame
-_J = "_journey"  # journey code (UInt32), dense, in journey-id order
-_C = "_customer_code"  # customer code (UInt32), dense, in customer order
-_LOGGED = "_logged_touchpoint"  # the touchpoint as logged, kept to order ties
 
 
 class Journeys:
@@ -84,21 +77,11 @@ class Journeys:
     [('a', 3, 1, 1, 1), ('b', 1, 0, 0, 0)]
     """
 
-    def __init__(
-        self,
-        events: pl.DataFrame,
-        *,
-        options: MineOptions,
-        report: IngestReport,
-        sort_keys: list[str],
-        has_channel: bool,
-    ) -> None:
-        self._frame = events  # filtered, encoded, in input order; before sessions and collapsing
-        self.options = options
+    def __init__(self, core: Core, *, report: IngestReport) -> None:
+        self._core = core
+        self.options: MineOptions = core.options
         self._report_in = report  # rows through ingestion and filters, before collapsing
-        self._sort_keys = sort_keys
-        self._has_channel = has_channel
-        self.touchpoints: list[str] = _categories(events, "touchpoint")
+        self.touchpoints: list[str] = core.touchpoints
 
     def __repr__(self) -> str:
         return (
@@ -124,111 +107,26 @@ class Journeys:
         )
 
     @property
+    def core(self) -> Core:
+        """The engine core under these journeys (internal interface).
+
+        The encoded, ordered events, journey blocks and per-journey arrays that
+        `compare`, `cluster`, the report and backends build on; see
+        ``journeygraph._core``. Not part of the stable API.
+        """
+        return self._core
+
+    @property
     def n_journeys(self) -> int:
         """Number of journeys."""
-        return len(self._blocks.customer)
+        return self._core.n_journeys
 
     @property
     def n_events(self) -> int:
         """Number of events in the journeys (after collapsing repeats, if asked)."""
-        return len(self._blocks.time)
-
-    # ------------------------------------------------------------------ engine
-    @cached_property
-    def _blocks(self) -> _Blocks:
-        """The kept events as arrays, split into journeys."""
-        return _Blocks.of(self._frame, self._sort_keys, self.options)
-
-    @cached_property
-    def _mined(self) -> tuple[npt.NDArray[Any], ...]:
-        """Edge, node and per-journey counts of every journey (see `_kernels.mine_blocks`)."""
-        b = self._blocks
-        return _kernels.mine_blocks(
-            b.starts, b.touchpoint, b.time, b.session, b.channel, len(self.touchpoints)
-        )
-
-    @cached_property
-    def _sequence(self) -> pl.DataFrame:
-        """The journeys' events in order, one row each, for per-event work elsewhere.
-
-        Columns: journey code, ``touchpoint``, ``timestamp``, ``channel`` (if
-        read), ``_session``, ``_pos`` and the next event's touchpoint and time
-        (``_has_next`` says whether there is one in the journey).
-        """
-        b = self._blocks
-        lengths = np.diff(b.starts)
-        journey = np.repeat(np.arange(len(lengths), dtype=np.uint32), lengths)
-        firsts = np.repeat(b.starts[:-1].astype(np.uint32), lengths)
-        position = np.arange(len(b.time), dtype=np.uint32) - firsts
-        has_next = np.ones(len(b.time), dtype=np.bool_)
-        has_next[b.starts[1:] - 1] = False
-        columns = [
-            pl.Series(_J, journey),
-            self._vocabulary.gather(pl.Series(b.touchpoint)),
-            self._times(b.time, "timestamp"),
-        ]
-        if len(b.channel):
-            names = _categories(self._frame, "channel")
-            known = pl.Series(b.channel).to_frame("c").select(pl.when(pl.col("c") >= 0).then("c"))
-            channels = pl.Series("channel", names, dtype=pl.Enum(names))
-            columns.append(channels.gather(known.to_series()))
-        return pl.DataFrame(columns).with_columns(
-            pl.Series("_session", b.session),
-            pl.Series("_pos", position),
-            pl.Series("_has_next", has_next),
-            pl.col("touchpoint").shift(-1).alias("_next_touchpoint"),
-            pl.col("timestamp").shift(-1).alias("_next_time"),
-        )
-
-    @cached_property
-    def _ids(self) -> pl.DataFrame:
-        """One row per journey code: journey id, customer, session."""
-        b = self._blocks
-        first = b.starts[:-1]
-        ids = pl.DataFrame(
-            {
-                "customer": self._frame.get_column("customer").gather(b.first_rows),
-                "session": b.session[first],
-            }
-        )
-        if self.options.journey == "session":
-            journey = pl.format("{}#{}", pl.col("customer"), pl.col("session"))
-        else:
-            journey = pl.col("customer")
-        return ids.select(journey.alias("journey"), "customer", "session")
-
-    def _with_ids(self, frame: pl.DataFrame) -> pl.DataFrame:
-        journey = self._ids.get_column("journey").gather(frame.get_column(_J))
-        return frame.select(journey.alias("journey"), pl.exclude(_J, _C))
-
-    @cached_property
-    def _vocabulary(self) -> pl.Series:
-        """The touchpoints as an Enum series: ``_vocabulary.gather(codes)`` decodes."""
-        return pl.Series("touchpoint", self.touchpoints, dtype=pl.Enum(self.touchpoints))
-
-    def _times(self, values: npt.NDArray[np.int64], name: str) -> pl.Series:
-        """Microseconds since the epoch as the events' timestamp type."""
-        return pl.Series(name, values).cast(self._frame.schema["timestamp"])
+        return self._core.n_events
 
     # ------------------------------------------------------------------ tables
-    @cached_property
-    def _edges(self) -> pl.DataFrame:
-        """Edges with journey codes and customer codes (the engine's form of ``edges``)."""
-        edges, times, *_ = self._mined
-        vocab = self._vocabulary
-        return pl.DataFrame(
-            [
-                pl.Series(_J, edges[0]),
-                pl.Series(_C, self._blocks.customer[edges[0]]),
-                vocab.gather(pl.Series(edges[1])).alias("source"),
-                vocab.gather(pl.Series(edges[2])).alias("target"),
-                pl.Series("count", edges[3]),
-                self._times(times[0], "first_time"),
-                self._times(times[1], "last_time"),
-                _durations(times[2], "total_time"),
-                _durations(times[3], "median_time"),
-            ]
-        )
 
     @cached_property
     def edges(self) -> pl.DataFrame:
@@ -240,22 +138,7 @@ class Journeys:
         an even count the mean of the two middle values, rounded down to whole
         microseconds). Sorted by journey, source, target.
         """
-        return self._with_ids(self._edges)
-
-    @cached_property
-    def _nodes(self) -> pl.DataFrame:
-        _, _, nodes, dwell, _ = self._mined
-        return pl.DataFrame(
-            [
-                pl.Series(_J, nodes[0]),
-                pl.Series(_C, self._blocks.customer[nodes[0]]),
-                self._vocabulary.gather(pl.Series(nodes[1])),
-                pl.Series("visits", nodes[2]),
-                pl.Series("first_position", nodes[3]),
-                pl.Series("last_position", nodes[4]),
-                _durations(dwell, "dwell"),
-            ]
-        )
+        return self._core.with_ids(self._core.edges)
 
     @cached_property
     def nodes(self) -> pl.DataFrame:
@@ -265,7 +148,7 @@ class Journeys:
         ``last_position`` (0-based event index), ``dwell`` (see module docs).
         Sorted by journey, touchpoint.
         """
-        return self._with_ids(self._nodes)
+        return self._core.with_ids(self._core.nodes)
 
     @cached_property
     def stats(self) -> pl.DataFrame:
@@ -279,32 +162,7 @@ class Journeys:
         with ``journey="customer"`` the number of inactivity gaps longer than
         ``session_gap`` plus one). See the module docs for the definitions.
         """
-        b = self._blocks
-        touchpoints, distinct_edges, self_loops, backtracks, switches = self._mined[4]
-        first, last = b.starts[:-1], b.starts[1:] - 1
-        events = (last - first + 1).astype(np.uint32)
-        start, end = b.time[first], b.time[last]
-        sessions = b.session[last]
-        if self.options.journey == "session":
-            sessions = np.ones_like(sessions)
-        stats = pl.DataFrame(
-            [
-                pl.Series("events", events),
-                pl.Series("touchpoints", touchpoints),
-                self._vocabulary.gather(b.touchpoint[first]).alias("entry"),
-                self._vocabulary.gather(b.touchpoint[last]).alias("exit"),
-                self._times(start, "start"),
-                self._times(end, "end"),
-                _durations(end - start, "duration"),
-                pl.Series("self_loops", self_loops),
-                pl.Series("revisits", events - self_loops - touchpoints),
-                pl.Series("backtracks", backtracks),
-                pl.Series("cycles", distinct_edges - touchpoints + 1),
-                pl.Series("channel_switches", switches),
-                pl.Series("sessions", sessions),
-            ]
-        )
-        return pl.concat([self._ids, stats], how="horizontal")
+        return self._core.stats
 
     # ------------------------------------------------------------------ graphs
     def graph(self, journey: Any) -> nx.DiGraph[Any]:
@@ -327,17 +185,8 @@ class Journeys:
         >>> g.nodes["home"]["visits"], g.graph["events"]
         (2, 3)
         """
-        code = self._code_of(journey)
+        code = self._core.code_of(journey)
         return next(self._graphs(code, code + 1))
-
-    def _code_of(self, journey: Any) -> int:
-        """The engine's code of a journey id; a clear error for an unknown id."""
-        ids = self._ids.get_column("journey")
-        hits = (ids == journey).arg_true() if _comparable(ids, journey) else pl.Series([])
-        if hits.len() == 0:
-            msg = f"no journey {journey!r}; journey ids look like {ids.head(3).to_list()}"
-            raise JourneygraphError(msg)
-        return int(hits[0])
 
     def graphs(self) -> Iterator[nx.DiGraph[Any]]:
         """Yield every journey's graph, one at a time, in journey order.
@@ -352,7 +201,10 @@ class Journeys:
     def _graphs(self, lo: int, hi: int) -> Iterator[nx.DiGraph[Any]]:
         stats = self.stats.slice(lo, hi - lo).to_dicts()
         parts = []
-        for table, offsets in ((self.nodes, self._node_offsets), (self.edges, self._edge_offsets)):
+        for table, offsets in (
+            (self.nodes, self._core.node_offsets),
+            (self.edges, self._core.edge_offsets),
+        ):
             start, stop = int(offsets[lo]), int(offsets[hi])
             rows = table.slice(start, stop - start).drop("journey").to_dicts()
             parts.append((rows, offsets[lo : hi + 1] - start))
@@ -365,15 +217,6 @@ class Journeys:
                 g.add_edge(row.pop("source"), row.pop("target"), **row)
             yield g
 
-    @cached_property
-    def _node_offsets(self) -> npt.NDArray[np.int64]:
-        return _offsets(self._mined[4][0])
-
-    @cached_property
-    def _edge_offsets(self) -> npt.NDArray[np.int64]:
-        return _offsets(self._mined[4][1])
-
-    # --------------------------------------------------------------- aggregate
     @cached_property
     def aggregate_edges(self) -> pl.DataFrame:
         """Every observed transition over all journeys, with all weights.
@@ -388,15 +231,15 @@ class Journeys:
             pl.col("source").to_physical().cast(pl.Int64) * n
             + pl.col("target").to_physical().cast(pl.Int64)
         ).alias("_pair")
-        counted = self._edges.group_by(pair).agg(
+        counted = self._core.edges.group_by(pair).agg(
             pl.col("source").first(),
             pl.col("target").first(),
             pl.col("count").sum().alias("events"),
             pl.len().alias("journeys"),
-            self._distinct_customers(),
+            self._core.distinct_customers(),
         )
         timed = (
-            self._transition_times()
+            self._core.transition_times()
             .group_by("_pair")
             .agg(pl.col("duration").median().alias("median_time"))
         )
@@ -410,18 +253,12 @@ class Journeys:
                 pl.col("events").cast(pl.UInt64),
                 pl.col("customers").cast(pl.UInt64),
                 pl.col("journeys").cast(pl.UInt64),
-                _ratio(pl.col("events"), total).alias("share"),
-                _ratio(pl.col("events"), pl.col("events").sum().over("source")).alias("p_next"),
-                _ratio(pl.col("events"), pl.col("events").sum().over("target")).alias("p_prev"),
+                ratio(pl.col("events"), total).alias("share"),
+                ratio(pl.col("events"), pl.col("events").sum().over("source")).alias("p_next"),
+                ratio(pl.col("events"), pl.col("events").sum().over("target")).alias("p_prev"),
                 "median_time",
             )
         )
-
-    def _transition_times(self) -> pl.DataFrame:
-        """Every transition's touchpoint pair code (source * n + target) and duration."""
-        b = self._blocks
-        pair, duration = _kernels.transitions(b.starts, b.touchpoint, b.time, len(self.touchpoints))
-        return pl.DataFrame([pl.Series("_pair", pair), _durations(duration, "duration")])
 
     @cached_property
     def aggregate_nodes(self) -> pl.DataFrame:
@@ -431,9 +268,9 @@ class Journeys:
         ``journeys``, ``starts`` and ``ends`` (journeys entering / leaving
         there). Sorted by touchpoint.
         """
-        visits = self._nodes.group_by("touchpoint").agg(
+        visits = self._core.nodes.group_by("touchpoint").agg(
             pl.col("visits").sum().cast(pl.UInt64),
-            self._distinct_customers().cast(pl.UInt64),
+            self._core.distinct_customers().cast(pl.UInt64),
             pl.len().cast(pl.UInt64).alias("journeys"),
         )
         stats = self.stats
@@ -449,12 +286,6 @@ class Journeys:
             .with_columns(pl.col("starts", "ends").fill_null(0))
             .sort("touchpoint")
         )
-
-    def _distinct_customers(self) -> pl.Expr:
-        """Customers among the rows of a per-journey table (one row per journey and key)."""
-        if self.options.journey == "customer":
-            return pl.len().alias("customers")  # journeys are customers
-        return pl.col(_C).n_unique().alias("customers")
 
     def aggregate_graph(self, weight: Weight = "events") -> nx.DiGraph[Any]:
         """All journeys as one ``networkx.DiGraph`` of touchpoints.
@@ -506,7 +337,9 @@ class Journeys:
         >>> v.select("variant", "journeys", "cumulative_share").rows()
         [(['home', 'buy'], 2, 0.666...), (['home'], 1, 1.0)]
         """
-        per_journey = self._sequence.group_by(_J).agg(pl.col("touchpoint").alias("variant"))
+        per_journey = self._core.sequence.group_by(JOURNEY).agg(
+            pl.col("touchpoint").alias("variant")
+        )
         counted = per_journey.group_by("variant").agg(pl.len().alias("journeys"))
         # codes follow the sorted vocabulary, so comparing code lists compares names
         key = pl.col("variant").list.eval(pl.element().to_physical())
@@ -517,8 +350,8 @@ class Journeys:
                 "variant",
                 pl.col("variant").list.len().alias("length"),
                 "journeys",
-                _ratio(pl.col("journeys"), self.n_journeys).alias("share"),
-                _ratio(pl.col("journeys").cum_sum(), self.n_journeys).alias("cumulative_share"),
+                ratio(pl.col("journeys"), self.n_journeys).alias("share"),
+                ratio(pl.col("journeys").cum_sum(), self.n_journeys).alias("cumulative_share"),
             )
         )
 
@@ -553,27 +386,14 @@ class Journeys:
                 f"vs {other.options!r}; mine both batches with the same options"
             )
             raise JourneygraphError(msg)
-        if other._sort_keys != self._sort_keys or other._has_channel != self._has_channel:
+        if (
+            other.core.sort_keys != self._core.sort_keys
+            or other.core.has_channel != self._core.has_channel
+        ):
             msg = "cannot merge batches read with different channel= / tie_breaker= settings"
             raise JourneygraphError(msg)
-        left, right = self._frame, other._frame
-        if left.schema["customer"] != right.schema["customer"]:
-            msg = (
-                f"customer ids have different types ({left.schema['customer']} vs "
-                f"{right.schema['customer']}); cast them to one type before reading"
-            )
-            raise JourneygraphError(msg)
-        shift = pl.col(ROW) + self._report_in.rows_read
-        frames = [left, right.with_columns(shift)]
-        events = _encode(pl.concat([_decode(f) for f in frames], how="vertical_relaxed"))
-        report = _add_reports(self._report_in, other._report_in)
-        return Journeys(
-            events,
-            options=self.options,
-            report=report,
-            sort_keys=self._sort_keys,
-            has_channel=self._has_channel,
-        )
+        core = self._core.merged(other.core, row_shift=self._report_in.rows_read)
+        return Journeys(core, report=_add_reports(self._report_in, other._report_in))
 
 
 def mine(
@@ -675,9 +495,9 @@ def mine(
         )
     exprs = [touchpoint.alias(c) if c == "touchpoint" else pl.col(c) for c in columns]
     # ties are ordered by the logged touchpoint, whatever rename/by_channel make of it
-    sort_keys = [_LOGGED if k == "touchpoint" else k for k in log.sort_keys()]
-    if _LOGGED in sort_keys:
-        exprs.append(pl.col("touchpoint").alias(_LOGGED))
+    sort_keys = [LOGGED if k == "touchpoint" else k for k in log.sort_keys()]
+    if LOGGED in sort_keys:
+        exprs.append(pl.col("touchpoint").alias(LOGGED))
     reason: Any = None
     for condition, why in rules:
         reason = (pl.when(condition) if reason is None else reason.when(condition)).then(
@@ -704,61 +524,8 @@ def mine(
         dropped=dropped,
         repaired=ingest_report.repaired,
     )
-    return Journeys(
-        _encode(frame),
-        options=options,
-        report=report,
-        sort_keys=sort_keys,
-        has_channel=log.has_channel,
-    )
-
-
-def _ratio(numerator: pl.Expr, denominator: pl.Expr | int) -> pl.Expr:
-    """``numerator / denominator`` as exact IEEE division in every row.
-
-    polars divides a long column by a scalar through multiplying by its
-    reciprocal, but short chunks exactly, so ``3 / 5`` could come out as 0.6 or
-    0.6000000000000001 depending on how the data is chunked. Broadcasting the
-    denominator to a column first makes the result independent of layout.
-    """
-    as_column = numerator.cast(pl.Float64) * 0.0 + denominator
-    return numerator.cast(pl.Float64) / as_column
-
-
-def _group_runs(keyed: pl.DataFrame, *aggs: pl.Expr) -> pl.DataFrame:
-    """Aggregate ``keyed`` by its integer ``_key`` column; result in key order.
-
-    Sorting one packed integer key with only the value columns it needs, then
-    aggregating the sorted runs, is several times faster than hashing a
-    multi-column key. The result has ``_key``, the run length ``_n`` and ``aggs``.
-    """
-    if not keyed.get_column("_key").is_sorted():
-        keyed = keyed.sort("_key")  # aggregates ignore order within a run
-    runs = keyed.with_columns(pl.col("_key").set_sorted()).group_by("_key", maintain_order=True)
-    return runs.agg(pl.len().alias("_n"), *aggs)
-
-
-def _categories(frame: pl.DataFrame, column: str) -> list[str]:
-    """The categories of an Enum column (see `_encode`)."""
-    dtype = frame.schema[column]
-    assert isinstance(dtype, pl.Enum)
-    return list(dtype.categories)
-
-
-def _encode(frame: pl.DataFrame) -> pl.DataFrame:
-    """Touchpoints (and channels) as an Enum of the sorted vocabulary."""
-    out = frame
-    for column in ("touchpoint", "channel", _LOGGED):
-        if column in out.columns:
-            vocab = out.get_column(column).drop_nulls().unique().sort()
-            out = out.with_columns(pl.col(column).cast(pl.Enum(vocab)))
-    return out
-
-
-def _decode(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(
-        pl.col(c).cast(pl.String) for c in ("touchpoint", "channel", _LOGGED) if c in frame.columns
-    )
+    core = Core(encode(frame), options=options, sort_keys=sort_keys, has_channel=log.has_channel)
+    return Journeys(core, report=report)
 
 
 def _add_reports(a: IngestReport, b: IngestReport) -> IngestReport:
@@ -771,95 +538,3 @@ def _add_reports(a: IngestReport, b: IngestReport) -> IngestReport:
         dropped=add(a.dropped, b.dropped),
         repaired=add(a.repaired, b.repaired),
     )
-
-
-def _comparable(ids: pl.Series, value: Any) -> bool:
-    if ids.dtype.is_integer():
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, str)
-
-
-def _offsets(sizes: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
-    """First row of each journey's block in a per-journey table, plus the end."""
-    out = np.zeros(len(sizes) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=out[1:])
-    return out
-
-
-def _durations(microseconds: npt.NDArray[np.int64], name: str) -> pl.Series:
-    return pl.Series(name, microseconds).cast(pl.Duration("us"))
-
-
-@dataclass(frozen=True)
-class _Blocks:
-    """The events journeys are made of, as arrays, in order; each journey a block.
-
-    Attributes
-    ----------
-    first_rows : row of each journey's first event in the (unordered) event frame.
-    starts : offset of each journey's first event, plus the end (int64).
-    customer : customer code of each journey (uint32).
-    session : 1-based session number of each event within its customer (uint32).
-    touchpoint : touchpoint code of each event (int32).
-    time : timestamp of each event, microseconds since the epoch (int64).
-    channel : channel code of each event, -1 for none; empty without channels.
-    """
-
-    first_rows: npt.NDArray[np.int64]
-    starts: npt.NDArray[np.int64]
-    customer: npt.NDArray[np.uint32]
-    session: npt.NDArray[np.uint32]
-    touchpoint: npt.NDArray[np.int32]
-    time: npt.NDArray[np.int64]
-    channel: npt.NDArray[np.int32]
-
-    @classmethod
-    def of(cls, frame: pl.DataFrame, sort_keys: list[str], options: MineOptions) -> _Blocks:
-        """Order the events, then split them into sessions and journeys."""
-        new_customer, time, rows, touchpoint, channel = _ordered(frame, sort_keys)
-        gap = -1 if options.session_gap is None else options.session_gap // _MICROSECOND
-        keep, session, starts, customer_code = _kernels.segment(
-            new_customer,
-            time,
-            touchpoint,
-            gap,
-            options.journey == "session",
-            options.collapse_repeats,
-        )
-        if not keep.all():
-            rows, touchpoint, time = rows[keep], touchpoint[keep], time[keep]
-            channel = channel[keep] if len(channel) else channel
-        first_rows = rows[starts[:-1]]
-        return cls(first_rows, starts, customer_code, session, touchpoint, time, channel)
-
-
-def _ordered(frame: pl.DataFrame, sort_keys: list[str]) -> tuple[npt.NDArray[Any], ...]:
-    """Events in order, as arrays: customer starts, times, rows, touchpoint and channel codes."""
-    tp = pl.col("touchpoint").to_physical().cast(pl.Int32).alias("touchpoint")
-    ch = pl.col("channel").to_physical().cast(pl.Int32).fill_null(-1).alias("channel")
-    with_channel = "channel" in frame.columns
-    if sort_keys == USUAL_ORDER:
-        codes = frame.select(tp, ch) if with_channel else frame.select(tp)
-        return by_customer_and_time(
-            frame,
-            codes.get_column("touchpoint").to_numpy(),
-            codes.get_column("channel").to_numpy() if with_channel else None,
-        )
-    perm = event_order(frame, sort_keys)
-    ordered = frame if perm is None else frame.gather(perm)
-    columns = ordered.select(
-        (pl.col("customer") != pl.col("customer").shift(1)).fill_null(True).alias("new"),
-        pl.col("timestamp").dt.epoch("us").alias("time"),
-        pl.int_range(pl.len(), dtype=pl.Int64).alias("row")
-        if perm is None
-        else perm.cast(pl.Int64).alias("row"),
-        tp,
-        *([ch] if with_channel else []),
-    )
-    arrays = [column.to_numpy() for column in columns]
-    if not with_channel:
-        arrays.append(np.empty(0, dtype=np.int32))
-    return tuple(arrays)
-
-
-_MICROSECOND = dt.timedelta(microseconds=1)

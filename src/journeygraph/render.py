@@ -23,25 +23,20 @@ pixels. The same graph always gives the same file, byte for byte.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import html
 import json
 import math
 import numbers
 import os
-import re
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import numpy as np
 
+from . import _page
 from ._errors import JourneygraphError
 
 __all__ = ["to_html"]
@@ -51,29 +46,13 @@ __all__ = ["to_html"]
 _WEIGHTS = ("weight", "count", "journeys", "events", "customers")
 # Node attributes tried, in order, for the node size.
 _VOLUMES = ("visits", "events", "customers", "journeys", "count")
-# Attributes that hold a share in [0, 1]: shown as percentages.
-_SHARES = frozenset(
-    {
-        "share",
-        "p_next",
-        "p_prev",
-        "reach",
-        "reach_ideal",
-        "drop_off",
-        "fitness",
-        "conformance",
-        "support",
-    }
-)
 _MAX_LABEL = 32  # characters of a name on the canvas; the tooltip has it whole
 _AUTO_EDGE_LABELS = 60  # label edges with their weight when at most this many are shown
-_MANY_EDGES = 150  # more unpruned edges than this: the page suggests pruning
 _STAGE_GAP = 260  # px between stages of a journey map
 _KAMADA_KAWAI_MAX = 150  # nodes; above, its all-pairs distances cost too much: spring layout
 _MIN_GAP = 90  # px wanted between the two closest nodes of a spring layout
 _STEP = 170  # px between touchpoints of one journey, in order of first visit
 _ROW_GAP = 150  # px between rows of touchpoints off the map
-_HEIGHT = 700  # px: the drawing on a page of its own
 
 _NODE = {"background": "#dbe4ff", "border": "#3b5bdb"}
 _ENTRY = {"background": "#d3f9d8", "border": "#2f9e44"}
@@ -113,7 +92,7 @@ def to_html(
     title: str | None = None,
     node_size: str | None = None,
     edge_labels: bool | None = None,
-    height: int = _HEIGHT,
+    height: int = _page.HEIGHT,
 ) -> Path:
     """Write a graph as one self-contained, interactive HTML file.
 
@@ -185,7 +164,7 @@ def to_html(
         msg = f"path {str(target)!r} is a folder; name the HTML file to write"
         raise JourneygraphError(msg)
     _check_options(top_k=top_k, min_weight=min_weight, height=height, title=title)
-    drawing = _draw(
+    drawing = draw(
         graph,
         weight=weight,
         top_k=top_k,
@@ -194,21 +173,10 @@ def to_html(
         node_size=node_size,
         edge_labels=edge_labels,
     )
-    return _write(drawing, target, height=height)
+    return _page.write(drawing, target, height=height)
 
 
-@dataclass(frozen=True)
-class _Drawing:
-    """A graph ready for the page: its heading, notes, legend and vis-network data."""
-
-    heading: str
-    summary: Mapping[str, Any]
-    facts: list[str]
-    legend: list[tuple[str, str]]
-    data: Mapping[str, Any]  # nodes, edges, options and summary, embedded as JSON
-
-
-def _draw(
+def draw(
     graph: nx.Graph[Any],
     *,
     weight: str | None = None,
@@ -217,7 +185,7 @@ def _draw(
     title: str | None = None,
     node_size: str | None = None,
     edge_labels: bool | None = None,
-) -> _Drawing:
+) -> _page.Drawing:
     """Everything `to_html` draws, without the page around it (the report reuses it)."""
     if not isinstance(graph, nx.Graph):
         kind = type(graph).__name__  # type: ignore[unreachable]
@@ -238,7 +206,7 @@ def _draw(
     positions = _layout(graph, index, shown, overlay=overlay)
     if edge_labels is None:
         edge_labels = chosen.attribute is not None and len(shown) <= _AUTO_EDGE_LABELS
-    heading = _text(title if title is not None else _default_title(graph, overlay=overlay))
+    heading = _page.text(title if title is not None else _default_title(graph, overlay=overlay))
 
     from pyvis.network import Network  # imported here: it pulls in IPython
 
@@ -248,7 +216,7 @@ def _draw(
         heading=heading,
         cdn_resources="in_line",
     )
-    names = [_text(node) for node in graph.nodes]
+    names = [_page.text(node) for node in graph.nodes]
     node_scale = _scaler(sizes, low=6.0, high=30.0)
     for node, i in index.items():
         attrs = graph.nodes[node]
@@ -278,7 +246,7 @@ def _draw(
             **style,
         }
         if edge_labels:
-            options["label"] = _format(chosen.name, _weight_value(e, chosen))
+            options["label"] = _page.format_value(chosen.name, _weight_value(e, chosen))
         net.add_edge(e.source, e.target, **options)
     net.set_options(json.dumps(_vis_options()))
     nodes, vis_edges, _, _, _, vis_options = net.get_network_data()
@@ -294,7 +262,7 @@ def _draw(
         "top_k": None if top_k is None else int(top_k),
         "min_weight": _as_number(min_weight),
     }
-    return _Drawing(
+    return _page.Drawing(
         heading=heading,
         summary=summary,
         facts=_facts(graph, heading),
@@ -310,22 +278,18 @@ def _draw(
 
 # --------------------------------------------------------------------- arguments
 def _check_options(*, top_k: Any, min_weight: Any, height: Any, title: Any) -> None:
-    if top_k is not None and (not _is_int(top_k) or top_k < 1):
+    if top_k is not None and (not _page.is_int(top_k) or top_k < 1):
         msg = f"top_k must be a whole number of edges per node, at least 1, not {top_k!r}"
         raise JourneygraphError(msg)
     if min_weight is not None and _as_number(min_weight) is None:
         msg = f"min_weight must be a finite number (or a timedelta), not {min_weight!r}"
         raise JourneygraphError(msg)
-    if not _is_int(height) or height < 100:
+    if not _page.is_int(height) or height < 100:
         msg = f"height must be a whole number of pixels, at least 100, not {height!r}"
         raise JourneygraphError(msg)
     if title is not None and not isinstance(title, str):
         msg = f"title must be a string, not {type(title).__name__}"
         raise JourneygraphError(msg)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _as_number(value: Any) -> float | None:
@@ -408,7 +372,7 @@ def _prune(edges: list[_Edge], *, top_k: int | None, min_weight: float | None) -
 # ------------------------------------------------------------------------ layout
 def _is_overlay(graph: nx.Graph[Any]) -> bool:
     return any(
-        d.get("kind") == "stage" and _is_int(d.get("index")) for _, d in graph.nodes(data=True)
+        d.get("kind") == "stage" and _page.is_int(d.get("index")) for _, d in graph.nodes(data=True)
     )
 
 
@@ -466,7 +430,7 @@ def _map_layout(graph: nx.Graph[Any], index: Mapping[Hashable, int]) -> list[tup
     positions: list[tuple[int, int]] = [(0, 0)] * len(index)
     stage_x: dict[Hashable, int] = {}
     for node, attrs in graph.nodes(data=True):
-        if attrs.get("kind") == "stage" and _is_int(attrs.get("index")):
+        if attrs.get("kind") == "stage" and _page.is_int(attrs.get("index")):
             stage_x[node] = int(attrs["index"]) * _STAGE_GAP
             positions[index[node]] = (stage_x[node], 0)
     middle = (min(stage_x.values()) + max(stage_x.values())) // 2
@@ -567,74 +531,20 @@ def _vis_options() -> dict[str, Any]:
 
 
 # -------------------------------------------------------------------------- text
-def _text(value: Any) -> str:
-    """``str(value)`` as valid Unicode (lone surrogates cannot be written as UTF-8)."""
-    return str(value).encode("utf-8", "replace").decode("utf-8")
 
 
 def _label(name: str, size_name: str, volume: float) -> str:
     short = name if len(name) <= _MAX_LABEL else name[: _MAX_LABEL - 1] + "…"
-    return f"{short}\n{_format(size_name, volume)}"
+    return f"{short}\n{_page.format_value(size_name, volume)}"
 
 
 def _tooltip(heading: str, attrs: Mapping[str, Any], skip: Iterable[str] = ()) -> str:
     lines = [heading]
     for key, value in attrs.items():
-        shown = None if key in skip else _format(str(key), value)
+        shown = None if key in skip else _page.format_value(str(key), value)
         if shown is not None:
-            lines.append(f"{_text(key)}: {shown}")
+            lines.append(f"{_page.text(key)}: {shown}")
     return "\n".join(lines)
-
-
-def _format(name: str, value: Any) -> str | None:
-    """A value as a person reads it; None for values not worth showing."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dt.timedelta):
-        return _duration(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ", timespec="seconds")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if _is_int(value):
-        return f"{int(value):,}"
-    if isinstance(value, numbers.Real):
-        number = float(value)
-        if not math.isfinite(number):
-            return str(number)
-        if name in _SHARES:
-            return f"{number:.1%}".replace("%", " %")
-        if number.is_integer() and abs(number) < 1e15:
-            return f"{int(number):,}"
-        return f"{number:,.2f}" if abs(number) >= 0.01 else f"{number:.3g}"
-    if isinstance(value, str):
-        return _text(value)
-    shown = _text(value)
-    return shown if len(shown) <= 80 else shown[:79] + "…"
-
-
-def _duration(value: dt.timedelta) -> str:
-    """``3 min 20 s``, ``2 h 5 min``, ``1 d 4 h``: two units at most."""
-    seconds = value.total_seconds()
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    if seconds < 1:
-        return f"{sign}{seconds * 1000:.0f} ms"
-    if seconds < 10 and not seconds.is_integer():
-        return f"{sign}{seconds:.1f} s"
-    whole = round(seconds)
-    steps = [("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1)]
-    for k, (unit, size) in enumerate(steps):
-        if whole >= size:
-            big, rest = divmod(whole, size)
-            if k + 1 == len(steps):
-                return f"{sign}{big} {unit}"
-            small_unit, small_size = steps[k + 1]
-            small = rest // small_size
-            return f"{sign}{big} {unit}" + (f" {small} {small_unit}" if small else "")
-    return f"{sign}0 s"  # pragma: no cover - whole >= 1 here
 
 
 def _default_title(graph: nx.Graph[Any], *, overlay: bool) -> str:
@@ -654,9 +564,9 @@ def _facts(graph: nx.Graph[Any], heading: str) -> list[str]:
     out = []
     for key, value in graph.graph.items():
         repeated = key in ("title", "weight") or (isinstance(value, str) and value in heading)
-        shown = None if repeated else _format(str(key), value)
+        shown = None if repeated else _page.format_value(str(key), value)
         if shown is not None:
-            out.append(f"{_text(key)}: {shown}")
+            out.append(f"{_page.text(key)}: {shown}")
     return out
 
 
@@ -697,141 +607,3 @@ def _legend(
 
 
 # -------------------------------------------------------------------------- page
-@cache
-def _vis_assets() -> tuple[str, str]:
-    """vis-network's script as shipped in the pyvis package, and its tooltip CSS."""
-    lib = resources.files("pyvis") / "lib" / "vis-9.1.2"
-    script = (lib / "vis-network.min.js").read_text(encoding="utf-8")
-    # the source map is not shipped; a browser's developer tools would try to fetch it
-    script = re.sub(r"^//# sourceMappingURL=.*$", "", script, flags=re.M)
-    css = (lib / "vis-network.css").read_text(encoding="utf-8")
-    tooltip = css[css.index("div.vis-tooltip{") :]
-    return script, tooltip[: tooltip.index("}") + 1]
-
-
-_APP = """
-(function () {
-  "use strict";
-  var data = JSON.parse(document.getElementById("journeygraph-data").textContent);
-  function tip(text) {
-    var box = document.createElement("div");
-    box.className = "jg-tip";
-    box.textContent = text;  /* text, never markup */
-    return box;
-  }
-  var nodes = data.nodes.map(function (n) { return Object.assign({}, n, {title: tip(n.title)}); });
-  var edges = data.edges.map(function (e) { return Object.assign({}, e, {title: tip(e.title)}); });
-  var container = document.getElementById("journeygraph-network");
-  var network = new vis.Network(
-    container, {nodes: new vis.DataSet(nodes), edges: new vis.DataSet(edges)}, data.options);
-  network.once("afterDrawing", function () {
-    document.body.setAttribute("data-rendered", "true");
-  });
-  network.fit();
-  window.journeygraph = {network: network, data: data};
-})();
-"""
-
-_CSS = """
-body { font-family: sans-serif; margin: 16px; color: #212529; background: #fff; }
-h1 { font-size: 1.4em; margin: 0 0 4px; }
-p { margin: 4px 0; }
-.jg-summary { color: #495057; }
-.jg-facts { color: #868e96; font-size: 0.85em; }
-#journeygraph-network { width: 100%; border: 1px solid #dee2e6; margin: 8px 0; }
-.jg-legend { list-style: none; padding: 0; margin: 0; display: flex; flex-wrap: wrap;
-             gap: 6px 20px; font-size: 0.85em; color: #495057; }
-.jg-legend li { display: flex; align-items: center; gap: 6px; }
-.jg-swatch { display: inline-block; width: 14px; height: 14px; border: 2px solid transparent;
-             box-sizing: border-box; }
-.jg-tip { white-space: pre-line; font-family: sans-serif; font-size: 13px; }
-"""
-
-
-def _write(drawing: _Drawing, target: Path, *, height: int = _HEIGHT) -> Path:
-    """Write ``drawing`` as a `to_html` page (the report writes its full-size graphs so)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(_page(drawing, height=height), encoding="utf-8", newline="\n")
-    return target
-
-
-def _page(drawing: _Drawing, *, height: int) -> str:
-    script, tooltip_css = _vis_assets()
-    e = html.escape
-    facts_line = " · ".join(e(f) for f in drawing.facts)
-    return "".join(
-        [
-            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
-            f'<meta http-equiv="Content-Security-Policy" content="{_policy(script, _APP)}">\n',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
-            '<meta name="generator" content="journeygraph">\n',
-            f"<title>{e(drawing.heading)}</title>\n",
-            f"<style>{_CSS}{tooltip_css}\n",
-            f"#journeygraph-network {{ height: {int(height)}px; }}</style>\n",
-            f"<script>{script}</script>\n</head>\n<body>\n",
-            f"<h1>{e(drawing.heading)}</h1>\n",
-            f'<p class="jg-summary">{e(_summary_line(drawing.summary))}</p>\n',
-            f'<p class="jg-facts">{facts_line}</p>\n' if facts_line else "",
-            '<div id="journeygraph-network"></div>\n',
-            f'<ul class="jg-legend">{_legend_items(drawing.legend)}</ul>\n',
-            '<script type="application/json" id="journeygraph-data">',
-            f"{_json_payload(drawing.data)}</script>\n",
-            f"<script>{_APP}</script>\n</body>\n</html>\n",
-        ]
-    )
-
-
-def _policy(*scripts: str) -> str:
-    """A Content-Security-Policy: no request to any host; only ``scripts`` run (by hash)."""
-    return (
-        "default-src 'none'; "
-        f"script-src {' '.join(_hash(s) for s in scripts)}; "
-        "style-src 'unsafe-inline'; img-src data:; font-src data:"
-    )
-
-
-def _json_payload(data: Any) -> str:
-    """``data`` as JSON to embed in a ``<script type="application/json">`` element."""
-    payload = json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
-    # inside <script>, "</script" or "<!--" would end or change the element: escape < > &
-    return payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def _legend_items(legend: Iterable[tuple[str, str]]) -> str:
-    e = html.escape
-    return "".join(
-        f'<li><span class="jg-swatch" style="{e(css)}"></span>{e(text)}</li>'
-        if css
-        else f"<li>{e(text)}</li>"
-        for css, text in legend
-    )
-
-
-def _summary_line(summary: Mapping[str, Any]) -> str:
-    nodes, total, shown = summary["nodes"], summary["edges"], summary["edges_shown"]
-    stages = summary["stages"]
-    if stages is None:
-        line = f"{_count(nodes, 'touchpoint')}; "
-    else:
-        line = f"{_count(stages, 'stage')} and {_count(nodes - stages, 'touchpoint')} off the map; "
-    if shown == total:
-        hint = " Thin them out with top_k= or min_weight=." if total > _MANY_EDGES else ""
-        return line + f"{_count(total, 'transition')}.{hint}"
-    rules = []
-    if summary["min_weight"] is not None:
-        rules.append(f"{summary['weight']} ≥ {_format(summary['weight'], summary['min_weight'])}")
-    if summary["top_k"] is not None:
-        rules.append(f"the top {summary['top_k']} per node by {summary['weight']}")
-    return (
-        line + f"showing {shown:,} of {total:,} transitions ({', '.join(rules)}; "
-        f"{total - shown:,} pruned)."
-    )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
-
-
-def _hash(script: str) -> str:
-    digest = hashlib.sha256(script.encode("utf-8")).digest()
-    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"

@@ -41,20 +41,21 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import networkx as nx
 import polars as pl
 
+from . import _page
+from ._customers import from_attributes, is_outcome_type
 from ._errors import JourneygraphError
-from .cluster import ArchetypeModel, Archetypes, cluster
-from .compare import Divergence, _from_attributes, compare
+from ._facts import facts_of
+from .cluster import ArchetypeModel, cluster
+from .compare import compare
 from .ingest import EventLog
 from .journeymap import JourneyMap
-from .mine import Journeys, mine
-from .render import _draw, _write
+from .mine import mine
+from .render import draw
 
 __all__ = ["report"]
 
@@ -162,7 +163,7 @@ def report(
         step("finding archetypes")
         arch = cluster(journeys, k, seed=seed, jmap=div, customers=table, progress=progress)
         step("writing the report")
-        facts = _facts(
+        facts = facts_of(
             journeys,
             div,
             arch,
@@ -173,12 +174,14 @@ def report(
             proposed=proposed,
             k_asked=k,
             seed=seed,
+            top_shadow=_TOP_SHADOW,
+            top_drivers=_TOP_DRIVERS,
         )
         from ._report_html import page  # presentation only: every number comes from facts
 
         # each graph is laid out once: in the page and on its own full-size page
-        overlay = _draw(facts.overlay)
-        archetypes = [_draw(graph) for graph in facts.archetype_graphs]
+        overlay = draw(facts.overlay)
+        archetypes = [draw(graph) for graph in facts.archetype_graphs]
         html = page(facts, overlay, archetypes, title=title or "Customer journeys")
         folder.mkdir(parents=True, exist_ok=True)
         if proposed is not None:
@@ -186,9 +189,9 @@ def report(
         graphs = folder / "graphs"
         for stale in graphs.glob("archetype-*.html"):
             stale.unlink()  # from an earlier report with more archetypes
-        _write(overlay, graphs / "overlay.html")
+        _page.write(overlay, graphs / "overlay.html")
         for i, drawing in enumerate(archetypes):
-            _write(drawing, graphs / f"archetype-{i}.html")
+            _page.write(drawing, graphs / f"archetype-{i}.html")
         target = folder / "index.html"
         target.write_text(html, encoding="utf-8", newline="\n")
     return target
@@ -230,8 +233,8 @@ def _customer_table(log: EventLog, customers: pl.DataFrame | None) -> pl.DataFra
     """One row per customer with a ``customer`` column typed like the events' ids."""
     if customers is None:
         schema = log.lazy().collect_schema()
-        usable = [a for a in log.attributes if _is_outcome_type(schema[a])]
-        return _from_attributes(log, usable) if usable else None
+        usable = [a for a in log.attributes if is_outcome_type(schema[a])]
+        return from_attributes(log, usable) if usable else None
     if not isinstance(customers, pl.DataFrame):
         kind = type(customers).__name__  # type: ignore[unreachable]
         msg = f"customers must be a polars DataFrame, not {kind}"
@@ -266,10 +269,6 @@ def _customer_table(log: EventLog, customers: pl.DataFrame | None) -> pl.DataFra
     return customers
 
 
-def _is_outcome_type(dtype: pl.DataType) -> bool:
-    return dtype == pl.Boolean or dtype.is_numeric()
-
-
 def _check_outcome(table: pl.DataFrame | None, outcome: str | None) -> str | None:
     """``"rate"`` for a boolean outcome, ``"mean"`` for a numeric one, None for none."""
     if outcome is None:
@@ -283,7 +282,7 @@ def _check_outcome(table: pl.DataFrame | None, outcome: str | None) -> str | Non
         )
         raise JourneygraphError(msg)
     dtype = table.schema[outcome]
-    if not _is_outcome_type(dtype):
+    if not is_outcome_type(dtype):
         msg = f"outcome {outcome!r} must be boolean or numeric, not {dtype}"
         raise JourneygraphError(msg)
     return "rate" if dtype == pl.Boolean else "mean"
@@ -339,106 +338,3 @@ class _Steps:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.close()
-
-
-# ------------------------------------------------------------------------- facts
-@dataclass(frozen=True)
-class _Facts:
-    """Every number the report shows. Computed in `_facts`; the page only formats them."""
-
-    journeys: Journeys
-    div: Divergence
-    arch: Archetypes
-    proposed: float | None  # the proposed map's min_share, None when the map was given
-    k_asked: int | str
-    seed: int
-    summary: dict[str, Any]  # Divergence.summary(), the one row
-    overlay: nx.DiGraph[str]  # Divergence.overlay_graph()
-    reach: pl.DataFrame  # Divergence.stage_reach()
-    shadow: list[tuple[str, str, int]]  # busiest steps off the map: source, target, journeys
-    exits: list[tuple[str, float]]  # last touchpoints and their share of journeys
-    archetypes: pl.DataFrame  # Archetypes.table
-    archetype_graphs: list[nx.DiGraph[str]]  # Archetypes.graph(i)
-    distinctive: list[pl.DataFrame]  # Archetypes.distinctive_edges(i, top=3)
-    outcome: str | None
-    outcome_kind: str | None  # "rate" (boolean outcome) or "mean"
-    outcomes: list[tuple[str, str]]  # every outcome column of the archetype table, and its kind
-    overall: dict[str, float | None]  # each outcome's mean over all journeys
-    known: int  # customers whose outcome is known
-    drivers: pl.DataFrame | None  # Divergence.drivers(outcome), deviations only
-    score: str | None
-    gap_by: str | None  # the boolean outcome the perception gap is split by
-    gap: pl.DataFrame | None  # Divergence.perception_gap(score, gap_by)
-
-
-def _facts(
-    journeys: Journeys,
-    div: Divergence,
-    arch: Archetypes,
-    *,
-    customers: pl.DataFrame | None,
-    outcome: str | None,
-    outcome_kind: str | None,
-    score: str | None,
-    proposed: float | None,
-    k_asked: int | str,
-    seed: int,
-) -> _Facts:
-    overlay = div.overlay_graph(top_shadow=_TOP_SHADOW)
-    # the overlay graph carries stage_reach() and overlay(): each costs seconds at 1M journeys
-    stages = sorted(
-        (d["index"], n, d) for n, d in overlay.nodes(data=True) if d.get("kind") == "stage"
-    )
-    reach = pl.DataFrame(
-        [(n, d["reach"], d["reach_ideal"], d["drop_off"]) for _, n, d in stages],
-        schema={"stage": pl.String, "reach": pl.Float64, "reach_ideal": pl.Float64,
-                "drop_off": pl.Float64},
-        orient="row",
-    )  # fmt: skip
-    shadow = sorted(
-        ((u, v, d["journeys"]) for u, v, d in overlay.edges(data=True) if d["kind"] == "shadow"),
-        key=lambda e: (-e[2], e[0], e[1]),
-    )
-    n = journeys.n_journeys
-    exits = (
-        journeys.stats.group_by(pl.col("exit").cast(pl.String))
-        .len()
-        .sort(["len", "exit"], descending=[True, False])
-    )
-    table = arch.table
-    # the outcome columns the archetype table averaged: numeric and boolean customer columns
-    outcomes = [
-        (c, "rate" if dtype == pl.Boolean else "mean")
-        for c, dtype in ({} if customers is None else customers.schema).items()
-        if c != "customer" and _is_outcome_type(dtype) and c in table.columns
-    ]
-    outcomes.sort(key=lambda c: c[0] != outcome)
-    means = div.customers.select(pl.col(c).cast(pl.Float64).mean() for c, _ in outcomes)
-    gap_by = outcome if outcome_kind == "rate" else None  # a numeric one: a group per value
-    return _Facts(
-        journeys=journeys,
-        div=div,
-        arch=arch,
-        proposed=proposed,
-        k_asked=k_asked,
-        seed=seed,
-        summary=div.summary().row(0, named=True),
-        overlay=overlay,
-        reach=reach,
-        shadow=shadow,
-        exits=[(str(tp), count / n) for tp, count in exits.iter_rows()],
-        archetypes=table,
-        archetype_graphs=[arch.graph(i) for i in arch],
-        distinctive=[arch.distinctive_edges(i, top=3) for i in arch],
-        outcome=outcome,
-        outcome_kind=outcome_kind,
-        outcomes=outcomes,
-        overall=means.row(0, named=True) if outcomes else {},
-        known=0 if outcome is None else div.customers.get_column(outcome).count(),
-        drivers=None
-        if outcome is None
-        else div.drivers(outcome, touchpoints=False).head(_TOP_DRIVERS),
-        score=score,
-        gap_by=gap_by,
-        gap=None if score is None else div.perception_gap(score, gap_by),
-    )

@@ -21,7 +21,7 @@ __all__ = ["EventSchema", "IngestReport", "MineOptions"]
 
 _M = TypeVar("_M", bound=BaseModel)
 
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d|w)\s*$")
+DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d|w)\s*$")
 _DURATION_UNITS = {
     "ms": dt.timedelta(milliseconds=1),
     "s": dt.timedelta(seconds=1),
@@ -39,7 +39,7 @@ def parse_duration(value: str | dt.timedelta | int | float, *, name: str) -> dt.
         out = value
     elif isinstance(value, int | float) and not isinstance(value, bool):
         out = dt.timedelta(seconds=value)
-    elif isinstance(value, str) and (m := _DURATION_RE.match(value)):
+    elif isinstance(value, str) and (m := DURATION_RE.match(value)):
         out = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
     else:
         msg = (
@@ -53,7 +53,7 @@ def parse_duration(value: str | dt.timedelta | int | float, *, name: str) -> dt.
     return out
 
 
-class _Frozen(BaseModel):
+class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -70,7 +70,7 @@ def validated(model: type[_M], **kwargs: Any) -> _M:
         raise JourneygraphError(msg) from None
 
 
-class EventSchema(_Frozen):
+class EventSchema(Frozen):
     """Which columns of the caller's data hold what, and how to read them.
 
     Examples
@@ -124,7 +124,7 @@ class EventSchema(_Frozen):
         return out
 
 
-class MineOptions(_Frozen):
+class MineOptions(Frozen):
     """How `mine` turns events into journeys (see its docstring)."""
 
     session_gap: dt.timedelta | None = None
@@ -166,7 +166,7 @@ class MineOptions(_Frozen):
         return self
 
 
-class IngestReport(_Frozen):
+class IngestReport(Frozen):
     """What happened to every input row: read, kept, dropped (by reason), repaired.
 
     ``rows_read == rows_kept + sum(dropped.values())`` always holds; nothing is

@@ -64,8 +64,9 @@ import polars as pl  # noqa: E402 -- after the hook, see above
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.errors import InvalidArgument  # noqa: E402
 
+from ._align import distances  # noqa: E402
 from .compare import DEVIATIONS  # noqa: E402
-from .journeymap import JourneyMap, _distances  # noqa: E402
+from .journeymap import JourneyMap  # noqa: E402
 
 __all__ = [
     "DEFAULT_TOUCHPOINTS",
@@ -474,7 +475,7 @@ def _tail(jmap: JourneyMap) -> dict[str, int]:
     predecessors: list[list[int]] = [[] for _ in names]
     for a, b in jmap.moves:
         predecessors[index[b]].append(index[a])
-    dist = _distances(predecessors, [index[e] for e in jmap.end_stages])
+    dist = distances(predecessors, [index[e] for e in jmap.end_stages])
     return {names[s]: d for s, d in dist.items()}
 
 

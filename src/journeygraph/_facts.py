@@ -1,0 +1,124 @@
+"""The report's facts: every number the page shows, computed apart from the page (internal).
+
+`facts_of` runs the analyses' public methods and keeps their results in one
+`Facts`; ``_report_html`` only formats them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import polars as pl
+
+from ._customers import is_outcome_type
+from .cluster import Archetypes
+from .compare import Divergence
+from .mine import Journeys
+
+__all__ = ["Facts", "facts_of"]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Every number the report shows. Computed in `facts_of`; the page only formats them."""
+
+    journeys: Journeys
+    div: Divergence
+    arch: Archetypes
+    proposed: float | None  # the proposed map's min_share, None when the map was given
+    k_asked: int | str
+    seed: int
+    summary: dict[str, Any]  # Divergence.summary(), the one row
+    overlay: nx.DiGraph[str]  # Divergence.overlay_graph()
+    reach: pl.DataFrame  # Divergence.stage_reach()
+    shadow: list[tuple[str, str, int]]  # busiest steps off the map: source, target, journeys
+    exits: list[tuple[str, float]]  # last touchpoints and their share of journeys
+    archetypes: pl.DataFrame  # Archetypes.table
+    archetype_graphs: list[nx.DiGraph[str]]  # Archetypes.graph(i)
+    distinctive: list[pl.DataFrame]  # Archetypes.distinctive_edges(i, top=3)
+    outcome: str | None
+    outcome_kind: str | None  # "rate" (boolean outcome) or "mean"
+    outcomes: list[tuple[str, str]]  # every outcome column of the archetype table, and its kind
+    overall: dict[str, float | None]  # each outcome's mean over all journeys
+    known: int  # customers whose outcome is known
+    drivers: pl.DataFrame | None  # Divergence.drivers(outcome), deviations only
+    score: str | None
+    gap_by: str | None  # the boolean outcome the perception gap is split by
+    gap: pl.DataFrame | None  # Divergence.perception_gap(score, gap_by)
+
+
+def facts_of(
+    journeys: Journeys,
+    div: Divergence,
+    arch: Archetypes,
+    *,
+    customers: pl.DataFrame | None,
+    outcome: str | None,
+    outcome_kind: str | None,
+    score: str | None,
+    proposed: float | None,
+    k_asked: int | str,
+    seed: int,
+    top_shadow: int,
+    top_drivers: int,
+) -> Facts:
+    overlay = div.overlay_graph(top_shadow=top_shadow)
+    # the overlay graph carries stage_reach() and overlay(): each costs seconds at 1M journeys
+    stages = sorted(
+        (d["index"], n, d) for n, d in overlay.nodes(data=True) if d.get("kind") == "stage"
+    )
+    reach = pl.DataFrame(
+        [(n, d["reach"], d["reach_ideal"], d["drop_off"]) for _, n, d in stages],
+        schema={"stage": pl.String, "reach": pl.Float64, "reach_ideal": pl.Float64,
+                "drop_off": pl.Float64},
+        orient="row",
+    )  # fmt: skip
+    shadow = sorted(
+        ((u, v, d["journeys"]) for u, v, d in overlay.edges(data=True) if d["kind"] == "shadow"),
+        key=lambda e: (-e[2], e[0], e[1]),
+    )
+    n = journeys.n_journeys
+    exits = (
+        journeys.stats.group_by(pl.col("exit").cast(pl.String))
+        .len()
+        .sort(["len", "exit"], descending=[True, False])
+    )
+    table = arch.table
+    # the outcome columns the archetype table averaged: numeric and boolean customer columns
+    outcomes = [
+        (c, "rate" if dtype == pl.Boolean else "mean")
+        for c, dtype in ({} if customers is None else customers.schema).items()
+        if c != "customer" and is_outcome_type(dtype) and c in table.columns
+    ]
+    outcomes.sort(key=lambda c: c[0] != outcome)
+    means = div.customers.select(pl.col(c).cast(pl.Float64).mean() for c, _ in outcomes)
+    gap_by = outcome if outcome_kind == "rate" else None  # a numeric one: a group per value
+    return Facts(
+        journeys=journeys,
+        div=div,
+        arch=arch,
+        proposed=proposed,
+        k_asked=k_asked,
+        seed=seed,
+        summary=div.summary().row(0, named=True),
+        overlay=overlay,
+        reach=reach,
+        shadow=shadow,
+        exits=[(str(tp), count / n) for tp, count in exits.iter_rows()],
+        archetypes=table,
+        archetype_graphs=[arch.graph(i) for i in arch],
+        distinctive=[arch.distinctive_edges(i, top=3) for i in arch],
+        outcome=outcome,
+        outcome_kind=outcome_kind,
+        outcomes=outcomes,
+        overall=means.row(0, named=True) if outcomes else {},
+        known=0 if outcome is None else div.customers.get_column(outcome).count(),
+        drivers=None
+        if outcome is None
+        else div.drivers(outcome, touchpoints=False).head(top_drivers),
+        score=score,
+        gap_by=gap_by,
+        gap=None if score is None else div.perception_gap(score, gap_by),
+    )
