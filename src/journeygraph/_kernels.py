@@ -9,6 +9,8 @@ times and durations in microseconds.
 
 The kernels:
 
+* `group` numbers distinct customer ids (as int64 keys or hashes) and
+  `positions` finds keys in a table: how text and sparse ids get codes;
 * `order` puts events in order: a counting sort by customer, then each
   customer's events sorted by time;
 * `segment` splits ordered events into sessions and journeys and marks the
@@ -19,35 +21,66 @@ The kernels:
 
 Journeys are split into chunks mined on threads (the kernels release the
 GIL); every chunk writes into its own slice of the output, so the result does
-not depend on the threads.
+not depend on the threads. numba is imported when the first kernel runs, not
+with the package.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-import numba
 import numpy as np
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _SMALL = 32  # blocks up to this size are sorted by insertion
+_PLAIN: dict[str, Callable[..., Any]] = {}  # kernels not compiled yet, by name
+_COMPILING = threading.Lock()
 
 
 def _compiled(function: _F) -> _F:
-    """Compile with numba, without the GIL, caching the machine code on disk.
+    """A kernel: compiled with numba on first use, then called directly.
+
+    Importing numba takes a quarter of a second, so it waits until the first
+    kernel is called; then every kernel of this module is handed to numba at
+    once (kernels call each other by their module-level names, which must
+    all be numba's by then). The first call of each kernel compiles it, or
+    loads the machine code numba cached on disk.
+    """
+    name = function.__name__
+    _PLAIN[name] = function
+
+    @functools.wraps(function)
+    def compile_then_call(*args: Any) -> Any:
+        _compile_all()
+        return globals()[name](*args)
+
+    return cast(_F, compile_then_call)
+
+
+def _compile_all() -> None:
+    """Replace every kernel by its numba dispatcher (once; thread-safe).
 
     numba caches next to this file, else in its user cache directory
     (``NUMBA_CACHE_DIR``); where neither is writable it compiles in memory,
-    once per process, rather than failing the import.
+    once per process, rather than failing.
     """
-    try:
-        return numba.njit(cache=True, nogil=True)(function)  # type: ignore[return-value]
-    except RuntimeError:  # "cannot cache function ...: no locator available"
-        return numba.njit(nogil=True)(function)  # type: ignore[return-value]
+    with _COMPILING:
+        if not _PLAIN:
+            return
+        import numba
+
+        for name, function in _PLAIN.items():
+            try:
+                globals()[name] = numba.njit(cache=True, nogil=True)(function)
+            except RuntimeError:  # "cannot cache function ...: no locator available"
+                globals()[name] = numba.njit(nogil=True)(function)
+        _PLAIN.clear()
 
 
 def order(
@@ -175,6 +208,156 @@ def _sort_customers(
                 touchpoint[a + i] = records[source, 2] >> 32
             if len(channel):
                 channel[a + i] = (records[source, 2] & 0xFFFFFFFF) - 1
+
+
+def group(key: Any) -> tuple[Any, Any]:
+    """Number the distinct values of ``key`` (int64): each row's code, each code's first row.
+
+    The rows are first split by hash into partitions of a few thousand
+    (a stable scatter, in parallel chunks), so that each partition's hash
+    table stays in the processor's cache however the rows are ordered; then
+    each partition numbers its keys (partitions in parallel). Codes are
+    numbered partition by partition, in order of first appearance within
+    each: a grouping, not an order (`positions` puts them in one).
+    """
+    n = len(key)
+    bits = 0
+    while bits < 16 and n >> (bits + 12):
+        bits += 1
+    parts = 1 << bits
+    threads = max(1, min(_threads(), n))
+    chunks = list(pairwise(int(b) for b in np.linspace(0, n, threads + 1)))
+    with ThreadPoolExecutor(threads) as pool:
+        counts = list(pool.map(lambda c: _partition_counts(key, bits, *c), chunks))
+        starts = np.zeros(parts + 1, dtype=np.int64)
+        np.cumsum(np.sum(counts, axis=0), out=starts[1:])
+        fills, offset = [], starts[:-1].copy()
+        for chunk_counts in counts:
+            fills.append(offset.copy())
+            offset += chunk_counts
+        part_key, part_row = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        list(pool.map(
+            lambda c: _partition_scatter(key, bits, *chunks[c], fills[c], part_key, part_row),
+            range(threads),
+        ))  # fmt: skip
+        ranges = list(pairwise(int(b) for b in np.linspace(0, parts, 4 * threads + 1)))
+        distinct = np.zeros(parts, dtype=np.int64)
+        list(pool.map(lambda r: _number_partitions(starts, r[0], r[1], part_key, distinct), ranges))
+        base = np.zeros(parts + 1, dtype=np.int64)
+        np.cumsum(distinct, out=base[1:])
+        code = np.empty(n, dtype=np.int64)
+        first = np.empty(base[-1], dtype=np.int64)
+        list(pool.map(
+            lambda r: _spread_codes(starts, base, r[0], r[1], part_key, part_row, code, first),
+            ranges,
+        ))  # fmt: skip
+    return code, first
+
+
+@_compiled
+def _mix(k: int) -> Any:
+    """MurmurHash3's 64-bit finaliser: every bit of ``k`` moves every bit of the result."""
+    h = np.uint64(k)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    h ^= h >> np.uint64(33)
+    return h
+
+
+@_compiled
+def _partition_of(k: int, bits: int) -> Any:
+    """The partition of key ``k``: the top ``bits`` bits of its mix."""
+    return np.int64(_mix(k) >> np.uint64(64 - bits)) if bits else 0
+
+
+@_compiled
+def _partition_counts(key: Any, bits: int, first: int, stop: int) -> Any:
+    counts = np.zeros(1 << bits, dtype=np.int64)
+    for i in range(first, stop):
+        counts[_partition_of(key[i], bits)] += 1
+    return counts
+
+
+@_compiled
+def _partition_scatter(
+    key: Any, bits: int, first: int, stop: int, fill: Any, part_key: Any, part_row: Any
+) -> None:
+    for i in range(first, stop):
+        p = _partition_of(key[i], bits)
+        at = fill[p]
+        fill[p] = at + 1
+        part_key[at] = key[i]
+        part_row[at] = i
+
+
+@_compiled
+def _number_partitions(starts: Any, first: int, stop: int, part_key: Any, distinct: Any) -> None:
+    """Replace each key of partitions ``first..stop`` by its code within its partition."""
+    longest = _longest(starts, first, stop)
+    size = 16
+    while size < 2 * longest:
+        size *= 2
+    table = np.empty((size, 2), dtype=np.int64)  # (key, code + 1; 0: empty)
+    for p in range(first, stop):
+        a, b = starts[p], starts[p + 1]
+        used = 16
+        while used < 2 * (b - a):
+            used *= 2
+        table[:used, 1] = 0
+        mask = used - 1
+        found = 0
+        for i in range(a, b):
+            k = part_key[i]
+            s = np.int64(_mix(k) & np.uint64(mask))
+            while table[s, 1] and table[s, 0] != k:
+                s = (s + 1) & mask
+            if not table[s, 1]:
+                found += 1
+                table[s, 0] = k
+                table[s, 1] = found
+            part_key[i] = table[s, 1] - 1
+        distinct[p] = found
+
+
+@_compiled
+def _spread_codes(
+    starts: Any, base: Any, first: int, stop: int, local: Any, rows: Any, code: Any, firsts: Any
+) -> None:
+    """Write each row's code and each code's first row, for partitions ``first..stop``."""
+    for p in range(first, stop):
+        seen = 0
+        for i in range(starts[p], starts[p + 1]):
+            c = base[p] + local[i]
+            code[rows[i]] = c
+            if local[i] == seen:  # rows ascend within a partition: its first appearance
+                firsts[c] = rows[i]
+                seen += 1
+
+
+@_compiled
+def positions(table: Any, query: Any) -> Any:
+    """Where each of ``query`` is in ``table`` (distinct int64 keys holding every query)."""
+    size = 16
+    while size < 2 * len(table):
+        size *= 2
+    mask = size - 1
+    slots = np.zeros((size, 2), dtype=np.int64)  # (key, position + 1; 0: empty)
+    for j in range(len(table)):
+        s = np.int64(_mix(table[j]) & np.uint64(mask))
+        while slots[s, 1]:
+            s = (s + 1) & mask
+        slots[s, 0] = table[j]
+        slots[s, 1] = j + 1
+    out = np.empty(len(query), dtype=np.int64)
+    for i in range(len(query)):
+        k = query[i]
+        s = np.int64(_mix(k) & np.uint64(mask))
+        while slots[s, 0] != k:
+            s = (s + 1) & mask
+        out[i] = slots[s, 1] - 1
+    return out
 
 
 @_compiled

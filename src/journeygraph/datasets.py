@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -132,6 +133,8 @@ ARCHETYPES: tuple[str, ...] = (
 """The planted archetype labels (``customers["archetype"]``)."""
 
 _DEVICES: tuple[str, ...] = ("desktop", "mobile", "tablet")
+Ids = Literal["dense", "text", "sparse"]  # kinds of customer id `generate` writes
+Order = Literal["shuffled", "time", "customer"]  # orders of the event rows
 
 _DEFAULT_WEIGHTS: dict[str, float] = {
     "straight_buyer": 0.30,
@@ -747,11 +750,12 @@ class SampleData:
     Attributes
     ----------
     events : polars.DataFrame
-        One row per event, in shuffled (not time) order: ``customer_id`` (Int64),
+        One row per event, shuffled unless ``order=`` says otherwise: ``customer_id`` (Int64;
+        String for ``ids="text"``),
         ``timestamp`` (``Datetime("us", "UTC")``, whole seconds), ``touchpoint``,
         ``channel`` and ``device`` (String).
     customers : polars.DataFrame
-        One row per customer, sorted by ``customer_id`` (Int64): the planted
+        One row per customer, in customer number order (sorted for ``ids="dense"``): the planted
         ``archetype`` (String), ``converted`` and ``churned`` (Boolean),
         ``revenue`` (Float64, 0.0 unless converted) and ``survey_score``
         (Int64 0..10, null when the customer did not answer the survey).
@@ -872,6 +876,8 @@ def generate(
     days: int = 90,
     survey_rate: float = 0.2,
     archetype_weights: Mapping[str, float] | None = None,
+    ids: Ids = "dense",
+    order: Order = "shuffled",
 ) -> SampleData:
     """Simulate customer journeys with planted archetypes.
 
@@ -901,11 +907,20 @@ def generate(
         Relative share of each archetype; missing archetypes get weight 0. The
         default is 30% straight_buyer, 20% researcher, 15% struggler, 15%
         stalled_churner and 20% app_first.
+    ids : {"dense", "text", "sparse"}, default "dense"
+        Customer ids: the integers ``1..n_customers`` (Int64), text
+        (``"c1"``, ``"c2"``, ...; String, so their sorted order is not the
+        numbers'), or sparse 64-bit integers spread over the whole Int64 range,
+        as hashed ids are (a bijective mix of the numbers).
+    order : {"shuffled", "time", "customer"}, default "shuffled"
+        Order of the event rows: shuffled (with the seed); by time, customers
+        interleaved, as logs arrive (ties by customer number, then step); or
+        grouped by customer number, each customer's events in time order.
 
     Returns
     -------
     SampleData
-        ``events`` (shuffled rows) and ``customers`` (ground truth).
+        ``events`` (rows in ``order``) and ``customers`` (ground truth).
 
     Raises
     ------
@@ -928,6 +943,11 @@ def generate(
     True
     >>> generate(500, seed=1).events.equals(data.events)
     True
+    >>> log = generate(3, seed=1, ids="text", order="time").events
+    >>> log["customer_id"].unique().sort().to_list()
+    ['c1', 'c2', 'c3']
+    >>> log["timestamp"].is_sorted()
+    True
     """
     n = _check_int(n_customers, "n_customers", 1)
     seed = _check_int(seed, "seed", 0)
@@ -941,6 +961,10 @@ def generate(
         raise JourneygraphError(msg)
     weights = _check_weights(archetype_weights)
     start_dt = _check_start(start)
+    for name, value, allowed in (("ids", ids, get_args(Ids)), ("order", order, get_args(Order))):
+        if value not in allowed:
+            msg = f"{name} must be one of {list(allowed)}, got {value!r}"
+            raise JourneygraphError(msg)
     start_us = (start_dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
     model = _model()
@@ -1062,9 +1086,14 @@ def generate(
 
     # --- frames ------------------------------------------------------------------
     perm = rng_shuffle.permutation(n_events)
+    if order == "time":
+        perm = np.argsort(ts_us, kind="stable")
+    elif order == "customer":
+        perm = np.arange(n_events)
+    customer_ids = _customer_ids(n, ids)
     events = pl.DataFrame(
         {
-            "customer_id": pl.Series(cust[perm] + 1, dtype=pl.Int64),
+            "customer_id": customer_ids.gather(cust[perm]),
             "timestamp": pl.Series(ts_us[perm], dtype=pl.Datetime("us", "UTC")),
             "touchpoint": pl.Series(TOUCHPOINTS).gather(model.state_tp[state[perm]]),
             "channel": pl.Series(CHANNELS).gather(channel[perm]),
@@ -1073,7 +1102,7 @@ def generate(
     )
     customers = pl.DataFrame(
         {
-            "customer_id": pl.Series(np.arange(1, n + 1, dtype=np.int64), dtype=pl.Int64),
+            "customer_id": customer_ids,
             "archetype": pl.Series(ARCHETYPES).gather(arch),
             "converted": pl.Series(converted, dtype=pl.Boolean),
             "churned": pl.Series(churned, dtype=pl.Boolean),
@@ -1087,6 +1116,19 @@ def generate(
         .alias("survey_score")
     )
     return SampleData(events=events, customers=customers)
+
+
+def _customer_ids(n: int, ids: Ids) -> pl.Series:
+    """The ids of customers ``1..n``, in that order (see `generate`)."""
+    numbers = np.arange(1, n + 1, dtype=np.uint64)
+    if ids == "text":
+        return pl.select(pl.concat_str(pl.lit("c"), pl.Series(numbers).cast(pl.String))).to_series()
+    if ids == "sparse":  # splitmix64's finaliser: a bijection, so the ids stay distinct
+        z = numbers * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        numbers = z ^ (z >> np.uint64(31))
+    return pl.Series(numbers.view(np.int64), dtype=pl.Int64)
 
 
 def _mean_length(weights: _F64) -> float:
@@ -1114,6 +1156,8 @@ def events_for(
     days: int = 90,
     survey_rate: float = 0.2,
     archetype_weights: Mapping[str, float] | None = None,
+    ids: Ids = "dense",
+    order: Order = "shuffled",
 ) -> SampleData:
     """Generate about ``n_events`` events, choosing the number of customers for you.
 
@@ -1127,7 +1171,7 @@ def events_for(
     ----------
     n_events : int
         Target number of events (>= 1).
-    seed, start, days, survey_rate, archetype_weights
+    seed, start, days, survey_rate, archetype_weights, ids, order
         As for `generate`.
 
     Returns
@@ -1153,6 +1197,8 @@ def events_for(
             days=days,
             survey_rate=survey_rate,
             archetype_weights=archetype_weights,
+            ids=ids,
+            order=order,
         )
         if best is None or abs(data.events.height - target) < abs(best.events.height - target):
             best = data

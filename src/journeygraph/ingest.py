@@ -266,15 +266,45 @@ def customer_codes(customer: pl.Series) -> tuple[npt.NDArray[np.int64], int, int
     """Dense integer codes in customer order: ``(values, lo, n)``, each code ``value - lo < n``.
 
     Integer ids are their own codes when their range is at most twice the
-    number of rows (or a million); other ids are ranked.
+    number of rows (or a million). Other ids are numbered in order of first
+    appearance by a hash table (`_kernels.first_codes`), then renumbered in
+    the order of the distinct ids: sorting the few distinct ids is much
+    cheaper than ranking every row, and the codes do not depend on row order.
     """
     if customer.dtype.is_integer():
         lo, hi = customer.min(), customer.max()
         span = int(hi) - int(lo) + 1  # type: ignore[arg-type]
         if span <= max(2 * customer.len(), 1 << 20) and int(hi) < 2**63:  # type: ignore[arg-type]
             return customer.cast(pl.Int64).to_numpy(), int(lo), span  # type: ignore[arg-type]
-    ranks = customer.rank("dense").cast(pl.Int64)
-    return ranks.to_numpy(), 1, int(ranks.max())  # type: ignore[arg-type]
+        values = customer.to_numpy()
+        keys = values.view(np.int64) if values.dtype == np.uint64 else values.astype(np.int64)
+    else:
+        keys = customer.hash(seed=0).to_numpy().view(np.int64)
+    return codes_from_keys(customer, keys)
+
+
+def codes_from_keys(
+    customer: pl.Series, keys: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], int, int]:
+    """`customer_codes` of ids whose ``keys`` are equal when the ids are.
+
+    Keys are the integer ids themselves, or 64-bit hashes of text ids: then
+    every id is checked against its group's first id, and should two ids
+    ever share a hash, the ids are ranked instead.
+    """
+    code, first = _kernels.group(keys)
+    distinct = customer.gather(first)
+    if customer.dtype.is_integer():
+        rank = np.empty(len(first), dtype=np.int64)
+        rank[distinct.arg_sort().to_numpy()] = np.arange(len(first), dtype=np.int64)
+    elif (distinct.gather(code) == customer).all():
+        # sorting the values and finding them again is several times faster than arg_sort
+        in_order = distinct.sort().hash(seed=0).to_numpy().view(np.int64)
+        rank = _kernels.positions(in_order, keys[first])
+    else:
+        ranks = customer.rank("dense").cast(pl.Int64)
+        return ranks.to_numpy(), 1, int(ranks.max())  # type: ignore[arg-type]
+    return rank[code], 0, len(first)
 
 
 def read_events(
