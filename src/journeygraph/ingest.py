@@ -266,10 +266,10 @@ def customer_codes(customer: pl.Series) -> tuple[npt.NDArray[np.int64], int, int
     """Dense integer codes in customer order: ``(values, lo, n)``, each code ``value - lo < n``.
 
     Integer ids are their own codes when their range is at most twice the
-    number of rows (or a million). Other ids are numbered in order of first
-    appearance by a hash table (`_kernels.first_codes`), then renumbered in
-    the order of the distinct ids: sorting the few distinct ids is much
-    cheaper than ranking every row, and the codes do not depend on row order.
+    number of rows (or a million). Other ids are grouped by a hash table
+    (`_kernels.group`), then the groups numbered in the order of their ids:
+    sorting the distinct ids only is much cheaper than ranking every row, and
+    the codes do not depend on the order of the rows.
     """
     if customer.dtype.is_integer():
         lo, hi = customer.min(), customer.max()
