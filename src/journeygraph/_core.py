@@ -128,6 +128,11 @@ class Core:
 
     # ------------------------------------------------------------------ sizes
     @property
+    def id_type(self) -> pl.DataType:
+        """The polars type of the customer ids."""
+        return self.events.schema["customer"]
+
+    @property
     def n_journeys(self) -> int:
         """Number of journeys."""
         return len(self.blocks.customer)

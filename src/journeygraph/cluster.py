@@ -72,7 +72,7 @@ import polars as pl
 import scipy.sparse as sp
 from tqdm import tqdm
 
-from ._customers import from_attributes
+from ._customers import customer_table
 from ._errors import JourneygraphError
 from ._frames import JOURNEY, group_runs, lookup, ratio
 from .compare import DEVIATIONS, Divergence, compare
@@ -1049,6 +1049,7 @@ def cluster(
     seed: int = 0,
     jmap: JourneyMap | Divergence | None = None,
     customers: pl.DataFrame | EventLog | None = None,
+    customer: str | None = None,
     **options: Any,
 ) -> Archetypes:
     """Group journeys into archetypes (fit an `ArchetypeModel` and describe it).
@@ -1069,6 +1070,8 @@ def cluster(
     customers
         Optional outcomes per customer (as for :func:`journeygraph.compare`):
         each archetype gets the mean of every numeric or boolean column.
+    customer
+        The customer table's id column, when it is not called ``customer``.
     **options
         Other `ArchetypeModel` parameters (``k_range``, ``n_init``,
         ``sample_size``, ``progress``, ...).
@@ -1093,11 +1096,8 @@ def cluster(
             "compare these journeys: jg.compare(journeys, jmap)"
         )
         raise JourneygraphError(msg)
+    _check_journeys(journeys)
+    table = customer_table(customers, ids=journeys.core.id_type, customer=customer)
     model.fit(journeys)
     divergence = jmap if isinstance(jmap, Divergence) or jmap is None else compare(journeys, jmap)
-    if isinstance(customers, EventLog):
-        customers = from_attributes(customers)
-    if customers is not None and "customer" not in customers.columns:
-        msg = f"customers= needs a 'customer' column; it has {customers.columns}"
-        raise JourneygraphError(msg)
-    return Archetypes(model, journeys, divergence=divergence, customers=customers)
+    return Archetypes(model, journeys, divergence=divergence, customers=table)

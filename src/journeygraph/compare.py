@@ -37,7 +37,7 @@ import numpy as np
 import polars as pl
 
 from ._align import Automaton, Move, align
-from ._customers import from_attributes
+from ._customers import customer_table, outcome_kind, score_column
 from ._errors import JourneygraphError
 from ._frames import JOURNEY, group_runs, lookup
 from .ingest import EventLog
@@ -534,16 +534,8 @@ class Divergence:
         (faster on millions of journeys when only deviations matter).
         """
         frame = self.customers
-        if outcome not in frame.columns:
-            msg = (
-                f"no outcome column {outcome!r}; pass a customer table with it: "
-                f"jg.compare(journeys, jmap, customers=table). customers has {frame.columns}"
-            )
-            raise JourneygraphError(msg)
-        y_col = frame.get_column(outcome)
-        if not (y_col.dtype == pl.Boolean or y_col.dtype.is_numeric()):
-            msg = f"outcome {outcome!r} must be boolean or numeric, not {y_col.dtype}"
-            raise JourneygraphError(msg)
+        given = [] if self._extra is None else [c for c in self._extra.columns if c != "customer"]
+        outcome_kind(frame, outcome, fix=_GIVE_TABLE, found=given)
         features = self._features(touchpoints=touchpoints)
         y = frame.select("journey", pl.col(outcome).cast(pl.Float64).alias("_y")).drop_nulls()
         n_all = y.height
@@ -609,10 +601,10 @@ class Divergence:
         those who answered and of those who stayed silent.
         """
         frame = self.customers
-        for column in (score, outcome):
-            if column is not None and column not in frame.columns:
-                msg = f"no column {column!r}; customers has {frame.columns}"
-                raise JourneygraphError(msg)
+        score_column(frame, score)
+        if outcome is not None and outcome not in frame.columns:
+            msg = f"no column {outcome!r}{_GIVE_TABLE}; customers has {frame.columns}"
+            raise JourneygraphError(msg)
         answered = pl.col(score).is_not_null()
         aggs = [
             pl.len().alias("customers"),
@@ -675,12 +667,16 @@ def _label(moves: list[Move], starts: set[int]) -> list[tuple[str, int, int | No
     return sorted(out, key=lambda d: (d[1], d[0]))
 
 
+_GIVE_TABLE = "; pass a customer table with it: jg.compare(journeys, jmap, customers=table)"
+
+
 def compare(
     journeys: Journeys,
     jmap: JourneyMap,
     *,
     strict: bool = False,
     customers: pl.DataFrame | EventLog | None = None,
+    customer: str | None = None,
 ) -> Divergence:
     """Align every journey with the journey map and label each divergence.
 
@@ -697,6 +693,10 @@ def compare(
         scores, segments) joined into ``Divergence.customers``. Or the
         `EventLog` itself: then each event attribute gives the customer's last
         non-null value in time order (an outcome logged on the final event).
+        One row per customer; ids are cast to the events' id type when that
+        changes no id.
+    customer
+        The customer table's id column, when it is not called ``customer``.
 
     Examples
     --------
@@ -715,6 +715,7 @@ def compare(
     (2, 'off_map', 1, None)
     (2, 'loop', 2, 'Buy')
     """
+    table = customer_table(customers, ids=journeys.core.id_type, customer=customer)
     stage_of = jmap.stage_of
     index_of = jmap.index_of
     automaton = Automaton(
@@ -764,11 +765,6 @@ def compare(
         .sort(JOURNEY)
     )
     costs, moves = align(automaton, distinct.get_column("_symbols").to_list())
-    if isinstance(customers, EventLog):
-        customers = from_attributes(customers)
-    if customers is not None and "customer" not in customers.columns:
-        msg = f"customers= needs a 'customer' column; it has {customers.columns}"
-        raise JourneygraphError(msg)
     return Divergence(
         journeys,
         jmap,
@@ -778,5 +774,5 @@ def compare(
         costs=costs,
         moves=moves,
         shortest=automaton.shortest_word,
-        customers=customers,
+        customers=table,
     )

@@ -39,7 +39,6 @@ perception gap              ``Divergence.perception_gap(score, outcome)``
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any, Literal
@@ -47,7 +46,13 @@ from typing import Any, Literal
 import polars as pl
 
 from . import _page
-from ._customers import from_attributes, is_outcome_type
+from ._customers import (
+    customer_table,
+    from_attributes,
+    is_outcome_type,
+    outcome_kind,
+    score_column,
+)
 from ._errors import JourneygraphError
 from ._facts import facts_of
 from .cluster import ArchetypeModel, cluster
@@ -59,7 +64,6 @@ from .render import draw
 
 __all__ = ["report"]
 
-_SCORE_NAMES = re.compile(r"score|nps|csat|rating|satisfaction", re.IGNORECASE)
 _TOP_SHADOW = 12  # shadow paths drawn on the overlay
 _TOP_DRIVERS = 10  # deviations listed against the outcome
 # a proposed map gives a stage to touchpoints at least this share of journeys visit
@@ -74,6 +78,7 @@ def report(
     *,
     outcome: str | None = None,
     customers: pl.DataFrame | None = None,
+    customer: str | None = None,
     score: str | None = None,
     k: int | Literal["auto"] = "auto",
     seed: int = 0,
@@ -107,6 +112,9 @@ def report(
         One row per customer: a ``customer`` column (or the events' own
         customer column name) plus outcomes and survey scores. By default the
         last non-null value of each numeric or boolean event attribute.
+    customer
+        The customer table's id column, when it is neither ``customer`` nor
+        the events' own customer column name.
     score
         A numeric survey column of ``customers`` for the perception gap; by
         default the first numeric column named like ``score``, ``nps``,
@@ -150,9 +158,9 @@ def report(
     show = sys.stderr.isatty() if progress is None else progress
     with _Steps(show, total=4 if jmap is not None else 5) as step:
         step("reading and mining events")
-        table = _customer_table(log, customers)
-        outcome_kind = _check_outcome(table, outcome)
-        score = _score_column(table, score, outcome)
+        table = _customer_table(log, customers, customer)
+        kind = None if outcome is None else outcome_kind(table, outcome, fix=_fix(outcome))
+        score = score_column(table, score, outcome=outcome)
         journeys = mine(log)
         proposed = PROPOSED_MIN_SHARE if jmap is None else None
         if jmap is None:
@@ -169,7 +177,7 @@ def report(
             arch,
             customers=table,
             outcome=outcome,
-            outcome_kind=outcome_kind,
+            outcome_kind=kind,
             score=score,
             proposed=proposed,
             k_asked=k,
@@ -229,86 +237,23 @@ def _check_arguments(
             raise JourneygraphError(msg)
 
 
-def _customer_table(log: EventLog, customers: pl.DataFrame | None) -> pl.DataFrame | None:
-    """One row per customer with a ``customer`` column typed like the events' ids."""
+def _customer_table(
+    log: EventLog, customers: pl.DataFrame | None, customer: str | None
+) -> pl.DataFrame | None:
+    """The customer table (the events' own customer column name works as its id column),
+    or one made of the events' boolean and numeric attributes."""
     if customers is None:
         schema = log.lazy().collect_schema()
         usable = [a for a in log.attributes if is_outcome_type(schema[a])]
         return from_attributes(log, usable) if usable else None
-    if not isinstance(customers, pl.DataFrame):
-        kind = type(customers).__name__  # type: ignore[unreachable]
-        msg = f"customers must be a polars DataFrame, not {kind}"
-        raise JourneygraphError(msg)
-    own = log.schema.customer
-    if "customer" not in customers.columns:
-        if own not in customers.columns:
-            msg = (
-                f"the customer table needs a 'customer' (or {own!r}) column with the customer ids; "
-                f"it has {customers.columns}"
-            )
-            raise JourneygraphError(msg)
-        customers = customers.rename({own: "customer"})
-    wanted = log.lazy().collect_schema()["customer"]
-    if customers.schema["customer"] != wanted:
-        try:
-            customers = customers.with_columns(pl.col("customer").cast(wanted, strict=True))
-        except pl.exceptions.PolarsError:
-            msg = (
-                f"customer ids in the customer table are {customers.schema['customer']} and "
-                f"cannot be read as the events' {wanted} ids; give both the same type"
-            )
-            raise JourneygraphError(msg) from None
-    ids = customers.get_column("customer")
-    repeated = ids.filter(ids.is_duplicated()).unique().sort()
-    if repeated.len():
-        msg = (
-            f"the customer table has {repeated.len():,} customer ids on more than one row "
-            f"(e.g. {repeated.head(3).to_list()}); give one row per customer"
-        )
-        raise JourneygraphError(msg)
-    return customers
+    ids = log.lazy().collect_schema()["customer"]
+    return customer_table(customers, ids=ids, customer=customer, also=log.schema.customer)
 
 
-def _check_outcome(table: pl.DataFrame | None, outcome: str | None) -> str | None:
-    """``"rate"`` for a boolean outcome, ``"mean"`` for a numeric one, None for none."""
-    if outcome is None:
-        return None
-    if table is None or outcome not in table.columns:
-        have = [] if table is None else [c for c in table.columns if c != "customer"]
-        msg = (
-            f"no outcome column {outcome!r}: give a customer table (customers=, or --customers "
-            f"on the command line) with the customer ids and {outcome!r}, or keep {outcome!r} "
-            f"as a column of the events; outcome columns found: {have}"
-        )
-        raise JourneygraphError(msg)
-    dtype = table.schema[outcome]
-    if not is_outcome_type(dtype):
-        msg = f"outcome {outcome!r} must be boolean or numeric, not {dtype}"
-        raise JourneygraphError(msg)
-    return "rate" if dtype == pl.Boolean else "mean"
-
-
-def _score_column(table: pl.DataFrame | None, score: str | None, outcome: str | None) -> str | None:
-    if score is not None:
-        if table is None or score not in table.columns:
-            have = [] if table is None else [c for c in table.columns if c != "customer"]
-            msg = f"no survey score column {score!r}; columns found: {have}"
-            raise JourneygraphError(msg)
-        if table.schema[score] == pl.Boolean or not table.schema[score].is_numeric():
-            msg = f"score {score!r} must be numeric, not {table.schema[score]}"
-            raise JourneygraphError(msg)
-        return score
-    if table is None:
-        return None
-    return next(
-        (
-            c
-            for c, dtype in table.schema.items()
-            if c not in ("customer", outcome)
-            and dtype.is_numeric()
-            and _SCORE_NAMES.search(c) is not None
-        ),
-        None,
+def _fix(outcome: str) -> str:
+    return (
+        f": give a customer table (customers=, or --customers on the command line) with the "
+        f"customer ids and {outcome!r}, or keep {outcome!r} as a column of the events"
     )
 
 
