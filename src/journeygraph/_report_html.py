@@ -11,9 +11,8 @@ import html
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import _page
+from . import _deviations, _page
 from ._version import __version__
-from .compare import DEVIATIONS
 
 if TYPE_CHECKING:
     from ._facts import Facts
@@ -23,17 +22,6 @@ __all__ = ["page"]
 _MAX_CHART_LABEL = 26  # characters of a chart label; the tooltip has it whole
 _TOP_EXITS = 8  # last touchpoints charted
 _TOP_SHADOW_ROWS = 5  # shadow paths listed under the overlay
-
-# How each deviation kind reads in a sentence: on its own, and at a stage.
-_KIND_TEXT: Mapping[str, tuple[str, str]] = {
-    "skipped_stage": ("skipped a stage", "skipped {}"),
-    "off_map": ("went off the map", "went off the map at {}"),
-    "out_of_order": ("jumped ahead", "jumped ahead to {}"),
-    "loop": ("looped back", "looped back to {}"),
-    "wrong_entry": ("started mid-map", "started at {}"),
-    "early_exit": ("left before the end", "left after {}"),
-    "late": ("took too long", "took too long in {}"),
-}
 
 _BLUE = "#3b5bdb"
 _GREY = "#adb5bd"
@@ -233,10 +221,10 @@ def _map(facts: Facts, overlay: _page.Drawing) -> str:
         ],
         label="Stage reach: any path vs along the map",
     )
-    kinds = [k for k in DEVIATIONS if facts.summary[k] > 0]
+    kinds = [k for k in _deviations.NAMES if facts.summary[k] > 0]
     profile = _bar_chart(
         "deviations",
-        [_KIND_TEXT[k][0] for k in kinds],
+        [_deviations.kind(k).sentence for k in kinds],
         [("share of journeys", [facts.summary[k] for k in kinds], _BLUE)],
         label="Share of journeys with each kind of deviation",
     )
@@ -320,8 +308,8 @@ def _card(facts: Facts, row: Mapping[str, Any], drawing: _page.Drawing) -> str:
         items.append(("channel", f"{_page.text(row['channel'])} ({_pct(row['channel_share'])})"))
     items.append(("representative journey", _page.text(row["representative"])))
     facts_list = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in items)
-    kinds = [k for k in DEVIATIONS if facts.summary[k] > 0 or row[f"with_{k}"] > 0]
-    labels = ["no deviation", "mean fitness", *[_KIND_TEXT[k][0] for k in kinds]]
+    kinds = [k for k in _deviations.NAMES if facts.summary[k] > 0 or row[f"with_{k}"] > 0]
+    labels = ["no deviation", "mean fitness", *[_deviations.kind(k).sentence for k in kinds]]
     own = [row["conformance"], row["fitness"], *[row[f"with_{k}"] for k in kinds]]
     everyone = [
         facts.summary["conformance"],
@@ -534,11 +522,10 @@ def _span(value: Any) -> str:
 
 def _feature_text(feature: str) -> str:
     """``skipped_stage:Explore`` → ``skipped Explore``."""
-    kind, _, stage = feature.partition(":")
-    if kind not in _KIND_TEXT:
+    name, _, stage = feature.partition(":")
+    if name not in _deviations.NAMES:
         return _page.text(feature)
-    general, at = _KIND_TEXT[kind]
-    return at.format(_page.text(stage)) if stage else general
+    return _deviations.kind(name).text(_page.text(stage) if stage else None)
 
 
 def _table(

@@ -38,6 +38,7 @@ import polars as pl
 
 from ._align import Automaton, Move, align
 from ._customers import customer_table, outcome_kind, score_column
+from ._deviations import ALIGNMENT_KINDS, NAMES
 from ._errors import JourneygraphError
 from ._frames import JOURNEY, group_runs, lookup
 from .ingest import EventLog
@@ -48,15 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEVIATIONS", "Divergence", "compare"]
 
-DEVIATIONS: tuple[str, ...] = (
-    "skipped_stage",
-    "off_map",
-    "out_of_order",
-    "loop",
-    "wrong_entry",
-    "early_exit",
-    "late",
-)
+DEVIATIONS: tuple[str, ...] = NAMES  # every deviation kind, in report order
 _Z = 1.959963984540054  # two-sided 95 % normal quantile
 
 
@@ -211,13 +204,13 @@ class Divergence:
         # counts per distinct sequence, gathered to journeys; `late` depends on times
         per_seq = self._per_sequence.group_by("_seq", "kind").len()
         table = pl.DataFrame({"_seq": pl.int_range(len(self._moves), dtype=pl.UInt32, eager=True)})
-        for kind in DEVIATIONS[:-1]:  # all but "late"
+        for kind in ALIGNMENT_KINDS:  # counted per distinct sequence; time kinds below
             hits = per_seq.filter(pl.col("kind") == kind).select("_seq", pl.col("len").alias(kind))
             table = table.join(hits, on="_seq", how="left", maintain_order="left")
         table = table.fill_null(0)
         late = self._late.group_by(JOURNEY).len().rename({"len": "late"})
         base = base.with_columns(
-            lookup(table.get_column(k), pl.col("_seq")).alias(k) for k in DEVIATIONS[:-1]
+            lookup(table.get_column(k), pl.col("_seq")).alias(k) for k in ALIGNMENT_KINDS
         ).join(late, on=JOURNEY, how="left", maintain_order="left")
         reached = self._reached.with_columns(
             lookup(self._stage_names, pl.col("_entry")).alias("entry_stage"),

@@ -19,7 +19,7 @@ All strategies check their arguments when called and raise
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, overload
 
 
@@ -65,7 +65,7 @@ from hypothesis import strategies as st  # noqa: E402
 from hypothesis.errors import InvalidArgument  # noqa: E402
 
 from ._align import distances  # noqa: E402
-from .compare import DEVIATIONS  # noqa: E402
+from ._deviations import PLANTABLE  # noqa: E402
 from .journeymap import JourneyMap  # noqa: E402
 
 __all__ = [
@@ -89,7 +89,6 @@ _RESERVED = frozenset(
     | {"_raw_timestamp"}
 )
 _INVALID_KINDS = ("customer", "touchpoint", "timestamp")
-_PLANTABLE = DEVIATIONS  # journeys_with_deviations plants every kind compare reports
 _TS = pl.Datetime("us", "UTC")
 _SECOND = 1_000_000  # microseconds
 _HOUR = 3_600 * _SECOND
@@ -647,13 +646,91 @@ def _offmap_slots(jmap: JourneyMap) -> list[int]:
     return [at + 1 for at, limit in enumerate(limits) if limit is None or limit >= 2]
 
 
+# Planting rules, one per plantable kind (`_deviations.PLANTABLE`). Each changes
+# the map's path in place and returns `at` (the visit compare reports the
+# deviation at), the stage it names, and the stage made late (or None). Every
+# plant leaves a journey whose only cost-1 alignment deletes (or inserts) one
+# visit, as no two neighbouring visits are of the same stage.
+_Plant = tuple[int, str | None, int | None]
+
+
+def _plant_skipped_stage(
+    draw: st.DrawFn, path: list[str | None], timed: list[int], offmap: list[int]
+) -> _Plant:
+    at = draw(st.integers(1, len(path) - 2))
+    return at, path.pop(at), None
+
+
+def _plant_off_map(
+    draw: st.DrawFn, path: list[str | None], timed: list[int], offmap: list[int]
+) -> _Plant:
+    at = draw(st.sampled_from(offmap))
+    path.insert(at, None)
+    return at, None, None
+
+
+def _plant_out_of_order(
+    draw: st.DrawFn, path: list[str | None], timed: list[int], offmap: list[int]
+) -> _Plant:
+    # i, j, i + 1 with j >= i + 2: ahead of the map
+    names = list(path)
+    i = draw(st.integers(0, len(names) - 3))
+    stage = names[draw(st.integers(i + 2, len(names) - 1))]
+    path.insert(i + 1, stage)
+    return i + 1, stage, None
+
+
+def _plant_loop(
+    draw: st.DrawFn, path: list[str | None], timed: list[int], offmap: list[int]
+) -> _Plant:
+    # i, j, i + 1 with j < i: back to a stage already reached
+    names = list(path)
+    i = draw(st.integers(1, len(names) - 1))
+    stage = names[draw(st.integers(0, i - 1))]
+    path.insert(i + 1, stage)
+    return i + 1, stage, None
+
+
+def _plant_wrong_entry(
+    draw: st.DrawFn, path: list[str | None], timed: list[int], offmap: list[int]
+) -> _Plant:
+    path.pop(0)
+    return 0, path[0], None
+
+
+def _plant_early_exit(
+    draw: st.DrawFn, path: list[str | None], timed: list[int], offmap: list[int]
+) -> _Plant:
+    path.pop()
+    return len(path) - 1, path[-1], None
+
+
+def _plant_late(
+    draw: st.DrawFn, path: list[str | None], timed: list[int], offmap: list[int]
+) -> _Plant:
+    # reported at the next stage visit
+    late = draw(st.sampled_from(timed))
+    return late + 1, path[late], late
+
+
+_PLANTERS: dict[str, Callable[[st.DrawFn, list[str | None], list[int], list[int]], _Plant]] = {
+    "skipped_stage": _plant_skipped_stage,
+    "off_map": _plant_off_map,
+    "out_of_order": _plant_out_of_order,
+    "loop": _plant_loop,
+    "wrong_entry": _plant_wrong_entry,
+    "early_exit": _plant_early_exit,
+    "late": _plant_late,
+}
+
+
 def _check_kinds(kinds: Any, jmap: JourneyMap) -> tuple[str, ...]:
     if isinstance(kinds, str) or not isinstance(kinds, Sequence) or not kinds:
         msg = f"kinds={kinds!r} must be a non-empty sequence of deviation kinds"
         raise InvalidArgument(msg)
     for kind in kinds:
-        if kind not in _PLANTABLE:
-            msg = f"kinds: cannot plant {kind!r}; plantable kinds are {', '.join(_PLANTABLE)}"
+        if kind not in PLANTABLE:
+            msg = f"kinds: cannot plant {kind!r}; plantable kinds are {', '.join(PLANTABLE)}"
             raise InvalidArgument(msg)
     first, *_, last = jmap.stage_names
     if "late" in kinds and not any(s.max_time for s in jmap.stages[:-1]):
@@ -756,7 +833,6 @@ def journeys_with_deviations(
     chosen = _check_kinds(kinds, jmap)
     c_lo, c_hi = _check_bounds("customers", customers)
     names = list(jmap.stage_names)
-    n = len(names)
     offmap_slots = _offmap_slots(jmap)
     timed = [i for i, s in enumerate(jmap.stages[:-1]) if s.max_time is not None]
 
@@ -768,37 +844,7 @@ def journeys_with_deviations(
             customer = f"c{c}"
             kind = draw(st.sampled_from(chosen))
             path: list[str | None] = list(names)
-            stage: str | None
-            late = None
-            # `at`: the visit compare reports it at. Every plant below leaves a
-            # journey whose only cost-1 alignment deletes (or inserts) one visit,
-            # as no two neighbouring visits are of the same stage.
-            if kind == "skipped_stage":
-                at = draw(st.integers(1, n - 2))
-                stage = path.pop(at)
-            elif kind == "off_map":
-                at = draw(st.sampled_from(offmap_slots))
-                path.insert(at, None)
-                stage = None
-            elif kind == "out_of_order":  # i, j, i + 1 with j >= i + 2: ahead of the map
-                i = draw(st.integers(0, n - 3))
-                stage = names[draw(st.integers(i + 2, n - 1))]
-                at = i + 1
-                path.insert(at, stage)
-            elif kind == "loop":  # i, j, i + 1 with j < i: back to a stage already reached
-                i = draw(st.integers(1, n - 1))
-                stage = names[draw(st.integers(0, i - 1))]
-                at = i + 1
-                path.insert(at, stage)
-            elif kind == "wrong_entry":
-                path.pop(0)
-                at, stage = 0, names[1]
-            elif kind == "early_exit":
-                path.pop()
-                at, stage = n - 2, names[-2]
-            else:  # late: reported at the next stage visit
-                late = draw(st.sampled_from(timed))
-                at, stage = late + 1, names[late]
+            at, stage, late = _PLANTERS[kind](draw, path, timed, offmap_slots)
             starts: list[int] = []
             rows += _events_for(draw, jmap, path, customer, starts, late=late)
             planted.append((customer, kind, stage, starts[at]))
