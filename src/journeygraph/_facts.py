@@ -25,6 +25,7 @@ class Facts:
     """Every number the report shows. Computed in `facts_of`; the page only formats them."""
 
     journeys: Journeys
+    customers: pl.DataFrame | None  # the checked customer table, if any
     div: Divergence
     arch: Archetypes
     proposed: float | None  # the proposed map's min_share, None when the map was given
@@ -97,6 +98,7 @@ def facts_of(
     gap_by = outcome if outcome_kind == "rate" else None  # a numeric one: a group per value
     return Facts(
         journeys=journeys,
+        customers=customers,
         div=div,
         arch=arch,
         proposed=proposed,

@@ -112,9 +112,21 @@ def format_value(name: str, value: Any) -> str | None:
     return shown if len(shown) <= 80 else shown[:79] + "…"
 
 
-def duration(value: dt.timedelta) -> str:
-    """``3 min 20 s``, ``2 h 5 min``, ``1 d 4 h``: two units at most."""
+def duration(value: dt.timedelta | None, *, coarse: bool = False) -> str:
+    """A duration as a person reads it: ``3 min 20 s``, ``2 h 5 min``, ``1 d 4 h``.
+
+    Two units at most. ``coarse=True`` gives one rounded unit, for a phrase:
+    ``40 s``, ``3 min``, ``2 h``, ``5 days`` (days from two days on). None
+    reads ``no time``.
+    """
+    if value is None:
+        return "no time"
     seconds = value.total_seconds()
+    if coarse:
+        for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+            if seconds >= size * (2 if unit == "days" else 1):
+                return f"{seconds / size:.0f} {unit}"
+        return f"{seconds:.0f} s"
     sign = "-" if seconds < 0 else ""
     seconds = abs(seconds)
     if seconds < 1:

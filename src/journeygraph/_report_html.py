@@ -8,7 +8,8 @@ attributes, `_page.json_payload` for the graphs' data).
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import _deviations, _page
@@ -17,7 +18,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     from ._facts import Facts
 
-__all__ = ["page"]
+__all__ = ["SECTIONS", "Drawings", "Section", "page", "section_facts"]
 
 _MAX_CHART_LABEL = 26  # characters of a chart label; the tooltip has it whole
 _TOP_EXITS = 8  # last touchpoints charted
@@ -29,23 +30,33 @@ _RED = "#c92a2a"
 _NONE = "\u2013"  # en dash: no value
 
 
+@dataclass(frozen=True)
+class Drawings:
+    """The graphs the page shows, each laid out once (`render.draw`)."""
+
+    overlay: _page.Drawing
+    archetypes: Sequence[_page.Drawing]
+
+
 def page(
-    facts: Facts, overlay: _page.Drawing, archetypes: Sequence[_page.Drawing], *, title: str
+    facts: Facts,
+    drawings: Drawings,
+    *,
+    own: Mapping[str, Any],
+    title: str,
+    sections: Sequence[Section] | None = None,
 ) -> str:
-    """The whole report page as HTML text, with the drawings of the overlay and archetypes."""
+    """The whole report page as HTML text.
+
+    ``own`` holds each section's own numbers (`section_facts`); ``sections``
+    defaults to `SECTIONS`.
+    """
+    sections = SECTIONS if sections is None else sections
+    shown = [s for s in sections if s.shown(facts)]
     script, tooltip_css = _page.vis_assets()
     graphs: list[tuple[str, _page.Drawing, int]] = [
-        ("overlay", overlay, 520),
-        *[(f"archetype-{i}", drawing, 380) for i, drawing in enumerate(archetypes)],
-    ]
-    sections = [
-        _headline(facts),
-        _leave(facts),
-        _map(facts, overlay),
-        _archetypes(facts, archetypes),
-        _drivers(facts),
-        _perception(facts),
-        _notes(facts),
+        ("overlay", drawings.overlay, 520),
+        *[(f"archetype-{i}", drawing, 380) for i, drawing in enumerate(drawings.archetypes)],
     ]
     data = "".join(
         f'<script type="application/json" class="jg-graph-data" data-target="graph-{name}">'
@@ -54,11 +65,7 @@ def page(
     )
     heights = "".join(f"#graph-{name} {{ height: {h}px; }}\n" for name, _, h in graphs)
     e = html.escape
-    nav = "".join(
-        f'<a href="#{key}">{e(text)}</a>'
-        for key, text in _NAV
-        if key not in ("drivers", "perception") or _has_section(facts, key)
-    )
+    nav = "".join(f'<a href="#{s.key}">{e(s.title)}</a>' for s in shown)
     return "".join(
         [
             '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
@@ -71,26 +78,17 @@ def page(
             f"<header>\n<h1>{e(_page.text(title))}</h1>\n",
             f'<p class="jg-lede">{e(_lede(facts))}</p>\n',
             f'<nav class="jg-nav">{nav}</nav>\n</header>\n',
-            *sections,
+            *[s.render(facts, drawings, own.get(s.key)) for s in shown],
             data,
             f"<script>{_APP}</script>\n</body>\n</html>\n",
         ]
     )
 
 
-_NAV = (
-    ("headline", "In numbers"),
-    ("leave", "Where journeys leave"),
-    ("map", "Against the map"),
-    ("archetypes", "Archetypes"),
-    ("drivers", "What goes with the outcome"),
-    ("perception", "Perception gap"),
-    ("notes", "How this was made"),
-)
-
-
-def _has_section(facts: Facts, key: str) -> bool:
-    return facts.outcome is not None if key == "drivers" else facts.score is not None
+def section_facts(facts: Facts, sections: Sequence[Section] | None = None) -> dict[str, Any]:
+    """Each shown section's own numbers (its ``compute``), before any page is made."""
+    sections = SECTIONS if sections is None else sections
+    return {s.key: s.compute(facts) for s in sections if s.compute is not None and s.shown(facts)}
 
 
 def _lede(facts: Facts) -> str:
@@ -117,7 +115,7 @@ def _section(key: str, heading: str, *parts: str) -> str:
     return f'<section id="{key}">\n<h2>{html.escape(heading)}</h2>\n{body}</section>\n'
 
 
-def _headline(facts: Facts) -> str:
+def _headline(facts: Facts, _drawings: Drawings, _own: None) -> str:
     j, s = facts.journeys, facts.summary
     top_exit, top_exit_share = facts.exits[0]
     reach = facts.reach.sort(["drop_off", "stage"], descending=[True, False]).row(0, named=True)
@@ -162,7 +160,7 @@ def _headline(facts: Facts) -> str:
     return _section("headline", "In numbers", f'<div class="jg-kpis">{"".join(kpis)}</div>\n')
 
 
-def _leave(facts: Facts) -> str:
+def _leave(facts: Facts, _drawings: Drawings, _own: None) -> str:
     exits = facts.exits[:_TOP_EXITS]
     chart = _bar_chart(
         "exits",
@@ -194,7 +192,7 @@ def _leave(facts: Facts) -> str:
     )
 
 
-def _map(facts: Facts, overlay: _page.Drawing) -> str:
+def _map(facts: Facts, drawings: Drawings, _own: None) -> str:
     e = html.escape
     stages = " → ".join(facts.div.jmap.stage_names)
     if facts.proposed is not None:
@@ -239,7 +237,7 @@ def _map(facts: Facts, overlay: _page.Drawing) -> str:
         f"{_pct(facts.summary['conformance'])} of journeys follow the map without any "
         f"deviation; the mean fitness is {_pct(facts.summary['mean_fitness'])} "
         "(1 follows the map, 0 matches nothing).</p>\n",
-        _graph_box("overlay", overlay, "graphs/overlay.html"),
+        _graph_box("overlay", drawings.overlay, "graphs/overlay.html"),
         '<div class="jg-pair">',
         f"<figure>{chart}<figcaption>Blue: share of journeys that reached the stage by any "
         "path. Grey: share that reached it along the map, with no deviation before.</figcaption>"
@@ -264,7 +262,7 @@ def _graph_box(name: str, drawing: _page.Drawing, link: str) -> str:
     )
 
 
-def _archetypes(facts: Facts, drawings: Sequence[_page.Drawing]) -> str:
+def _archetypes(facts: Facts, drawings: Drawings, _own: None) -> str:
     table = facts.archetypes
     k = table.height
     chosen = (
@@ -279,7 +277,8 @@ def _archetypes(facts: Facts, drawings: Sequence[_page.Drawing]) -> str:
         label="Archetype sizes",
     )
     cards = "".join(
-        _card(facts, row, drawings[row["archetype"]]) for row in table.iter_rows(named=True)
+        _card(facts, row, drawings.archetypes[row["archetype"]])
+        for row in table.iter_rows(named=True)
     )
     return _section(
         "archetypes",
@@ -299,7 +298,7 @@ def _card(facts: Facts, row: Mapping[str, Any], drawing: _page.Drawing) -> str:
         ("customers", f"{row['size']:,} ({_pct(row['share'])})"),
         (
             "typical journey",
-            f"{row['events_median']:g} events over {_span(row['duration_median'])}",
+            f"{row['events_median']:g} events over {_page.duration(row['duration_median'])}",
         ),
         ("enters at", f"{_page.text(row['entry'])} ({_pct(row['entry_share'])})"),
         ("leaves at", f"{_page.text(row['exit'])} ({_pct(row['exit_share'])})"),
@@ -352,7 +351,7 @@ def _card(facts: Facts, row: Mapping[str, Any], drawing: _page.Drawing) -> str:
     )
 
 
-def _drivers(facts: Facts) -> str:
+def _drivers(facts: Facts, _drawings: Drawings, _own: None) -> str:
     if facts.outcome is None or facts.drivers is None:
         return ""
     outcome, kind, known = facts.outcome, facts.outcome_kind or "mean", facts.known
@@ -397,7 +396,7 @@ def _drivers(facts: Facts) -> str:
     )
 
 
-def _perception(facts: Facts) -> str:
+def _perception(facts: Facts, _drawings: Drawings, _own: None) -> str:
     if facts.score is None or facts.gap is None:
         return ""
     score, gap, by, e = facts.score, facts.gap, facts.gap_by, html.escape
@@ -442,7 +441,7 @@ def _perception(facts: Facts) -> str:
     )
 
 
-def _notes(facts: Facts) -> str:
+def _notes(facts: Facts, _drawings: Drawings, _own: None) -> str:
     e = html.escape
     report = str(facts.journeys.report).replace("\n", ";")
     model = facts.arch.model
@@ -471,6 +470,63 @@ def _notes(facts: Facts) -> str:
     return _section(
         "notes", "How this was made", "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>\n"
     )
+
+
+# ---------------------------------------------------------------------- sections
+def _always(_facts: Facts) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the report page, in one place.
+
+    Attributes
+    ----------
+    key
+        The section's ``id`` on the page and its link in the navigation.
+    title
+        The link's text.
+    render
+        ``render(facts, drawings, own) -> str``: the section's HTML, one
+        ``<section id="{key}">`` (see `_section`). ``own`` is what
+        ``compute`` returned, or None.
+    shown
+        ``shown(facts) -> bool``: whether the page has the section (and its
+        link); by default always.
+    compute
+        ``compute(facts) -> Any``: numbers of its own, computed from the
+        analyses in ``facts`` (``facts.journeys``, ``facts.div``,
+        ``facts.arch``, ``facts.customers``) before any page is made; None
+        when the shared `Facts` are enough.
+    """
+
+    key: str
+    title: str
+    render: Callable[[Facts, Drawings, Any], str]
+    shown: Callable[[Facts], bool] = _always
+    compute: Callable[[Facts], Any] | None = None
+
+
+def _has_outcome(facts: Facts) -> bool:
+    return facts.outcome is not None
+
+
+def _has_score(facts: Facts) -> bool:
+    return facts.score is not None
+
+
+# The report's sections, in page order. To add one: write its render (and
+# compute) function and add one Section here, where it belongs on the page.
+SECTIONS: tuple[Section, ...] = (
+    Section("headline", "In numbers", _headline),
+    Section("leave", "Where journeys leave", _leave),
+    Section("map", "Against the map", _map),
+    Section("archetypes", "Archetypes", _archetypes),
+    Section("drivers", "What goes with the outcome", _drivers, shown=_has_outcome),
+    Section("perception", "Perception gap", _perception, shown=_has_score),
+    Section("notes", "How this was made", _notes),
+)
 
 
 # ---------------------------------------------------------------------- pieces
@@ -514,10 +570,6 @@ def _difference(value: float | None, kind: str) -> str:
     if kind == "rate":
         return f"{value * 100:+.1f} pp"
     return f"{value:+,.2f}"
-
-
-def _span(value: Any) -> str:
-    return "no time" if value is None else _page.duration(value)
 
 
 def _feature_text(feature: str) -> str:

@@ -72,6 +72,7 @@ import polars as pl
 import scipy.sparse as sp
 from tqdm import tqdm
 
+from . import _page
 from ._customers import customer_table
 from ._errors import JourneygraphError
 from ._frames import JOURNEY, group_runs, lookup, ratio
@@ -995,7 +996,9 @@ class Archetypes:
         if row["exit_share"] >= 0.3:
             parts.append(f"leaves at {row['exit']}")
         duration = row["duration_median"]
-        parts.append(f"~{row['events_median']:g} events over {_human(duration)}")
+        parts.append(
+            f"~{row['events_median']:g} events over {_page.duration(duration, coarse=True)}"
+        )
         return ", ".join(parts)
 
 
@@ -1029,17 +1032,6 @@ def _top(frame: pl.DataFrame, column: str) -> pl.DataFrame:
             (pl.col("len").first() / pl.col("len").sum()).alias(f"{column}_share"),
         )
     )
-
-
-def _human(duration: Any) -> str:
-    """A duration as a short phrase ("40 s", "3 min", "2 h", "5 days")."""
-    if duration is None:
-        return "no time"
-    seconds = duration.total_seconds()
-    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size * (2 if unit == "days" else 1):
-            return f"{seconds / size:.0f} {unit}"
-    return f"{seconds:.0f} s"
 
 
 def cluster(

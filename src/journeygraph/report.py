@@ -55,6 +55,7 @@ from ._customers import (
 )
 from ._errors import JourneygraphError
 from ._facts import facts_of
+from ._report_html import Drawings, page, section_facts
 from .cluster import ArchetypeModel, cluster
 from .compare import compare
 from .ingest import EventLog
@@ -185,20 +186,21 @@ def report(
             top_shadow=_TOP_SHADOW,
             top_drivers=_TOP_DRIVERS,
         )
-        from ._report_html import page  # presentation only: every number comes from facts
-
+        own = section_facts(facts)  # each section's own numbers, before any page is made
         # each graph is laid out once: in the page and on its own full-size page
-        overlay = draw(facts.overlay)
-        archetypes = [draw(graph) for graph in facts.archetype_graphs]
-        html = page(facts, overlay, archetypes, title=title or "Customer journeys")
+        drawings = Drawings(
+            overlay=draw(facts.overlay),
+            archetypes=[draw(graph) for graph in facts.archetype_graphs],
+        )
+        html = page(facts, drawings, own=own, title=title or "Customer journeys")
         folder.mkdir(parents=True, exist_ok=True)
         if proposed is not None:
             jmap.to_yaml(folder / "proposed-map.yaml")
         graphs = folder / "graphs"
         for stale in graphs.glob("archetype-*.html"):
             stale.unlink()  # from an earlier report with more archetypes
-        _page.write(overlay, graphs / "overlay.html")
-        for i, drawing in enumerate(archetypes):
+        _page.write(drawings.overlay, graphs / "overlay.html")
+        for i, drawing in enumerate(drawings.archetypes):
             _page.write(drawing, graphs / f"archetype-{i}.html")
         target = folder / "index.html"
         target.write_text(html, encoding="utf-8", newline="\n")
