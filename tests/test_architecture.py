@@ -6,16 +6,22 @@ Scans the source (no imports of our own code needed to find a violation):
   module is that module's business; shared helpers live in private modules
   (``_frames``, ``_core``, ``_page``, ...);
 * the modules' imports of each other (at the top, inside functions and under
-  ``TYPE_CHECKING`` alike) form no cycle.
+  ``TYPE_CHECKING`` alike) form no cycle;
+* the options of `read_events` and `mine`, written in the signature and in
+  the option model, agree.
 """
 
 from __future__ import annotations
 
 import ast
+import inspect
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import pytest
+
+import journeygraph as jg
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "journeygraph"
 MODULES = {p.stem: p for p in sorted(PACKAGE.glob("*.py"))}
@@ -107,3 +113,20 @@ def test_the_cycle_check_finds_cycles(tmp_path: Path) -> None:
         (tmp_path / f"{name}.py").write_text(text, encoding="utf-8")
     modules = {p.stem: p for p in sorted(tmp_path.glob("*.py"))}
     assert len(list(nx.simple_cycles(_import_graph(modules)))) == 1
+
+
+@pytest.mark.parametrize(
+    ("function", "model"),
+    [(jg.read_events, jg.EventSchema), (jg.mine, jg.MineOptions)],
+)
+def test_option_models_and_signatures_agree(function: Any, model: Any) -> None:
+    # the options are written twice, in the signature (for readers and IDEs) and
+    # in the model (for validation): the same names, in the same order, same defaults
+    params = [
+        p for p in inspect.signature(function).parameters.values() if p.kind is p.KEYWORD_ONLY
+    ]
+    assert [p.name for p in params] == list(model.model_fields)
+    for p in params:
+        field = model.model_fields[p.name]
+        expected = inspect.Parameter.empty if field.is_required() else field.default
+        assert p.default == expected, p.name
