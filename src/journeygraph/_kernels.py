@@ -27,6 +27,7 @@ with the package.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -81,6 +82,30 @@ def _compile_all() -> None:
             except RuntimeError:  # "cannot cache function ...: no locator available"
                 globals()[name] = numba.njit(nogil=True)(function)
         _PLAIN.clear()
+
+
+_warming: list[threading.Thread] = []
+
+
+def warm_up() -> None:
+    """Import numba and start its compiler in the background, once per process.
+
+    The first kernel call in a process pays about half a second (importing
+    numba, starting LLVM) before loading its cached code. `mine` calls this
+    first, so that happens on another thread while polars reads the events.
+    """
+    with _COMPILING:
+        if _warming or not _PLAIN:
+            return
+        thread = threading.Thread(target=_warm, name="journeygraph-kernels", daemon=True)
+        _warming.append(thread)
+    thread.start()
+
+
+def _warm() -> None:
+    # a failure here is raised again, in place, by the first real kernel call
+    with contextlib.suppress(Exception):
+        _longest(np.zeros(2, dtype=np.int64), 0, 1)  # the kernels' own signature: a cache hit
 
 
 def order(

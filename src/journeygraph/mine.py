@@ -37,6 +37,7 @@ from typing import Any, Literal, get_args
 import networkx as nx
 import polars as pl
 
+from . import _kernels
 from ._core import Core, encode
 from ._errors import JourneygraphError
 from ._frames import JOURNEY, LOGGED, ratio
@@ -505,6 +506,7 @@ def mine(
         )
     if reason is not None:
         exprs.append(reason.otherwise(None).alias("_filter"))
+    _kernels.warm_up()  # numba starts on another thread while polars reads the events
     frame = log._collect_checked(exprs)
     ingest_report = log.report
     dropped = dict(ingest_report.dropped)
