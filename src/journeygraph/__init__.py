@@ -13,6 +13,7 @@ from ._errors import InvalidEventsError, JourneygraphError
 from ._version import __version__ as __version__
 from .cluster import ArchetypeModel, Archetypes, cluster
 from .compare import Divergence, compare
+from .funnel import Funnel, funnel
 from .ingest import EventLog, read_events
 from .journeymap import JourneyMap, Stage
 from .mine import Journeys, mine
@@ -26,6 +27,7 @@ __all__ = [
     "Divergence",
     "EventLog",
     "EventSchema",
+    "Funnel",
     "IngestReport",
     "InvalidEventsError",
     "JourneyMap",
@@ -35,6 +37,7 @@ __all__ = [
     "Stage",
     "cluster",
     "compare",
+    "funnel",
     "journeymap",
     "mine",
     "read_events",

@@ -1,0 +1,118 @@
+"""Ordered events of mined journeys, and compiled kernels that walk them step by step.
+
+Funnels (`funnel`) and step flows (`Journeys.flows`) both look at each
+journey's events in order. `ordered` is the one place they get them from;
+the kernels below run on those arrays, one journey block at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from .mine import Journeys
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+NO_LIMIT = np.iinfo(np.int64).max
+
+
+def _compiled(function: _F) -> _F:
+    """numba-compile without the GIL, cached on disk where possible (as in `_kernels`)."""
+    try:
+        return numba.njit(cache=True, nogil=True)(function)  # type: ignore[return-value]
+    except RuntimeError:  # no writable cache locator
+        return numba.njit(nogil=True)(function)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Ordered:
+    """The journeys' events in order; journey ``j`` is ``starts[j]:starts[j + 1]``.
+
+    ``touchpoint`` codes index ``Journeys.touchpoints``; ``time`` is in
+    microseconds since the epoch; ``channel`` codes index ``channels`` (-1 for
+    none; empty when the log has no channel).
+    """
+
+    starts: npt.NDArray[np.int64]
+    touchpoint: npt.NDArray[np.int32]
+    time: npt.NDArray[np.int64]
+    channel: npt.NDArray[np.int32]
+    channels: list[str]
+
+
+def ordered(journeys: Journeys) -> Ordered:
+    """The ordered event arrays of ``journeys`` (the engine's journey blocks)."""
+    # the engine's per-journey blocks; one accessor so only this line knows where they live
+    blocks = journeys._blocks
+    channels: list[str] = []
+    if len(blocks.channel):
+        dtype = journeys._frame.schema["channel"]
+        channels = list(dtype.categories)  # type: ignore[attr-defined]
+    return Ordered(blocks.starts, blocks.touchpoint, blocks.time, blocks.channel, channels)
+
+
+def funnel_match(
+    starts: Any, touchpoint: Any, time: Any, member: Any, within: int
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+    """Each journey's deepest funnel match; see `_funnel_match`."""
+    depth, when, after = _funnel_match(starts, touchpoint, time, member, np.int64(within))
+    return depth, when, after
+
+
+@_compiled
+def _funnel_match(starts: Any, touchpoint: Any, time: Any, member: Any, within: Any) -> Any:
+    """Deepest ordered match of the steps in every journey.
+
+    ``member[s, t]`` says touchpoint ``t`` counts as step ``s``. A match takes
+    a step-1 event (the anchor), then for each next step the earliest later
+    event of it, all no later than ``anchor time + within``. For a fixed anchor
+    taking the earliest event is optimal, so the deepest match is found by
+    trying anchors in order; without a window the first anchor is already
+    deepest. Among equally deep matches the one with the earliest anchor wins
+    (and it is the lexicographically smallest tuple of positions).
+
+    Returns per journey the depth reached, the time of each matched step
+    (-1 past the depth) and the touchpoint after the last matched event
+    (-1 at the journey's end, -2 when not even step 1 was reached).
+    """
+    n = len(starts) - 1
+    k = member.shape[0]
+    depth = np.zeros(n, dtype=np.int32)
+    when = np.full((n, k), -1, dtype=np.int64)
+    after = np.full(n, -2, dtype=np.int32)
+    pos = np.empty(k, dtype=np.int64)
+    best = np.empty(k, dtype=np.int64)
+    for j in range(n):
+        lo = starts[j]
+        hi = starts[j + 1]
+        deepest = 0
+        for a in range(lo, hi):
+            if not member[0, touchpoint[a]]:
+                continue
+            limit = time[a] + within if within >= 0 else NO_LIMIT
+            d = 1
+            pos[0] = a
+            p = a + 1
+            while d < k and p < hi and time[p] <= limit:
+                if member[d, touchpoint[p]]:
+                    pos[d] = p
+                    d += 1
+                p += 1
+            if d > deepest:
+                deepest = d
+                best[:d] = pos[:d]
+            if deepest == k or within < 0:
+                break
+        depth[j] = deepest
+        for s in range(deepest):
+            when[j, s] = time[best[s]]
+        if deepest > 0:
+            last = best[deepest - 1]
+            after[j] = touchpoint[last + 1] if last + 1 < hi else -1
+    return depth, when, after

@@ -1,0 +1,317 @@
+"""Funnels: how far journeys get through ordered steps, and how fast: `funnel` → `Funnel`.
+
+A journey **reaches step i** when it has events of steps 1..i in that order
+(other events in between are fine; each event counts for one step), all no
+later than ``within`` after its step-1 event. Equal timestamps keep the
+events' order. A journey's *match* is its deepest one; among equally deep
+matches, the one with the earliest step-1 event, each later step taken at its
+earliest possible event. Times between steps are measured on that match.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from ._errors import JourneygraphError
+from ._segments import By, Segments, segments
+from ._steps import funnel_match, ordered
+from .journeymap import JourneyMap
+from .mine import Journeys
+from .schema import parse_duration
+
+__all__ = ["Funnel", "funnel"]
+
+END = "(end)"
+Step = str | Collection[str]
+
+
+class Funnel:
+    """The result of `funnel`: per step counts, conversion and times; per journey matches.
+
+    Attributes
+    ----------
+    steps : list[str]
+        Step labels: a touchpoint, a stage name, or ``"a | b"`` for a set.
+    within : datetime.timedelta | None
+        The window from step 1, if any.
+    by : str | None
+        What the segments are (``None``: one segment, ``"all"``).
+    table : polars.DataFrame
+        One row per segment and step: ``segment``, ``step`` (1-based),
+        ``name``, ``journeys`` (reaching the step), ``conversion_previous``
+        (of those reaching the previous step; for step 1 of all journeys in
+        the segment), ``conversion_first`` (of those reaching step 1),
+        ``median_time`` and ``p90_time`` (time from the previous step's event;
+        median of an even count rounded down to whole microseconds, p90 the
+        nearest-rank percentile), ``stopped`` (reached this step but not the
+        next) and ``instead`` (the stopped journeys' most common next
+        touchpoints, up to three, ``"(end)"`` when the journey ended).
+    stopped : polars.DataFrame
+        Every next touchpoint of the stopped journeys: ``segment``, ``step``,
+        ``next``, ``journeys``, ``share`` (of those stopped at that step).
+    journeys : polars.DataFrame
+        One row per journey: ``journey``, ``segment``, ``reached`` (steps
+        reached, 0..n), ``times`` (timestamp of each matched step) and
+        ``next`` (touchpoint after the last matched event; null at the
+        journey's end or when step 1 was not reached).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import journeygraph as jg
+    >>> df = pl.DataFrame({"user": ["a", "a", "a", "b", "b", "c"],
+    ...                    "ts": [1, 2, 3, 1, 2, 1],
+    ...                    "event": ["home", "cart", "pay", "home", "help", "cart"]})
+    >>> j = jg.mine(jg.read_events(df, customer="user", timestamp="ts", touchpoint="event"))
+    >>> f = jg.funnel(j, ["home", "cart", "pay"])
+    >>> f.table.select("name", "journeys", "conversion_first", "instead").rows()
+    [('home', 2, 1.0, ['help']), ('cart', 1, 0.5, []), ('pay', 1, 0.5, [])]
+    """
+
+    def __init__(
+        self,
+        steps: list[str],
+        within: dt.timedelta | None,
+        by: str | None,
+        journeys: pl.DataFrame,
+        table: pl.DataFrame,
+        stopped: pl.DataFrame,
+    ) -> None:
+        self.steps = steps
+        self.within = within
+        self.by = by
+        self.journeys = journeys
+        self.table = table
+        self.stopped = stopped
+
+    def __repr__(self) -> str:
+        return f"Funnel({' → '.join(self.steps)}, {self.journeys.height:,} journeys)"
+
+
+def funnel(
+    journeys: Journeys,
+    steps: Sequence[Step] | None = None,
+    *,
+    within: str | dt.timedelta | None = None,
+    by: By | None = None,
+    customers: pl.DataFrame | None = None,
+    jmap: JourneyMap | None = None,
+) -> Funnel:
+    """How many journeys get through ordered steps, how fast, and what the others did.
+
+    Parameters
+    ----------
+    journeys
+        Mined journeys (customers or sessions: the unit is the journey).
+    steps
+        The steps in order: touchpoint names, sets of touchpoint names (any of
+        them counts), or stage names of ``jmap``. Default: the stages of ``jmap``.
+    within
+        Only count steps no later than this after step 1 (``"7d"``, a timedelta).
+    by, customers
+        Segments side by side: a column of the customer table ``customers``
+        (with a ``customer`` column), ``"channel"`` (the journey's last
+        channel), or a mapping of group name to journey ids.
+    jmap
+        A journey map whose stage names may be used as steps.
+
+    Returns
+    -------
+    Funnel
+        See `Funnel` for the tables.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import journeygraph as jg
+    >>> df = pl.DataFrame({"user": ["a", "a", "b", "b"],
+    ...                    "ts": ["2024-01-01T10:00", "2024-01-01T10:05",
+    ...                           "2024-01-01T10:00", "2024-01-03T10:00"],
+    ...                    "event": ["cart", "pay", "cart", "pay"]})
+    >>> j = jg.mine(jg.read_events(df, customer="user", timestamp="ts", touchpoint="event"))
+    >>> jg.funnel(j, ["cart", "pay"], within="1d").table.select("name", "journeys").rows()
+    [('cart', 2), ('pay', 1)]
+    """
+    if steps is None:
+        if jmap is None:
+            msg = "funnel needs steps=[...] (touchpoints, sets of them, or stage names with jmap=)"
+            raise JourneygraphError(msg)
+        steps = list(jmap.stage_names)
+    labels, member = _steps(journeys, steps, jmap)
+    window = None if within is None else parse_duration(within, name="within")
+    micros = -1 if window is None else window // dt.timedelta(microseconds=1)
+    events = ordered(journeys)
+    depth, when, after = funnel_match(events.starts, events.touchpoint, events.time, member, micros)
+    segs = segments(journeys, by, customers)
+    per_journey = _per_journey(journeys, segs, depth, when, after)
+    table, stopped = _tables(labels, segs, depth, when, after, journeys.touchpoints)
+    return Funnel(labels, window, None if by is None else segs.by, per_journey, table, stopped)
+
+
+def _steps(
+    journeys: Journeys, steps: Sequence[Step], jmap: JourneyMap | None
+) -> tuple[list[str], npt.NDArray[np.bool_]]:
+    if isinstance(steps, str) or not isinstance(steps, Sequence) or not steps:
+        msg = f"steps must be a non-empty list of touchpoints, sets or stage names, not {steps!r}"
+        raise JourneygraphError(msg)
+    index = {t: i for i, t in enumerate(journeys.touchpoints)}
+    stages = {} if jmap is None else {s.name: s.touchpoints for s in jmap.stages}
+    member = np.zeros((len(steps), max(len(index), 1)), dtype=np.bool_)
+    labels = []
+    for s, step in enumerate(steps):
+        if isinstance(step, str) and step in stages:
+            names: Iterable[str] = stages[step]
+            labels.append(step)
+        elif isinstance(step, str):
+            if step not in index:
+                msg = (
+                    f"step {step!r} is not a touchpoint of these journeys"
+                    + (" nor a stage of the map" if jmap is not None else "")
+                    + f"; touchpoints: {journeys.touchpoints[:20]}"
+                    + ("" if jmap is not None else " (pass jmap= to use stage names)")
+                )
+                raise JourneygraphError(msg)
+            names = [step]
+            labels.append(step)
+        else:
+            names = sorted(step)
+            missing = [n for n in names if n not in index]
+            if not names or len(missing) == len(names):
+                msg = f"step {s + 1} ({names}) names no touchpoint of these journeys"
+                raise JourneygraphError(msg)
+            labels.append(" | ".join(names))
+        for name in names:
+            if name in index:
+                member[s, index[name]] = True
+    return labels, member
+
+
+def _per_journey(
+    journeys: Journeys,
+    segs: Segments,
+    depth: npt.NDArray[np.int32],
+    when: npt.NDArray[np.int64],
+    after: npt.NDArray[np.int32],
+) -> pl.DataFrame:
+    stats = journeys.stats
+    ts_type = stats.schema["start"]
+    times = pl.Series("times", when.ravel()).cast(pl.Int64)
+    k = when.shape[1]
+    lists = (
+        pl.DataFrame({"t": times, "j": np.repeat(np.arange(len(depth)), k)})
+        .with_columns(pl.when(pl.col("t") >= 0).then("t").cast(ts_type))
+        .group_by("j", maintain_order=True)
+        .agg(pl.col("t").drop_nulls().alias("times"))
+        .get_column("times")
+    )
+    vocab = pl.Series(journeys.touchpoints, dtype=pl.String)
+    nxt = pl.Series(after).to_frame("a").select(pl.when(pl.col("a") >= 0).then("a"))
+    return pl.DataFrame(
+        [
+            stats.get_column("journey"),
+            pl.Series("segment", segs.names, dtype=pl.String).gather(segs.code),
+            pl.Series("reached", depth, dtype=pl.UInt32),
+            lists,
+            vocab.gather(nxt.to_series()).alias("next"),
+        ]
+    )
+
+
+def _nearest_rank(sorted_values: npt.NDArray[np.int64], q: float) -> int:
+    rank = int(np.ceil(q * len(sorted_values)))
+    return int(sorted_values[max(rank, 1) - 1])
+
+
+def _median(sorted_values: npt.NDArray[np.int64]) -> int:
+    n = len(sorted_values)
+    lo, hi = int(sorted_values[(n - 1) // 2]), int(sorted_values[n // 2])
+    return (lo + hi) // 2
+
+
+def _tables(
+    labels: list[str],
+    segs: Segments,
+    depth: npt.NDArray[np.int32],
+    when: npt.NDArray[np.int64],
+    after: npt.NDArray[np.int32],
+    touchpoints: list[str],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    k = len(labels)
+    names = [*touchpoints, END]
+    rows: list[dict[str, Any]] = []
+    stopped_rows: list[dict[str, Any]] = []
+    for g, segment in enumerate(segs.names):
+        in_segment = segs.code == g
+        d = depth[in_segment]
+        w = when[in_segment]
+        a = after[in_segment]
+        total = len(d)
+        first = int((d >= 1).sum())
+        previous = total
+        for s in range(k):
+            reaching = d >= s + 1
+            n = int(reaching.sum())
+            median = p90 = None
+            if s > 0 and n:
+                gaps = np.sort(w[reaching, s] - w[reaching, s - 1])
+                median, p90 = _median(gaps), _nearest_rank(gaps, 0.9)
+            stop = d == s + 1
+            counts = np.bincount(
+                np.where(a[stop] >= 0, a[stop], len(touchpoints)), minlength=len(names)
+            )
+            n_stop = int(stop.sum()) if s < k - 1 else 0
+            order = sorted((-c, names[t]) for t, c in enumerate(counts) if c) if n_stop else []
+            for c, name in order:
+                stopped_rows.append(
+                    {
+                        "segment": segment,
+                        "step": s + 1,
+                        "next": name,
+                        "journeys": -c,
+                        "share": -c / n_stop,
+                    }
+                )
+            rows.append(
+                {
+                    "segment": segment,
+                    "step": s + 1,
+                    "name": labels[s],
+                    "journeys": n,
+                    "conversion_previous": n / previous if previous else None,
+                    "conversion_first": n / first if first else None,
+                    "median_time": median,
+                    "p90_time": p90,
+                    "stopped": n_stop,
+                    "instead": [name for _, name in order[:3]],
+                }
+            )
+            previous = n
+    schema: dict[str, Any] = {
+        "segment": pl.String,
+        "step": pl.UInt32,
+        "name": pl.String,
+        "journeys": pl.UInt64,
+        "conversion_previous": pl.Float64,
+        "conversion_first": pl.Float64,
+        "median_time": pl.Int64,
+        "p90_time": pl.Int64,
+        "stopped": pl.UInt64,
+        "instead": pl.List(pl.String),
+    }
+    table = pl.DataFrame(rows, schema=schema).with_columns(
+        pl.col("median_time", "p90_time").cast(pl.Duration("us"))
+    )
+    stopped_schema = {
+        "segment": pl.String,
+        "step": pl.UInt32,
+        "next": pl.String,
+        "journeys": pl.UInt64,
+        "share": pl.Float64,
+    }
+    return table, pl.DataFrame(stopped_rows, schema=stopped_schema)
