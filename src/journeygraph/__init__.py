@@ -11,8 +11,10 @@ analysis as one report (`report`).
 from . import journeymap
 from ._errors import InvalidEventsError, JourneygraphError
 from ._version import __version__ as __version__
+from .changes import Changes, changes
 from .cluster import ArchetypeModel, Archetypes, cluster
 from .compare import Divergence, compare
+from .contrast import Contrast, contrast
 from .funnel import Funnel, funnel
 from .ingest import EventLog, read_events
 from .journeymap import JourneyMap, Stage
@@ -24,6 +26,8 @@ from .schema import EventSchema, IngestReport, MineOptions
 __all__ = [
     "ArchetypeModel",
     "Archetypes",
+    "Changes",
+    "Contrast",
     "Divergence",
     "EventLog",
     "EventSchema",
@@ -35,8 +39,10 @@ __all__ = [
     "Journeys",
     "MineOptions",
     "Stage",
+    "changes",
     "cluster",
     "compare",
+    "contrast",
     "funnel",
     "journeymap",
     "mine",

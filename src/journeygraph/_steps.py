@@ -47,14 +47,10 @@ class Ordered:
 
 
 def ordered(journeys: Journeys) -> Ordered:
-    """The ordered event arrays of ``journeys`` (the engine's journey blocks)."""
-    # the engine's per-journey blocks; one accessor so only this line knows where they live
-    blocks = journeys._blocks
-    channels: list[str] = []
-    if len(blocks.channel):
-        dtype = journeys._frame.schema["channel"]
-        channels = list(dtype.categories)  # type: ignore[attr-defined]
-    return Ordered(blocks.starts, blocks.touchpoint, blocks.time, blocks.channel, channels)
+    """The ordered event arrays of ``journeys`` (the engine core's journey blocks)."""
+    core = journeys.core
+    blocks = core.blocks
+    return Ordered(blocks.starts, blocks.touchpoint, blocks.time, blocks.channel, core.channels)
 
 
 def funnel_match(
@@ -116,3 +112,64 @@ def _funnel_match(starts: Any, touchpoint: Any, time: Any, member: Any, within: 
             last = best[deepest - 1]
             after[j] = touchpoint[last + 1] if last + 1 < hi else -1
     return depth, when, after
+
+
+def journey_features(
+    starts: Any, touchpoint: Any, group: Any, n_groups: int, stage_of: Any, n_stages: int
+) -> tuple[Any, Any, Any, Any, Any]:
+    """Per group of journeys: journeys in it, visiting each touchpoint, leaving each
+    touchpoint, making each transition and reaching each stage (at least once);
+    see `_journey_features`."""
+    size, touch, out, pair, stage = _journey_features(
+        starts, touchpoint, group, np.int64(n_groups), stage_of, np.int64(n_stages)
+    )
+    return size, touch, out, pair, stage
+
+
+@_compiled
+def _journey_features(
+    starts: Any, touchpoint: Any, group: Any, n_groups: Any, stage_of: Any, n_stages: Any
+) -> Any:
+    """Count journeys per group (``group[j]``, -1 to skip) that have each feature.
+
+    ``size[g]``: journeys; ``touch[g, t]``: visiting ``t``; ``out[g, t]``:
+    with a transition out of ``t``; ``pair[g, a, b]``: with a transition
+    ``a → b``; ``stage[g, s]``: visiting a touchpoint ``t`` with
+    ``stage_of[t] == s``. Each journey counts once per feature, however often
+    it has it.
+    """
+    t = len(stage_of)
+    size = np.zeros(n_groups, dtype=np.int64)
+    touch = np.zeros((n_groups, t), dtype=np.int64)
+    out = np.zeros((n_groups, t), dtype=np.int64)
+    pair = np.zeros((n_groups, t, t), dtype=np.int64)
+    seen = np.full(t, -1, dtype=np.int64)
+    left = np.full(t, -1, dtype=np.int64)
+    made = np.full((t, t), -1, dtype=np.int64)
+    stage = np.zeros((n_groups, max(n_stages, 1)), dtype=np.int64)
+    reached = np.full(max(n_stages, 1), -1, dtype=np.int64)
+    for j in range(len(starts) - 1):
+        g = group[j]
+        if g < 0:
+            continue
+        size[g] += 1
+        lo = starts[j]
+        hi = starts[j + 1]
+        for p in range(lo, hi):
+            a = touchpoint[p]
+            if seen[a] != j:
+                seen[a] = j
+                touch[g, a] += 1
+                s = stage_of[a]
+                if s >= 0 and reached[s] != j:
+                    reached[s] = j
+                    stage[g, s] += 1
+            if p + 1 < hi:
+                b = touchpoint[p + 1]
+                if left[a] != j:
+                    left[a] = j
+                    out[g, a] += 1
+                if made[a, b] != j:
+                    made[a, b] = j
+                    pair[g, a, b] += 1
+    return size, touch, out, pair, stage

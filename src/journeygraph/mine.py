@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from functools import cached_property
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import networkx as nx
 import polars as pl
@@ -43,6 +43,9 @@ from ._errors import JourneygraphError
 from ._frames import JOURNEY, LOGGED, ratio
 from .ingest import ROW, EventLog
 from .schema import IngestReport, MineOptions, validated
+
+if TYPE_CHECKING:
+    from .flows import Flows
 
 __all__ = ["Journeys", "mine"]
 
@@ -355,6 +358,28 @@ class Journeys:
                 ratio(pl.col("journeys").cum_sum(), self.n_journeys).alias("cumulative_share"),
             )
         )
+
+    def flows(self, around: str, *, before: int = 3, after: int = 3, top: int = 8) -> Flows:
+        """What journeys did in the steps before and after a touchpoint (a Sankey with `to_html`).
+
+        Journeys are aligned on their first visit to ``around`` (or on their
+        first / last event with ``"(start)"`` / ``"(end)"``). At every step
+        offset the ``top`` touchpoints are kept and the rest summed as
+        ``"other"``. See `journeygraph.flows.Flows`.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import journeygraph as jg
+        >>> df = pl.DataFrame({"user": ["a", "a", "b", "b"], "ts": [1, 2, 1, 2],
+        ...                    "event": ["cart", "pay", "cart", "help"]})
+        >>> j = jg.mine(jg.read_events(df, customer="user", timestamp="ts", touchpoint="event"))
+        >>> j.flows(around="cart", before=0, after=1).links.select("source", "target").rows()
+        [('cart', 'help'), ('cart', 'pay')]
+        """
+        from .flows import flows
+
+        return flows(self, around, before, after, top)
 
     # ------------------------------------------------------------------- merge
     def merge(self, other: Journeys) -> Journeys:

@@ -36,8 +36,9 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from . import _page
+from . import _page, _sankey
 from ._errors import JourneygraphError
+from .flows import Flows
 
 __all__ = ["to_html"]
 
@@ -83,7 +84,7 @@ class _Edge:
 
 
 def to_html(
-    graph: nx.Graph[Any],
+    graph: nx.Graph[Any] | Flows,
     path: str | os.PathLike[str],
     *,
     weight: str | None = None,
@@ -106,9 +107,11 @@ def to_html(
     ----------
     graph
         A ``networkx`` graph: ``Journeys.graph(id)``, ``Journeys.aggregate_graph()``,
+        ``Contrast.graph(group)`` (edges coloured by the graph's own ``color``),
         ``Divergence.overlay_graph()``, an archetype graph, or any other
         (not a multigraph). Nodes of an overlay with ``kind="stage"`` are laid
-        out left to right by their ``index``.
+        out left to right by their ``index``. A `Journeys.flows` result is drawn
+        as a Sankey diagram (d3-sankey's layout, inlined; ``title`` applies).
     path
         The file to write (parent folders are created).
     weight
@@ -164,6 +167,8 @@ def to_html(
         msg = f"path {str(target)!r} is a folder; name the HTML file to write"
         raise JourneygraphError(msg)
     _check_options(top_k=top_k, min_weight=min_weight, height=height, title=title)
+    if isinstance(graph, Flows):  # step flows are a Sankey diagram, not a network
+        return _sankey.write(graph, target, title=title)
     drawing = draw(
         graph,
         weight=weight,
@@ -510,6 +515,8 @@ def _edge_style(attrs: Mapping[str, Any], *, overlay: bool) -> dict[str, Any]:
         # arched well away from the row of stages, which the map's own transitions follow
         arch = {"enabled": True, "type": "curvedCW", "roundness": 0.35}
         return {"color": color(_SHADOW), "dashes": True, "smooth": arch}
+    if isinstance(attrs.get("color"), str):  # the graph's own colour (a difference graph)
+        return {"color": color(attrs["color"], opacity=0.85)}
     return {"color": color(_EDGE, opacity=0.75)}
 
 
@@ -563,7 +570,9 @@ def _facts(graph: nx.Graph[Any], heading: str) -> list[str]:
     """The graph's own attributes (a journey's stats row), formatted; not those in the title."""
     out = []
     for key, value in graph.graph.items():
-        repeated = key in ("title", "weight") or (isinstance(value, str) and value in heading)
+        repeated = key in ("title", "weight", "legend") or (
+            isinstance(value, str) and value in heading
+        )
         shown = None if repeated else _page.format_value(str(key), value)
         if shown is not None:
             out.append(f"{_page.text(key)}: {shown}")
@@ -598,6 +607,8 @@ def _legend(
             (swatch(_ENTRY), "entry: where the journey starts"),
             (swatch(_EXIT), "exit: where the journey ends"),
         ]
+    for colour, text in graph.graph.get("legend", ()):  # the graph's own edge colours
+        rows.append((line(str(colour)), str(text)))
     rows += [
         ("", f"node size: {size_name}"),
         ("", f"edge width: {weight_name}"),

@@ -1,0 +1,183 @@
+"""Per-journey features counted per group of journeys: what `contrast` and `changes` compare.
+
+Every feature is a yes/no fact about one journey, and its rate is the share
+of the journeys *at risk* of it that have it:
+
+========== ============================================ =============================
+kind       a journey has it when it ...                  at risk: journeys that ...
+========== ============================================ =============================
+touchpoint visits the touchpoint                         (all)
+transition makes ``a → b`` at least once                 visit ``a`` (leaving there counts)
+stage      visits a touchpoint of the map's stage        (all)
+deviation  has at least one deviation of that kind       (all)
+outcome    has the outcome (a customer-table column)     (all)
+========== ============================================ =============================
+
+The unit is the journey: a customer, or a session with ``journey="session"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from ._errors import JourneygraphError
+from ._steps import journey_features, ordered
+from .compare import DEVIATIONS
+
+if TYPE_CHECKING:
+    from .compare import Divergence
+    from .journeymap import JourneyMap
+    from .mine import Journeys
+
+KINDS = ("touchpoint", "transition", "stage", "deviation", "outcome")
+ARROW = " → "
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Feature ``f`` in group ``g``: ``x[g, f]`` of ``n[g, f]`` journeys at risk have it."""
+
+    kind: list[str]
+    item: list[str]
+    source: list[str | None]  # transitions: the two touchpoints, for graphs
+    target: list[str | None]
+    x: npt.NDArray[np.int64]
+    n: npt.NDArray[np.int64]
+    size: npt.NDArray[np.int64]  # journeys per group
+
+
+def count(
+    journeys: Journeys,
+    group: npt.NDArray[np.int32],
+    n_groups: int,
+    *,
+    jmap: JourneyMap | None = None,
+    divergence: Divergence | None = None,
+    outcome: npt.NDArray[np.bool_] | None = None,
+    outcome_name: str = "outcome",
+) -> Rates:
+    """Count every feature of the journeys per group (``group[j]``: -1 leaves a journey out)."""
+    events = ordered(journeys)
+    names = journeys.touchpoints
+    stages: list[str] = []
+    stage_of = np.full(len(names), -1, dtype=np.int64)
+    if jmap is not None:
+        stages = list(jmap.stage_names)
+        where = jmap.stage_of
+        for t, name in enumerate(names):
+            if name in where:
+                stage_of[t] = stages.index(where[name])
+    size, touch, _, pair, stage = journey_features(
+        events.starts, events.touchpoint, group, n_groups, stage_of, len(stages)
+    )
+    kind: list[str] = []
+    item: list[str] = []
+    source: list[str | None] = []
+    target: list[str | None] = []
+    xs: list[npt.NDArray[np.int64]] = []
+    ns: list[npt.NDArray[np.int64]] = []
+
+    def add(k: str, label: str, x: npt.NDArray[np.int64], n: npt.NDArray[np.int64]) -> None:
+        kind.append(k)
+        item.append(label)
+        source.append(None)
+        target.append(None)
+        xs.append(x)
+        ns.append(n)
+
+    for t, name in enumerate(names):
+        if touch[:, t].any():
+            add("touchpoint", name, touch[:, t], size)
+    a_idx, b_idx = np.nonzero(pair.sum(axis=0))
+    for a, b in zip(a_idx.tolist(), b_idx.tolist(), strict=True):
+        add("transition", f"{names[a]}{ARROW}{names[b]}", pair[:, a, b], touch[:, a])
+        source[-1], target[-1] = names[a], names[b]
+    for s, name in enumerate(stages):
+        add("stage", name, stage[:, s], size)
+    valid = group >= 0
+    if divergence is not None:
+        table = divergence.customers
+        if table.height != journeys.n_journeys or divergence.journeys is not journeys:
+            msg = "divergence= must come from compare() on these same journeys"
+            raise JourneygraphError(msg)
+        for k in DEVIATIONS:
+            has = table.get_column(k).to_numpy() > 0
+            add("deviation", k, _per_group(group[valid], has[valid], n_groups), size)
+    if outcome is not None:
+        add("outcome", outcome_name, _per_group(group[valid], outcome[valid], n_groups), size)
+    shape = (n_groups, 0)
+    x = np.stack(xs, axis=1) if xs else np.zeros(shape, dtype=np.int64)
+    n = np.stack(ns, axis=1) if ns else np.zeros(shape, dtype=np.int64)
+    return Rates(kind, item, source, target, x, n, size)
+
+
+def _per_group(
+    group: npt.NDArray[np.int32], has: npt.NDArray[np.bool_], n_groups: int
+) -> npt.NDArray[np.int64]:
+    return np.bincount(group, weights=has, minlength=n_groups).astype(np.int64)
+
+
+def outcome_of(
+    journeys: Journeys, outcome: str, customers: pl.DataFrame | None
+) -> npt.NDArray[np.bool_]:
+    """Each journey's customer's yes/no ``outcome`` (a column of ``customers``)."""
+    if customers is None or outcome not in customers.columns:
+        have = None if customers is None else customers.columns
+        msg = (
+            f"outcome={outcome!r} must be a yes/no column of the customer table (customers=); "
+            f"it has {have}"
+        )
+        raise JourneygraphError(msg)
+    if "customer" not in customers.columns:
+        msg = f"the customer table needs a 'customer' column; it has {customers.columns}"
+        raise JourneygraphError(msg)
+    column = customers.get_column(outcome)
+    if column.dtype != pl.Boolean and not (
+        column.dtype.is_integer() and set(column.drop_nulls().unique().to_list()) <= {0, 1}
+    ):
+        msg = f"outcome={outcome!r} must be yes/no (Boolean or 0/1); it is {column.dtype}"
+        raise JourneygraphError(msg)
+    ids = journeys.stats.select("customer")
+    table = customers.select("customer", pl.col(outcome).cast(pl.Boolean))
+    if table.schema["customer"] != ids.schema["customer"]:
+        table = table.with_columns(pl.col("customer").cast(ids.schema["customer"], strict=False))
+    joined = ids.join(table, on="customer", how="left", maintain_order="left")
+    return joined.get_column(outcome).fill_null(False).to_numpy()
+
+
+def check_limits(min_journeys: object, alpha: object) -> None:
+    """The two knobs `contrast` and `changes` share, checked before any work."""
+    if not (isinstance(min_journeys, int) and min_journeys >= 1):
+        msg = f"min_journeys must be a positive integer, not {min_journeys!r}"
+        raise JourneygraphError(msg)
+    if not (isinstance(alpha, float | int) and 0 < alpha < 1):
+        msg = f"alpha must be between 0 and 1, not {alpha!r}"
+        raise JourneygraphError(msg)
+
+
+def count_with(
+    journeys: Journeys,
+    group: npt.NDArray[np.int32],
+    n_groups: int,
+    *,
+    customers: pl.DataFrame | None,
+    jmap: JourneyMap | None,
+    divergence: Divergence | None,
+    outcome: str | None,
+) -> Rates:
+    """`count`, with the outcome read from the customer table by name."""
+    flags = None if outcome is None else outcome_of(journeys, outcome, customers)
+    return count(
+        journeys,
+        group,
+        n_groups,
+        jmap=jmap,
+        divergence=divergence,
+        outcome=flags,
+        outcome_name=outcome or "outcome",
+    )
