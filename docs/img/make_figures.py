@@ -269,16 +269,32 @@ def overlay_figure(out: Path) -> None:
     for a, b, d in g.edges(data=True):
         shadow = d["kind"] == "shadow"
         nx.draw_networkx_edges(
-            g, pos, edgelist=[(a, b)], ax=ax, width=0.8 + 7 * d["journeys"] / top,
-            edge_color="#d0443e" if shadow else "#3b6fc6", style="dashed" if shadow else "solid",
+            g,
+            pos,
+            edgelist=[(a, b)],
+            ax=ax,
+            width=0.8 + 7 * d["journeys"] / top,
+            edge_color="#d0443e" if shadow else "#3b6fc6",
+            style="dashed" if shadow else "solid",
             connectionstyle="arc3,rad=0.35" if shadow else "arc3,rad=0.0",
-            arrowsize=14, node_size=2600, alpha=0.85,
+            arrowsize=14,
+            node_size=2600,
+            alpha=0.85,
         )
     reach = {s: g.nodes[s]["reach"] for s in stages}
-    nx.draw_networkx_nodes(g, pos, nodelist=stages, node_color="#e8eefb", node_size=2600,
-                           edgecolors="#3b6fc6", ax=ax)
-    nx.draw_networkx_nodes(g, pos, nodelist=others, node_color="#fbe9e8", node_size=1500,
-                           edgecolors="#d0443e", node_shape="s", ax=ax)
+    nx.draw_networkx_nodes(
+        g, pos, nodelist=stages, node_color="#e8eefb", node_size=2600, edgecolors="#3b6fc6", ax=ax
+    )
+    nx.draw_networkx_nodes(
+        g,
+        pos,
+        nodelist=others,
+        node_color="#fbe9e8",
+        node_size=1500,
+        edgecolors="#d0443e",
+        node_shape="s",
+        ax=ax,
+    )
     labels = {s: f"{s}\nreach {reach[s]:.0%}" for s in stages} | {n: n for n in others}
     nx.draw_networkx_labels(g, pos, labels=labels, font_size=8, ax=ax)
     ax.legend(
@@ -286,7 +302,9 @@ def overlay_figure(out: Path) -> None:
             Line2D([], [], color="#3b6fc6", lw=3, label="map move (width: journeys)"),
             Line2D([], [], color="#d0443e", lw=2, ls="--", label="shadow path (off the map)"),
         ],
-        loc="lower right", fontsize=8, frameon=False,
+        loc="lower right",
+        fontsize=8,
+        frameon=False,
     )
     width = max(2.0 * (len(stages) - 1), 2.2 * max(len(others) - 1, 0) + 1.0)
     ax.set_xlim(-0.9, width + 0.9)

@@ -62,7 +62,7 @@ def count(
     outcome_name: str = "outcome",
 ) -> Rates:
     """Count every feature of the journeys per group (``group[j]``: -1 leaves a journey out)."""
-    events = ordered(journeys)
+    events = ordered(journeys.core)
     names = journeys.touchpoints
     stages: list[str] = []
     stage_of = np.full(len(names), -1, dtype=np.int64)

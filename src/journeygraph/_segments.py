@@ -103,7 +103,7 @@ def _from_customers(journeys: Journeys, by: str, customers: pl.DataFrame) -> Seg
 
 
 def _last_channel(journeys: Journeys) -> Segments:
-    events = ordered(journeys)
+    events = ordered(journeys.core)
     if not events.channels:
         msg = "by='channel' needs a channel column: read_events(..., channel='your_column')"
         raise JourneygraphError(msg)

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
-    from .mine import Journeys
+    from ._core import Core
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 NO_LIMIT = np.iinfo(np.int64).max
@@ -46,9 +46,8 @@ class Ordered:
     channels: list[str]
 
 
-def ordered(journeys: Journeys) -> Ordered:
-    """The ordered event arrays of ``journeys`` (the engine core's journey blocks)."""
-    core = journeys.core
+def ordered(core: Core) -> Ordered:
+    """The ordered event arrays of mined journeys (``Journeys.core``'s journey blocks)."""
     blocks = core.blocks
     return Ordered(blocks.starts, blocks.touchpoint, blocks.time, blocks.channel, core.channels)
 

@@ -23,7 +23,7 @@ from ._errors import JourneygraphError
 from ._steps import ordered
 
 if TYPE_CHECKING:
-    from .mine import Journeys
+    from ._core import Core
 
 __all__ = ["Flows"]
 
@@ -79,8 +79,8 @@ class Flows:
         )
 
 
-def flows(journeys: Journeys, around: str, before: int, after: int, top: int) -> Flows:
-    """The computation behind `Journeys.flows`."""
+def flows(core: Core, around: str, before: int, after: int, top: int) -> Flows:
+    """The computation behind `Journeys.flows` (``core``: its engine core)."""
     for name, value in (("before", before), ("after", after)):
         if not (isinstance(value, int) and 0 <= value <= 20):
             msg = f"{name} must be a whole number of steps from 0 to 20, not {value!r}"
@@ -88,8 +88,8 @@ def flows(journeys: Journeys, around: str, before: int, after: int, top: int) ->
     if not (isinstance(top, int) and top >= 1):
         msg = f"top must be a positive whole number, not {top!r}"
         raise JourneygraphError(msg)
-    events = ordered(journeys)
-    names = journeys.touchpoints
+    events = ordered(core)
+    names = core.touchpoints
     lo, hi = events.starts[:-1], events.starts[1:]
     if around in names:
         code = names.index(around)

@@ -146,7 +146,7 @@ def funnel(
     labels, member = _steps(journeys, steps, jmap)
     window = None if within is None else parse_duration(within, name="within")
     micros = -1 if window is None else window // dt.timedelta(microseconds=1)
-    events = ordered(journeys)
+    events = ordered(journeys.core)
     depth, when, after = funnel_match(events.starts, events.touchpoint, events.time, member, micros)
     segs = segments(journeys, by, customers)
     per_journey = _per_journey(journeys, segs, depth, when, after)

@@ -379,7 +379,7 @@ class Journeys:
         """
         from .flows import flows
 
-        return flows(self, around, before, after, top)
+        return flows(self.core, around, before, after, top)
 
     # ------------------------------------------------------------------- merge
     def merge(self, other: Journeys) -> Journeys:
