@@ -251,7 +251,67 @@ def case_first_mine(path: str) -> dict[str, float]:
     return {"seconds": time.perf_counter() - t0}
 
 
+SEGMENT_CUSTOMERS = 1_000_000
+SEGMENT_DAYS = 182  # six months of journey starts: 26 weekly periods
+
+
+def six_months(customers: int, seed: int = 0) -> Path:
+    """Generate (once) and cache sample events whose journeys start over six months."""
+    path = DATA / f"events_{customers}_{seed}_{SEGMENT_DAYS}d.parquet"
+    if not path.exists():
+        from journeygraph import datasets
+
+        DATA.mkdir(parents=True, exist_ok=True)
+        sample = datasets.generate(customers, seed=seed, days=SEGMENT_DAYS)
+        tmp = path.with_suffix(".tmp")
+        sample.events.write_parquet(tmp)
+        tmp.rename(path)
+    return path
+
+
+def _segment_case(path: str, run: str) -> dict[str, float]:
+    """Mine (not measured), then time one of contrast / changes / funnel."""
+    import journeygraph as jg
+    from journeygraph import datasets
+
+    journeys = jg.mine(jg.read_events(path, **datasets.COLUMNS))
+    journeys.stats  # noqa: B018 -- mining is measured separately
+    jmap = jg.JourneyMap.linear(datasets.IDEAL_STAGES)
+    t0 = time.perf_counter()
+    if run == "contrast":
+        rows = jg.contrast(journeys, by="channel", jmap=jmap).table.height
+    elif run == "changes":
+        rows = jg.changes(journeys, every="1w", by="channel", jmap=jmap).table.height
+    else:
+        rows = jg.funnel(journeys, jmap=jmap, within="30d", by="channel").table.height
+    seconds = time.perf_counter() - t0
+    return {
+        "seconds": seconds,
+        "events": journeys.n_events,
+        "journeys": journeys.n_journeys,
+        "rows": rows,
+    }
+
+
+def case_contrast(path: str) -> dict[str, float]:
+    """`jg.contrast` by last channel, with stage reach."""
+    return _segment_case(path, "contrast")
+
+
+def case_changes(path: str) -> dict[str, float]:
+    """`jg.changes` weekly over six months, by last channel, with stage reach."""
+    return _segment_case(path, "changes")
+
+
+def case_funnel(path: str) -> dict[str, float]:
+    """`jg.funnel` through the map's six stages within 30 days, by last channel."""
+    return _segment_case(path, "funnel")
+
+
 CASES = {
+    "contrast": case_contrast,
+    "changes": case_changes,
+    "funnel": case_funnel,
     "mine": case_mine,
     "import": case_import,
     "first_mine": case_first_mine,
@@ -418,7 +478,7 @@ def record(name: str, table: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", nargs="*", default=["5M", "10M"], choices=list(MINING_SIZES))
-    groups = ["mining", "cluster", "render", "report", "peers", "realistic"]
+    groups = ["mining", "cluster", "render", "report", "peers", "realistic", "segments"]
     parser.add_argument(
         "--groups",
         nargs="*",
@@ -428,7 +488,8 @@ def main() -> None:
         "render: jg.to_html of a 60-node graph; report: jg.report of 1M customers; "
         "peers: journeygraph vs DuckDB, polars and pm4py at --sizes (needs the bench extra), "
         "plus import and compile times; realistic: compare, cluster and report of 1M "
-        "customers on a time-ordered text-id log",
+        "customers on a time-ordered text-id log; segments: contrast, changes and funnel of 1M "
+        "customers over six months",
     )
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs per case; the best (peers: median) is kept"
@@ -477,6 +538,23 @@ def main() -> None:
             "`div.customers` (mining excluded; peak RSS includes it).\n\n"
             "| case | events | journeys | seconds | journeys/s | peak RSS (GB) |\n"
             "|---|---:|---:|---:|---:|---:|\n" + "\n".join(comparing)
+        )
+    if "segments" in args.groups:
+        rows = []
+        for case in ("contrast", "changes", "funnel"):
+            best, peak, _ = best_of(case, six_months(SEGMENT_CUSTOMERS), args.repeat)
+            rows.append(
+                f"| {case} | {int(best['events']):,} | {int(best['journeys']):,} | "
+                f"{int(best['rows']):,} | {best['seconds']:.2f} | {peak:.2f} |"
+            )
+            print(rows[-1], flush=True)
+        tables["segments"] = (
+            f"{when} Journeys start over six months (26 weekly periods). Wall time covers "
+            "the call and its table (mining excluded; peak RSS includes it): `contrast` by "
+            "last channel with stage reach; `changes` weekly by last channel with stage reach; "
+            "`funnel` through the six map stages within 30 days, by last channel.\n\n"
+            "| case | events | journeys | table rows | seconds | peak RSS (GB) |\n"
+            "|---|---:|---:|---:|---:|---:|\n" + "\n".join(rows)
         )
     if "cluster" in args.groups:
         rows = []
