@@ -13,7 +13,7 @@ from ._errors import InvalidEventsError, JourneygraphError
 from ._version import __version__ as __version__
 from .changes import Changes, changes
 from .cluster import ArchetypeModel, Archetypes, cluster
-from .compare import Divergence, compare
+from .compare import Divergence, Moments, compare
 from .contrast import Contrast, contrast
 from .funnel import Funnel, funnel
 from .ingest import EventLog, read_events
@@ -38,6 +38,7 @@ __all__ = [
     "JourneygraphError",
     "Journeys",
     "MineOptions",
+    "Moments",
     "Stage",
     "changes",
     "cluster",

@@ -44,7 +44,7 @@ class Facts:
     outcomes: list[tuple[str, str]]  # every outcome column of the archetype table, and its kind
     overall: dict[str, float | None]  # each outcome's mean over all journeys
     known: int  # customers whose outcome is known
-    drivers: pl.DataFrame | None  # Divergence.drivers(outcome), deviations only
+    drivers: pl.DataFrame | None  # Divergence.drivers(outcome).table, the top rows
     score: str | None
     gap_by: str | None  # the boolean outcome the perception gap is split by
     gap: pl.DataFrame | None  # Divergence.perception_gap(score, gap_by)
@@ -117,9 +117,7 @@ def facts_of(
         outcomes=outcomes,
         overall=means.row(0, named=True) if outcomes else {},
         known=0 if outcome is None else div.customers.get_column(outcome).count(),
-        drivers=None
-        if outcome is None
-        else div.drivers(outcome, touchpoints=False).head(top_drivers),
+        drivers=None if outcome is None else div.drivers(outcome).table.head(top_drivers),
         score=score,
         gap_by=gap_by,
         gap=None if score is None else div.perception_gap(score, gap_by),

@@ -359,11 +359,14 @@ def _drivers(facts: Facts, _drawings: Drawings, _own: None) -> str:
     rows = [
         [
             f"{e(_feature_text(r['feature']))}<br><code>{e(_page.text(r['feature']))}</code>",
-            f"{r['customers']:,}",
+            e(_page.text(r["stage"])),
+            f"{r['affected']:,} of {r['journeys']:,}",
             _value(r["with"], kind),
             _value(r["without"], kind),
-            _difference(r["difference"], kind)
+            _difference(r["adjusted"], kind)
             + f" [{_difference(r['ci_low'], kind)}, {_difference(r['ci_high'], kind)}]",
+            _difference(r["naive"], kind),
+            f"{r['q_value']:.2g}",
             "yes" if r["significant"] else "no",
         ]
         for r in facts.drivers.iter_rows(named=True)
@@ -371,27 +374,33 @@ def _drivers(facts: Facts, _drawings: Drawings, _own: None) -> str:
     body = (
         _table(
             [
-                "deviation",
-                "customers with it",
+                "what they did",
+                "at stage",
+                "journeys with it, of those at the stage",
                 f"{outcome} {kind} with",
                 "without",
-                "difference [95 % CI]",
-                "significant",
+                "adjusted difference [95 % CI]",
+                "naive difference",
+                "q-value",
+                "significant (q < 0.05)",
             ],
             rows,
-            numeric={1, 2, 3, 4},
+            numeric={2, 3, 4, 5, 6, 7},
             raw=True,
         )
         if rows
-        else "<p>No deviation is shared by at least 30 customers with and 30 without it.</p>\n"
+        else "<p>No moment is shared by at least 30 journeys with it and 30 without it.</p>\n"
     )
     return _section(
         "drivers",
         f"What goes with {outcome}",
-        f"<p>The deviations from the map whose customers differ most in {e(outcome)} "
-        f"({kind} among the {known:,} customers whose {e(outcome)} is known), largest "
-        "difference first. This is association, not cause: customers who deviate may differ "
-        "in other ways too.</p>\n",
+        f"<p>Moments that matter: at each stage, the journeys that did something there "
+        f"compared with the other journeys that reached the stage, on {e(outcome)} "
+        f"({kind} among the {known:,} journeys whose {e(outcome)} is known). The adjusted "
+        "difference compares like with like (journeys with as many sessions at the stage "
+        "and as long); the naive one does not. Largest impact (journeys times adjusted "
+        "difference) first; q-values correct for testing many rows. This is association, "
+        "not cause.</p>\n",
         body,
     )
 
@@ -575,6 +584,10 @@ def _difference(value: float | None, kind: str) -> str:
 def _feature_text(feature: str) -> str:
     """``skipped_stage:Explore`` → ``skipped Explore``."""
     name, _, stage = feature.partition(":")
+    if name == "visited":
+        return f"met {_page.text(stage)}"
+    if name == "next":
+        return f"went on to {_page.text(stage)}"
     if name not in _deviations.NAMES:
         return _page.text(feature)
     return _deviations.kind(name).text(_page.text(stage) if stage else None)

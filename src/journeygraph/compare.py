@@ -36,21 +36,22 @@ import networkx as nx
 import numpy as np
 import polars as pl
 
+from . import _moments
 from ._align import Automaton, Move, align
 from ._customers import customer_table, outcome_kind, score_column
 from ._deviations import ALIGNMENT_KINDS, NAMES
 from ._errors import JourneygraphError
 from ._frames import JOURNEY, group_runs, lookup
+from ._moments import Moments
 from .ingest import EventLog
 from .mine import Journeys
 
 if TYPE_CHECKING:
     from .journeymap import JourneyMap
 
-__all__ = ["DEVIATIONS", "Divergence", "compare"]
+__all__ = ["DEVIATIONS", "Divergence", "Moments", "compare"]
 
 DEVIATIONS: tuple[str, ...] = NAMES  # every deviation kind, in report order
-_Z = 1.959963984540054  # two-sided 95 % normal quantile
 
 
 class Divergence:
@@ -511,79 +512,115 @@ class Divergence:
 
     # ---------------------------------------------------------------- outcomes
     def drivers(
-        self, outcome: str, *, min_customers: int = 30, touchpoints: bool = True
-    ) -> pl.DataFrame:
-        """Deviations and touchpoints ranked by their association with an outcome.
+        self,
+        outcome: str | None = None,
+        *,
+        reached: str | None = None,
+        min_journeys: int = 30,
+    ) -> Moments:
+        """Moments that matter: what journeys did at each stage, and the outcome after.
 
-        For each feature (a deviation kind, a deviation at a stage such as
-        ``skipped_stage:Explore``, or having visited a touchpoint): how many
-        customers have it, the outcome rate (binary outcome) or mean (numeric)
-        with and without it, the difference with a 95 % confidence interval
-        (normal approximation), and the lift (ratio). This is association, not
-        cause. ``outcome`` is a column of ``customers`` (pass a customer table
-        to :func:`compare`). Features with fewer than ``min_customers`` on
-        either side are left out. Sorted by the size of the difference.
-        ``touchpoints=False`` leaves out the ``visited:<touchpoint>`` features
-        (faster on millions of journeys when only deviations matter).
+        For each stage, among the journeys that reached it, those that did
+        something there (each deviation kind, each off-map touchpoint visited
+        during the stage, each next stage taken) are compared with those that
+        did not, within strata of exposure (sessions at the stage and journey
+        length), and the pooled difference gets a Benjamini-Hochberg q-value.
+        This is association, not cause. See :class:`Moments` for the table.
+
+        Parameters
+        ----------
+        outcome
+            A boolean or numeric column of ``customers`` (pass a customer table
+            to :func:`compare`). It has no moment: exits are left out and
+            features that are the outcome in disguise are dropped with a note.
+        reached
+            A touchpoint or a stage: the outcome is whether the journey reaches
+            it, and only what the journey did before first reaching it counts.
+            Give either ``outcome`` or ``reached``.
+        min_journeys
+            Leave out features with fewer journeys than this on either side.
+
+        Examples
+        --------
+        >>> import journeygraph as jg
+        >>> from journeygraph import datasets
+        >>> sample = datasets.generate(2000, seed=1)
+        >>> log = jg.read_events(sample.events, **datasets.COLUMNS)
+        >>> div = jg.compare(jg.mine(log), jg.JourneyMap.linear(datasets.IDEAL_STAGES))
+        >>> moments = div.drivers(reached="purchase")
+        >>> moments.unit, moments.kind
+        ('customers', 'rate')
+        >>> moments.table.columns[:6]
+        ['feature', 'stage', 'journeys', 'affected', 'with', 'without']
         """
+        if (outcome is None) == (reached is None):
+            msg = (
+                "give one outcome: drivers('converted') for a customers column, or "
+                "drivers(reached='purchase') for reaching a touchpoint or stage"
+            )
+            raise JourneygraphError(msg)
+        inputs = self._moment_inputs()
+        if reached is not None:
+            known = set(self.jmap.stage_names) | set(self.journeys.touchpoints)
+            if reached not in known:
+                msg = (
+                    f"reached={reached!r} is neither a stage of the map nor a touchpoint of "
+                    f"the journeys; stages: {self.jmap.stage_names}"
+                )
+                raise JourneygraphError(msg)
+            return _moments.drivers(
+                inputs,
+                outcome=None,
+                outcome_name=None,
+                reached=reached,
+                binary=True,
+                min_journeys=min_journeys,
+            )
+        assert outcome is not None
         frame = self.customers
         given = [] if self._extra is None else [c for c in self._extra.columns if c != "customer"]
-        outcome_kind(frame, outcome, fix=_GIVE_TABLE, found=given)
-        features = self._features(touchpoints=touchpoints)
-        y = frame.select("journey", pl.col(outcome).cast(pl.Float64).alias("_y")).drop_nulls()
-        n_all = y.height
-        total = y.get_column("_y").sum()
-        total_sq = (y.get_column("_y") ** 2).sum()
-        with_ = (
-            features.join(y, on="journey")
-            .group_by("feature")
-            .agg(
-                pl.len().alias("customers"),
-                pl.col("_y").sum().alias("_s"),
-                (pl.col("_y") ** 2).sum().alias("_ss"),
-            )
+        kind = outcome_kind(frame, outcome, fix=_GIVE_TABLE, found=given)
+        codes = self.journeys.core.ids.select(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias(JOURNEY), "journey"
         )
-        n1, n0 = pl.col("customers"), n_all - pl.col("customers")
-        mean1 = pl.col("_s") / n1
-        mean0 = (total - pl.col("_s")) / n0
-        var1 = (pl.col("_ss") / n1 - mean1**2).clip(0) * n1 / (n1 - 1).clip(1)
-        var0 = ((total_sq - pl.col("_ss")) / n0 - mean0**2).clip(0) * n0 / (n0 - 1).clip(1)
-        se = (var1 / n1 + var0 / n0).sqrt()
-        diff = mean1 - mean0
-        return (
-            with_.filter((n1 >= min_customers) & (n0 >= min_customers))
-            .select(
-                "feature",
-                "customers",
-                mean1.alias("with"),
-                mean0.alias("without"),
-                diff.alias("difference"),
-                (diff - _Z * se).alias("ci_low"),
-                (diff + _Z * se).alias("ci_high"),
-                pl.when(mean0 != 0).then(mean1 / mean0).alias("lift"),
-            )
-            .with_columns(((pl.col("ci_low") > 0) | (pl.col("ci_high") < 0)).alias("significant"))
-            .sort(
-                [pl.col("difference").abs(), pl.col("feature")],
-                descending=[True, False],
-            )
+        y = codes.join(
+            frame.select("journey", pl.col(outcome).cast(pl.Float64).alias("_y")), on="journey"
+        ).select(JOURNEY, "_y")
+        return _moments.drivers(
+            inputs,
+            outcome=y,
+            outcome_name=outcome,
+            reached=None,
+            binary=kind == "rate",
+            min_journeys=min_journeys,
         )
 
-    def _features(self, *, touchpoints: bool = True) -> pl.DataFrame:
-        """(journey, feature) pairs: deviation kinds, kinds at stages, touchpoints visited."""
-        dev = self.deviations
-        kinds = dev.select("journey", pl.col("kind").cast(pl.String).alias("feature"))
-        at_stage = dev.filter(pl.col("stage").is_not_null()).select(
-            "journey", pl.format("{}:{}", pl.col("kind").cast(pl.String), "stage").alias("feature")
+    def _moment_inputs(self) -> _moments.Inputs:
+        seq = self.journeys.core.sequence
+        stage_of = self.jmap.stage_of
+        index_of = self.jmap.index_of
+        symbol_of = pl.Series(
+            [index_of[stage_of[t]] if t in stage_of else -1 for t in self.journeys.touchpoints],
+            dtype=pl.Int64,
         )
-        parts = [kinds, at_stage]
-        if touchpoints:
-            visited = self.journeys.nodes.select(
-                "journey",
-                pl.format("visited:{}", pl.col("touchpoint").cast(pl.String)).alias("feature"),
-            )
-            parts.append(visited)
-        return pl.concat(parts).unique()
+        events = seq.select(
+            JOURNEY,
+            "_pos",
+            "_session",
+            pl.col("touchpoint").cast(pl.String),
+            lookup(symbol_of, pl.col("touchpoint").to_physical()).alias("symbol"),
+        )
+        return _moments.Inputs(
+            events=events,
+            deviations=self._deviations.select(
+                JOURNEY, pl.col("kind").cast(pl.String), "position", "stage"
+            ),
+            stages=list(self.jmap.stage_names),
+            stage_touchpoints={s.name: list(s.touchpoints) for s in self.jmap.stages},
+            moves=self._map_moves,
+            unit="sessions" if self.journeys.options.journey == "session" else "customers",
+            n_journeys=self.journeys.n_journeys,
+        )
 
     def perception_gap(self, score: str, outcome: str | None = None) -> pl.DataFrame:
         """Who answers surveys, and how their scores compare with behaviour.

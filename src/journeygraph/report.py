@@ -31,7 +31,7 @@ where journeys leave        ``Journeys.stats["exit"]``, ``Divergence.stage_reach
 stage reach                 ``Divergence.stage_reach()``
 archetype cards             ``Archetypes.table``, ``Archetypes.graph(i)``,
                             ``Archetypes.distinctive_edges(i)``
-deviations and the outcome  ``Divergence.drivers(outcome)`` (deviation features)
+moments that matter         ``Divergence.drivers(outcome).table``
 perception gap              ``Divergence.perception_gap(score, outcome)``
 =========================== ==============================================
 """
