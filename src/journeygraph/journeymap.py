@@ -720,26 +720,34 @@ class JourneyMap(Frozen):
         return text
 
     @classmethod
-    def from_journeys(cls, journeys: Journeys, *, min_share: float = 0.05) -> JourneyMap:
-        """Propose a map from mined journeys, for teams that do not have one yet.
+    def from_journeys(
+        cls,
+        journeys: Journeys,
+        *,
+        min_share: float = 0.05,
+        max_stages: int = 8,
+        reached: str | None = None,
+    ) -> JourneyMap:
+        """Propose a map from the whole population, for teams that do not have one yet.
 
         The result is a starting point to edit, not a finished map:
 
-        1. The backbone is the most common variant (``journeys.variants()``, first
-           row) with repeats removed (each touchpoint kept at its first visit); each
-           touchpoint becomes a required stage named after it.
-        2. Every other touchpoint visited in at least ``min_share`` of the journeys
-           becomes an optional stage named after it.
-        3. Each optional stage is placed by its first position
-           (``journeys.nodes["first_position"]``) relative to the backbone, in the
-           journeys that visit it: there, the optional touchpoint and every backbone
-           touchpoint get a key, the median and then the mean of their first
-           positions. The optional stage goes right after the last backbone stage
-           with a key at most its own (first if there is none); optional stages
-           placed in the same gap are ordered by their key, then name.
+        1. The **common touchpoints** are those visited in at least ``min_share``
+           of the journeys.
+        2. Each is placed where it typically occurs: the median, over the
+           journeys that visit it, of its first position relative to the
+           journey's length (0 = first event, 1 = last), then the mean, then the
+           name.
+        3. In that order they are grouped into at most ``max_stages`` stages,
+           cut at the widest gaps between consecutive positions. A stage is
+           named after its most visited touchpoint; it is optional when fewer
+           than half of the journeys visit it.
+        4. With ``reached`` (a touchpoint), the map ends there: it is the last
+           stage on its own, required, and touchpoints that typically come after
+           it are left out.
 
-        Touchpoints keep their names, so with ``by_channel=True`` a stage is a
-        ``"channel:touchpoint"``. The result is deterministic.
+        Touchpoints keep their names, so with ``by_channel=True`` a touchpoint is
+        a ``"channel:touchpoint"``. The result is deterministic.
 
         Examples
         --------
@@ -755,57 +763,74 @@ class JourneyMap(Frozen):
         >>> m = JourneyMap.from_journeys(journeys)
         >>> [(s.name, s.optional) for s in m.stages]
         [('home', False), ('help', True), ('buy', False)]
+        >>> two = JourneyMap.from_journeys(journeys, max_stages=2)
+        >>> [(s.name, s.touchpoints) for s in two.stages]
+        [('home', ('home',)), ('buy', ('help', 'buy'))]
         """
         if isinstance(min_share, bool) or not 0 < min_share <= 1:
             msg = f"min_share={min_share!r} must be a share of journeys in (0, 1]"
             raise JourneygraphError(msg)
-        variant = journeys.variants().get_column("variant")[0].to_list()
-        backbone = list(dict.fromkeys(str(t) for t in variant))
+        least = 1 if reached is None else 2
+        if isinstance(max_stages, bool) or not isinstance(max_stages, int) or max_stages < least:
+            msg = f"max_stages={max_stages!r} must be a whole number >= {least}"
+            raise JourneygraphError(msg)
         n = journeys.n_journeys
-        common = [
-            str(tp)
-            for tp, count in journeys.aggregate_nodes.select("touchpoint", "journeys").iter_rows()
-            if count / n >= min_share and str(tp) not in backbone
-        ]
-        nodes = journeys.nodes.select(
-            "journey", pl.col("touchpoint").cast(pl.String), "first_position"
-        )
-        visits = nodes.filter(pl.col("touchpoint").is_in(common)).select(
-            "journey", pl.col("touchpoint").alias("candidate")
-        )
-        relative = (
-            nodes.join(visits, on="journey")
-            .filter(
-                pl.col("touchpoint").is_in(backbone) | (pl.col("touchpoint") == pl.col("candidate"))
+        if reached is not None and reached not in {str(t) for t in journeys.touchpoints}:
+            msg = f"reached={reached!r} is not a touchpoint of the journeys"
+            raise JourneygraphError(msg)
+        lengths = journeys.stats.select("journey", pl.col("events"))
+        placed = (
+            journeys.nodes.select("journey", pl.col("touchpoint").cast(pl.String), "first_position")
+            .join(lengths, on="journey")
+            .with_columns(
+                (
+                    pl.col("first_position").cast(pl.Float64)
+                    / (pl.col("events") - 1).clip(1).cast(pl.Float64)
+                ).alias("_rel")
             )
-            .group_by("candidate", "touchpoint")
+            .group_by("touchpoint")
             .agg(
-                pl.col("first_position").median().alias("median"),
-                pl.col("first_position").mean().alias("mean"),
+                pl.len().alias("journeys"),
+                pl.col("_rel").median().alias("median"),
+                pl.col("_rel").mean().alias("mean"),
             )
+            .filter(
+                (pl.col("journeys") / n >= min_share) | (pl.col("touchpoint") == (reached or ""))
+            )
+            .sort("median", "mean", "touchpoint")
         )
-        keys: dict[tuple[str, str], tuple[float, float]] = {
-            (candidate, tp): (float(median), float(mean))
-            for candidate, tp, median, mean in relative.iter_rows()
-        }
-        gaps: list[list[str]] = [[] for _ in range(len(backbone) + 1)]
-        for tp in common:
-            own = keys[tp, tp]
-            after = [
-                i + 1 for i, b in enumerate(backbone) if (tp, b) in keys and keys[tp, b] <= own
-            ]
-            gaps[max(after, default=0)].append(tp)
-        order: list[tuple[str, bool]] = []
-        for i, gap in enumerate(gaps):
-            if i:
-                order.append((backbone[i - 1], False))
-            order += [(tp, True) for tp in sorted(gap, key=lambda t: (keys[t, t], t))]
-        data = {
-            "stages": [
-                {"name": tp, "touchpoints": [tp], "optional": optional} for tp, optional in order
-            ]
-        }
-        return _validate(data, " (proposed from journeys)")
+        rows = placed.rows(named=True)
+        if reached is not None:
+            end = next(r for r in rows if r["touchpoint"] == reached)
+            rows = [r for r in rows if (r["median"], r["mean"]) < (end["median"], end["mean"])]
+        groups = _cut_at_gaps(rows, max_stages - (reached is not None))
+        visits = journeys.nodes.select("journey", pl.col("touchpoint").cast(pl.String))
+        stages = []
+        for group in groups:
+            names = [r["touchpoint"] for r in group]
+            name = min(group, key=lambda r: (-r["journeys"], r["touchpoint"]))["touchpoint"]
+            share = visits.filter(pl.col("touchpoint").is_in(names))["journey"].n_unique() / n
+            stages.append({"name": name, "touchpoints": names, "optional": share < 0.5})
+        if reached is not None:
+            stages.append({"name": reached, "touchpoints": [reached], "optional": False})
+        return _validate({"stages": stages}, " (proposed from journeys)")
+
+
+def _cut_at_gaps(rows: list[dict[str, Any]], k: int) -> list[list[dict[str, Any]]]:
+    """Split ordered rows into at most ``k`` runs at the widest gaps of ``median``
+    (then ``mean``); among equal gaps the earlier one is cut first."""
+    if len(rows) <= k:
+        return [[r] for r in rows]
+    gaps = sorted(
+        range(1, len(rows)),
+        key=lambda i: (
+            -(rows[i]["median"] - rows[i - 1]["median"]),
+            -(rows[i]["mean"] - rows[i - 1]["mean"]),
+            i,
+        ),
+    )
+    cuts = sorted(gaps[: k - 1])
+    return [rows[a:b] for a, b in zip([0, *cuts], [*cuts, len(rows)], strict=True)]
 
 
 def _names(names: Iterable[str]) -> list[str]:
