@@ -71,11 +71,14 @@ def reference_features(frame: pl.DataFrame, channel: bool) -> dict[Any, Counter[
         ties=False,
     )
 )
-def test_feature_rows_count_exactly_what_the_events_show(frame: pl.DataFrame) -> None:
+@pytest.mark.parametrize("channels", [False, True])
+def test_feature_rows_count_exactly_what_the_events_show(
+    frame: pl.DataFrame, channels: bool
+) -> None:
     journeys = mine(frame, **COLUMNS, channel="channel")
-    space = cluster_module._space_of(journeys)
+    space = cluster_module._space_of(journeys, channels_too=channels)
     rows = cluster_module._rows_of(journeys, space)
-    expected = reference_features(frame, channel=True)
+    expected = reference_features(frame, channel=channels)
     assert rows.weight.sum() == journeys.n_journeys
     X = rows.X.toarray()
     for code, customer in enumerate(journeys.stats.get_column("journey")):
@@ -97,7 +100,7 @@ def small() -> tuple[datasets.SampleData, jg.Journeys]:
 
 def test_em_never_lowers_the_likelihood(small: tuple[datasets.SampleData, jg.Journeys]) -> None:
     _, journeys = small
-    space = cluster_module._space_of(journeys)
+    space = cluster_module._space_of(journeys, channels_too=True)
     rows = cluster_module._rows_of(journeys, space)
     resp = np.random.default_rng(0).dirichlet(np.ones(4), size=rows.X.shape[0])
     # the prior adds log p(parameters); EM climbs the posterior, so compare that
@@ -292,6 +295,23 @@ def test_archetype_graph_support_and_lift_by_brute_force(described: jg.Archetype
         top = described.distinctive_edges(i, top=3, min_support=0.1)
         lifts = top.get_column("lift").to_list()
         assert lifts == sorted(lifts, reverse=True)
+        assert all(lift > 1 for lift in lifts)
+        # under-represented: common among everyone (>= 10 %), lowest lift, below 1
+        under = described.distinctive_edges(i, top=3, min_support=0.1, direction="under")
+        expected_under = sorted(
+            (
+                (len(users[(i, s, t)]) / size[i]) / (len(members) / n),
+                -len(members),
+                s,
+                t,
+            )
+            for (s, t), members in everyone.items()
+            if len(members) / n >= 0.1
+        )
+        expected_under = [e for e in expected_under if e[0] < 1][:3]
+        assert under.select("source", "target").rows() == [(s, t) for _, _, s, t in expected_under]
+        for row, (lift, *_) in zip(under.iter_rows(named=True), expected_under, strict=True):
+            assert math.isclose(row["lift"], lift)
 
 
 def test_customers_from_event_attributes() -> None:
@@ -327,6 +347,7 @@ def test_customers_from_event_attributes() -> None:
         ({"sample_size": 10}, "sample_size must be"),
         ({"tol": -1.0}, "tol must be"),
         ({"progress": "yes"}, "progress must be"),
+        ({"channels": "yes"}, "channels must be True or False"),
     ],
 )
 def test_bad_parameters_are_named(kwargs: dict[str, Any], message: str) -> None:
@@ -350,3 +371,42 @@ def test_misuse_gets_clear_errors(small: tuple[datasets.SampleData, jg.Journeys]
     one = mine(pl.DataFrame({"customer": [1, 2], "timestamp": [1, 1], "touchpoint": ["a", "a"]}))
     with pytest.raises(jg.JourneygraphError, match="cannot form 2 archetypes from 1 distinct"):
         jg.cluster(one, k=2)
+
+
+def test_archetypes_are_about_behaviour_not_the_device_column() -> None:
+    """Two planted behaviours; every customer uses one device for everything,
+    independent of behaviour. Archetypes follow behaviour, not the device."""
+    rng = np.random.default_rng(8)
+    shop = ["search", "product", "cart", "checkout"]
+    care = ["home", "help", "support_chat", "faq"]
+    rows, truth, devices = [], [], []
+    t0 = dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
+    for c in range(600):
+        group = int(rng.random() < 0.5)
+        device = str(rng.choice(["desktop", "mobile", "tablet"]))
+        truth.append(group)
+        devices.append(device)
+        steps = care if group else shop
+        path = [steps[0]] + [str(rng.choice(steps[1:])) for _ in range(int(rng.integers(3, 9)))]
+        start = t0 + dt.timedelta(hours=float(rng.uniform(0, 2000)))
+        rows += [
+            (f"c{c:04d}", start + dt.timedelta(minutes=2 * j), tp, device)
+            for j, tp in enumerate(path)
+        ]
+    frame = pl.DataFrame(
+        rows, schema=["customer", "timestamp", "touchpoint", "channel"], orient="row"
+    ).sort("timestamp")
+    journeys = mine(frame, **COLUMNS, channel="channel")
+    arch = jg.cluster(journeys, k=2, seed=0)
+    labels = arch.labels.get_column("archetype").to_list()
+    order = {f"c{c:04d}": c for c in range(600)}
+    ids = arch.labels.get_column("journey").to_list()
+    by_truth = [truth[order[j]] for j in ids]
+    by_device = [devices[order[j]] for j in ids]
+    assert adjusted_rand_score(by_truth, labels) >= 0.9
+    assert adjusted_rand_score(by_device, labels) <= 0.05
+    assert not any("mostly" in d for d in arch.table.get_column("description"))
+    # the representative journey is shown as its path
+    for row in arch.table.iter_rows(named=True):
+        first = row["representative_path"].split(" \u2192 ")[0]
+        assert first in ("search", "home")

@@ -206,7 +206,8 @@ def test_archetype_cards_match_the_archetype_table(text: str) -> None:
         graph = arch.graph(i)
         assert len(data[f"graph-archetype-{i}"]["nodes"]) == graph.number_of_nodes()
         assert len(data[f"graph-archetype-{i}"]["edges"]) == graph.number_of_edges()
-        assert f"<dd>{html.escape(str(row['representative']))}</dd>" in text
+        path = f"{row['representative_path']} ({row['representative']})"
+        assert f"<dd>{html.escape(path)}</dd>" in text
 
 
 def test_drivers_are_the_deviations_that_go_with_the_outcome(text: str) -> None:

@@ -39,6 +39,7 @@ class Facts:
     archetypes: pl.DataFrame  # Archetypes.table
     archetype_graphs: list[nx.DiGraph[str]]  # Archetypes.graph(i)
     distinctive: list[pl.DataFrame]  # Archetypes.distinctive_edges(i, top=3)
+    avoided: list[pl.DataFrame]  # Archetypes.distinctive_edges(i, top=3, direction="under")
     outcome: str | None
     outcome_kind: str | None  # "rate" (boolean outcome) or "mean"
     outcomes: list[tuple[str, str]]  # every outcome column of the archetype table, and its kind
@@ -112,6 +113,7 @@ def facts_of(
         archetypes=table,
         archetype_graphs=[arch.graph(i) for i in arch],
         distinctive=[arch.distinctive_edges(i, top=3) for i in arch],
+        avoided=[arch.distinctive_edges(i, top=3, direction="under") for i in arch],
         outcome=outcome,
         outcome_kind=outcome_kind,
         outcomes=outcomes,

@@ -16,6 +16,8 @@ from . import _deviations, _page
 from ._version import __version__
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from ._facts import Facts
 
 __all__ = ["SECTIONS", "Drawings", "Section", "page", "section_facts"]
@@ -305,7 +307,12 @@ def _card(facts: Facts, row: Mapping[str, Any], drawing: _page.Drawing) -> str:
     ]
     if row.get("channel") is not None:
         items.append(("channel", f"{_page.text(row['channel'])} ({_pct(row['channel_share'])})"))
-    items.append(("representative journey", _page.text(row["representative"])))
+    items.append(
+        (
+            "representative journey",
+            f"{_page.text(row['representative_path'])} ({_page.text(row['representative'])})",
+        )
+    )
     facts_list = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in items)
     kinds = [k for k in _deviations.NAMES if facts.summary[k] > 0 or row[f"with_{k}"] > 0]
     labels = ["no deviation", "mean fitness", *[_deviations.kind(k).sentence for k in kinds]]
@@ -334,17 +341,24 @@ def _card(facts: Facts, row: Mapping[str, Any], drawing: _page.Drawing) -> str:
         if outcomes
         else ""
     )
-    distinct = "".join(
-        f"<li>{e(_page.text(r['source']))} → {e(_page.text(r['target']))}: {_pct(r['support'])} of "
-        f"the archetype, {r['lift']:.1f}\u00d7 everyone</li>"
-        for r in facts.distinctive[i].iter_rows(named=True)
+
+    def steps(frame: pl.DataFrame) -> str:
+        return "".join(
+            f"<li>{e(_page.text(r['source']))} → {e(_page.text(r['target']))}: "
+            f"{_pct(r['support'])} of the archetype, {r['lift']:.1f}\u00d7 everyone</li>"
+            for r in frame.iter_rows(named=True)
+        )
+
+    over, under = steps(facts.distinctive[i]), steps(facts.avoided[i])
+    distinct = (f"<p>More often than everyone:</p><ul>{over}</ul>\n" if over else "") + (
+        f"<p>Less often than everyone:</p><ul>{under}</ul>\n" if under else ""
     )
     return (
         f'<article class="jg-card" id="archetype-{i}" data-share="{_raw(row["share"])}" '
         f'data-size="{row["size"]}">\n'
         f"<h3>Archetype {i}: {e(_page.text(row['description']))}</h3>\n"
         f"<dl>{facts_list}</dl>\n"
-        + (f"<p>What sets it apart:</p><ul>{distinct}</ul>\n" if distinct else "")
+        + (f"<h4>What sets it apart</h4>\n{distinct}" if distinct else "")
         + _graph_box(f"archetype-{i}", drawing, f"graphs/archetype-{i}.html")
         + f"<figure>{profile}<figcaption>Blue: this archetype; grey: everyone.</figcaption>"
         "</figure>\n" + outcome_table + "</article>\n"
@@ -459,7 +473,9 @@ def _notes(facts: Facts, _drawings: Drawings, _own: None) -> str:
         "Journeys: one per customer, mined with jg.mine defaults.",
         (
             "Journey map: proposed from the journeys by JourneyMap.from_journeys "
-            "(proposed-map.yaml)."
+            f"(proposed-map.yaml): the touchpoints at least {facts.proposed * 100:.0f} % of "
+            "journeys visit, ordered by their median relative position in the journeys, "
+            "grouped into at most 8 stages at the widest gaps."
             if facts.proposed is not None
             else "Journey map: as given."
         )

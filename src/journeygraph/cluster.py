@@ -179,9 +179,9 @@ class _Space:
         return names
 
 
-def _space_of(journeys: Journeys) -> _Space:
+def _space_of(journeys: Journeys, *, channels_too: bool) -> _Space:
     channels: tuple[str, ...] = ()
-    if journeys.core.has_channel:
+    if channels_too and journeys.core.has_channel:
         channels = tuple(journeys.core.channels)
     return _Space(tuple(journeys.touchpoints), channels)
 
@@ -408,6 +408,10 @@ class ArchetypeModel:
     progress : bool or None, default None
         Show a progress bar (tqdm) on standard error; None shows one when the
         run is long (over 200,000 journeys) and standard error is a terminal.
+    channels : bool, default False
+        Also cluster on the channel of each step. Off by default: archetypes
+        are about behaviour, and with channels on, a log's device column alone
+        can split the journeys ("mostly desktop", "mostly mobile").
 
     Attributes
     ----------
@@ -461,6 +465,7 @@ class ArchetypeModel:
         tol: float = 1e-6,
         sample_size: int = 20_000,
         progress: bool | None = None,
+        channels: bool = False,
     ) -> None:
         self.k = k
         self.k_range = k_range
@@ -470,6 +475,7 @@ class ArchetypeModel:
         self.tol = tol
         self.sample_size = sample_size
         self.progress = progress
+        self.channels = channels
         self._check()
 
     def __repr__(self) -> str:
@@ -505,12 +511,15 @@ class ArchetypeModel:
         if not isinstance(cast(object, self.progress), bool | None):
             msg = f"progress must be True, False or None, got {self.progress!r}"
             raise JourneygraphError(msg)
+        if not isinstance(cast(object, self.channels), bool):
+            msg = f"channels must be True or False, got {self.channels!r}"
+            raise JourneygraphError(msg)
 
     # ------------------------------------------------------------------ fit
     def fit(self, journeys: Journeys) -> ArchetypeModel:
         """Learn the archetypes of ``journeys``; returns the model itself."""
         _check_journeys(journeys)
-        space = self._space = _space_of(journeys)
+        space = self._space = _space_of(journeys, channels_too=self.channels)
         rows = _rows_of(journeys, space)
         rng = np.random.default_rng(self.seed)
         sample = _sample(rows, self.sample_size, rng)
@@ -792,14 +801,22 @@ class Archetypes:
         return g
 
     def distinctive_edges(
-        self, archetype: int, *, top: int = 5, min_support: float = 0.1
+        self,
+        archetype: int,
+        *,
+        top: int = 5,
+        min_support: float = 0.1,
+        direction: Literal["over", "under"] = "over",
     ) -> pl.DataFrame:
-        """The transitions that most set this archetype apart (highest lift).
+        """The transitions that most set this archetype apart, one direction at a time.
 
-        Among transitions made by at least ``min_support`` of the archetype's
-        journeys, the ``top`` with the highest lift (support in the archetype
-        divided by support among all journeys). Columns: ``source``,
-        ``target``, ``support``, ``lift``, ``customers``.
+        ``direction="over"``: among transitions made by at least ``min_support``
+        of the archetype's journeys, the ``top`` with the highest lift (support
+        in the archetype divided by support among all journeys), lift above 1.
+        ``direction="under"``: among transitions made by at least
+        ``min_support`` of all journeys, the ``top`` with the lowest lift, lift
+        below 1 (the archetype avoids them; support may be 0). Columns:
+        ``source``, ``target``, ``support``, ``lift``, ``customers``.
 
         Examples
         --------
@@ -809,15 +826,51 @@ class Archetypes:
         >>> arch = jg.cluster(jg.mine(jg.read_events(data.events, **datasets.COLUMNS)), k=5)
         >>> arch.distinctive_edges(0).columns
         ['source', 'target', 'support', 'lift', 'customers']
+        >>> bool((arch.distinctive_edges(0, direction="under")["lift"] < 1).all())
+        True
         """
         i = self._check_archetype(archetype)
-        return (
-            self._edge_support.filter(
-                (pl.col("archetype") == i) & (pl.col("support") >= min_support)
+        if direction not in ("over", "under"):
+            msg = f'direction must be "over" or "under", got {direction!r}'
+            raise JourneygraphError(msg)
+        columns = ["source", "target", "support", "lift", "customers"]
+        if direction == "over":
+            return (
+                self._edge_support.filter(
+                    (pl.col("archetype") == i)
+                    & (pl.col("support") >= min_support)
+                    & (pl.col("lift") > 1)
+                )
+                .sort(
+                    ["lift", "support", "source", "target"], descending=[True, True, False, False]
+                )
+                .head(top)
+                .select(columns)
             )
-            .sort(["lift", "support", "source", "target"], descending=[True, True, False, False])
+        n = self.journeys.n_journeys
+        size = int(self._sizes.filter(pl.col("archetype") == i).get_column("size")[0])
+        edges = self.journeys.core.edges.select(
+            pl.col("source").cast(pl.String), pl.col("target").cast(pl.String)
+        )
+        overall = edges.group_by("source", "target").agg(pl.len().alias("_all"))
+        own = self._edge_support.filter(pl.col("archetype") == i).select(
+            "source", "target", "customers"
+        )
+        return (
+            overall.filter(pl.col("_all") >= min_support * n)
+            .join(own, on=["source", "target"], how="left")
+            .with_columns(pl.col("customers").fill_null(0).cast(pl.UInt32))
+            .with_columns(
+                ratio(pl.col("customers"), size).alias("support"),
+                ratio(
+                    pl.col("customers").cast(pl.Float64) * n,
+                    pl.col("_all").cast(pl.Float64) * size,
+                ).alias("lift"),
+            )
+            .filter(pl.col("lift") < 1)
+            .sort(["lift", "_all", "source", "target"], descending=[False, True, False, False])
             .head(top)
-            .select("source", "target", "support", "lift", "customers")
+            .select(columns)
         )
 
     def distribution(self, of: Literal["entry", "exit"] = "entry") -> pl.DataFrame:
@@ -917,8 +970,10 @@ class Archetypes:
         """One row per archetype: who they are, how they travel, how they end.
 
         Columns: ``archetype``, ``size``, ``share``, ``description``,
-        ``representative`` (the most central real journey) and ``examples``
-        (the five most central), ``events_median``, ``duration_median``,
+        ``representative`` (the most central real journey), its path
+        ``representative_path`` (its first steps, repeats folded, as
+        ``"home → search → …"``) and ``examples`` (the five most central),
+        ``events_median``, ``duration_median``,
         ``entry`` / ``entry_share`` and ``exit`` / ``exit_share`` (most
         common first and last touchpoint), ``channel`` / ``channel_share``
         (most used channel, when there are channels); with a journey map,
@@ -935,7 +990,9 @@ class Archetypes:
             pl.col("events").median().alias("events_median"),
             pl.col("duration").median().alias("duration_median"),
         )
-        table = base.join(per, on="archetype")
+        table = base.join(per, on="archetype").with_columns(
+            pl.Series("representative_path", self._paths(base.get_column("representative")))
+        )
         for column in ("entry", "exit"):
             table = table.join(_top(stats, column), on="archetype", how="left")
         if self.journeys.core.has_channel:
@@ -966,6 +1023,22 @@ class Archetypes:
         table = table.sort("archetype")
         descriptions = [self._describe(row) for row in table.iter_rows(named=True)]
         return table.insert_column(3, pl.Series("description", descriptions))
+
+    def _paths(self, journeys: pl.Series, steps: int = 6) -> list[str]:
+        """The first ``steps`` touchpoints of each journey (consecutive repeats folded)."""
+        codes = self.journeys.core.ids.with_row_index(JOURNEY).select(JOURNEY, "journey")
+        wanted = journeys.to_frame("journey").join(codes, on="journey", how="left")
+        seq = self.journeys.core.sequence.filter(
+            pl.col(JOURNEY).is_in(wanted.get_column(JOURNEY).implode())
+        )
+        paths = {}
+        for code, touchpoints in (
+            seq.group_by(JOURNEY).agg(pl.col("touchpoint").cast(pl.String)).iter_rows()
+        ):
+            folded = [t for j, t in enumerate(touchpoints) if j == 0 or touchpoints[j - 1] != t]
+            more = " \u2192 \u2026" if len(folded) > steps else ""
+            paths[code] = " \u2192 ".join(folded[:steps]) + more
+        return [paths.get(code, "") for code in wanted.get_column(JOURNEY)]
 
     def _describe(self, row: dict[str, Any]) -> str:
         """A short phrase from the archetype's signature."""
