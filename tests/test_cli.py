@@ -73,10 +73,16 @@ def test_report_from_csv_with_a_map_and_a_customer_table(
 
 
 def test_report_from_parquet_without_a_map(files: dict[str, Path], tmp_path: Path) -> None:
-    done = run("report", files["parquet"], *COLUMNS, "--k", "2", "--out", tmp_path)
+    done = run(
+        "report", files["parquet"], *COLUMNS, "--k", "2", "--reached", "purchase",
+        "--out", tmp_path,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "proposed-map.yaml").is_file()
-    assert "This journey map is proposed" in (tmp_path / "index.html").read_text("utf-8")
+    proposed = jg.JourneyMap.from_yaml(tmp_path / "proposed-map.yaml")
+    assert proposed.stage_names[-1] == "purchase"  # the proposed map ends at --reached
+    text = (tmp_path / "index.html").read_text("utf-8")
+    assert "This journey map is proposed" in text
+    assert "What goes with reached purchase" in text
 
 
 def test_invalid_rows_stop_the_report_unless_dropped(

@@ -7,6 +7,7 @@ import datetime as dt
 import math
 from collections import defaultdict
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -273,3 +274,33 @@ def test_numeric_outcome_against_a_weighted_mean_difference() -> None:
     assert got["se"] == pytest.approx(math.sqrt(var) / den)
     z = (num / den) / (math.sqrt(var) / den)
     assert got["p_value"] == pytest.approx(math.erfc(abs(z) / math.sqrt(2)))
+
+
+def findings_of(page: str) -> list[str]:
+    import re
+
+    section = page[page.index('<section id="findings">') : page.index('<section id="headline">')]
+    return re.findall(r"<li>(.*?)</li>", section)
+
+
+@pytest.mark.parametrize("harm", [True, False])
+def test_the_report_findings_name_the_planted_harm_first(harm: bool, tmp_path: Path) -> None:
+    events, _ = planted.shop(1200, seed=21, harm=harm)
+    log = jg.read_events(events, customer="user", timestamp="ts", touchpoint="event")
+    page = jg.report(
+        log, jg.JourneyMap.linear(planted.STAGES), tmp_path, reached="purchase", k=2
+    ).read_text(encoding="utf-8")
+    assert page.index('<section id="findings">') < page.index('<section id="headline">')
+    items = findings_of(page)
+    if harm:
+        first = items[0]
+        assert first.startswith("At Checkout, ")
+        assert "met payment_error" in first
+        assert "reached purchase" in first
+        assert '<a href="#drivers">' in first
+    else:
+        assert not any("payment_error" in item for item in items)
+        assert "No moment goes with reached purchase beyond chance" in page
+    # the busiest path off the map, and where journeys are lost, each with its section
+    assert any('<a href="#map">' in item for item in items)
+    assert any('<a href="#leave">' in item and "loses the most journeys" in item for item in items)

@@ -14,7 +14,7 @@ import polars as pl
 
 from ._customers import is_outcome_type
 from .cluster import Archetypes
-from .compare import Divergence
+from .compare import Divergence, Moments
 from .mine import Journeys
 
 __all__ = ["Facts", "facts_of"]
@@ -45,7 +45,8 @@ class Facts:
     outcomes: list[tuple[str, str]]  # every outcome column of the archetype table, and its kind
     overall: dict[str, float | None]  # each outcome's mean over all journeys
     known: int  # customers whose outcome is known
-    drivers: pl.DataFrame | None  # Divergence.drivers(outcome).table, the top rows
+    moments: Moments | None  # Divergence.drivers(reached=...) or drivers(outcome)
+    drivers: pl.DataFrame | None  # moments.table, the top rows
     score: str | None
     gap_by: str | None  # the boolean outcome the perception gap is split by
     gap: pl.DataFrame | None  # Divergence.perception_gap(score, gap_by)
@@ -59,6 +60,7 @@ def facts_of(
     customers: pl.DataFrame | None,
     outcome: str | None,
     outcome_kind: str | None,
+    reached: str | None,
     score: str | None,
     proposed: float | None,
     k_asked: int | str,
@@ -97,6 +99,13 @@ def facts_of(
     outcomes.sort(key=lambda c: c[0] != outcome)
     means = div.customers.select(pl.col(c).cast(pl.Float64).mean() for c, _ in outcomes)
     gap_by = outcome if outcome_kind == "rate" else None  # a numeric one: a group per value
+    moments = (
+        div.drivers(reached=reached)
+        if reached is not None
+        else div.drivers(outcome)
+        if outcome is not None
+        else None
+    )
     return Facts(
         journeys=journeys,
         customers=customers,
@@ -119,7 +128,8 @@ def facts_of(
         outcomes=outcomes,
         overall=means.row(0, named=True) if outcomes else {},
         known=0 if outcome is None else div.customers.get_column(outcome).count(),
-        drivers=None if outcome is None else div.drivers(outcome).table.head(top_drivers),
+        moments=moments,
+        drivers=None if moments is None else moments.table.head(top_drivers),
         score=score,
         gap_by=gap_by,
         gap=None if score is None else div.perception_gap(score, gap_by),

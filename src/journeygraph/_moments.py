@@ -9,7 +9,9 @@ The rules, each with a planted-effect test in ``tests/test_moments.py``:
   touchpoint visited during it, the next stage taken from it) is compared
   only among the journeys that reached *S*.
 * **Before the moment.** With a *reached* outcome (``reached="purchase"``)
-  only what a journey did before first reaching the target counts. With a
+  only what a journey did before first reaching the target counts; a
+  feature whose absence rules the target out (a step of the funnel) is
+  dropped with a note. With a
   *column* outcome there is no moment: exits are left out, and a feature that
   is the outcome in disguise (one side all 0 or all 1 in every stratum,
   beyond chance) is dropped with a note.
@@ -23,11 +25,13 @@ The rules, each with a planted-effect test in ``tests/test_moments.py``:
   ``significant`` means ``q < 0.05``.
 * **Sessions.** A step across a session boundary is a return visit, not a
   step: deviations at a session's first visit and steps between sessions are
-  not features.
+  not features. Without sessions (no ``session_gap``), a gap of more than 30
+  minutes between two events counts as a return visit.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import math
 from dataclasses import dataclass, field
@@ -44,6 +48,7 @@ ALPHA = 0.05  # q-value threshold of `significant`
 DISGUISE_CHANCE = 1e-3  # a pure side this unlikely by chance is the outcome in disguise
 # deviation kinds that are features; early_exit describes where a journey ended and
 # off_map is the `visited:` feature
+RETURN_GAP = dt.timedelta(minutes=30)  # without sessions, a longer gap is a return visit
 FEATURE_KINDS = ("skipped_stage", "out_of_order", "loop", "wrong_entry", "late")
 Unit = Literal["customers", "sessions"]
 
@@ -66,6 +71,7 @@ class Inputs:
     moves: list[tuple[int, int]]
     unit: Unit
     n_journeys: int
+    sessions_inferred: bool = False
 
 
 @dataclass(frozen=True)
@@ -243,9 +249,10 @@ def pooled(strata: pl.DataFrame, *, binary: bool) -> pl.DataFrame:
     return out.select([*keys, "adjusted", "se"]).with_columns(pl.Series("p_value", p_values))
 
 
-def _disguised(strata: pl.DataFrame) -> pl.DataFrame:
-    """Binary outcome: (feature, stage) whose with-side or without-side is all 0 or all 1
-    in every stratum, and so unlikely to be that pure by chance at the other side's rate."""
+def _disguised(strata: pl.DataFrame, *, with_side: bool = True) -> pl.DataFrame:
+    """Binary outcome: (feature, stage) whose with-side (if ``with_side``) or without-side
+    is all 0 or all 1 in every stratum, and so unlikely to be that pure by chance at the
+    other side's rate."""
     n1, n0 = pl.col("n1"), pl.col("n0")
     p0 = pl.col("s0") / n0
     p1 = pl.col("s1") / n1
@@ -268,7 +275,10 @@ def _disguised(strata: pl.DataFrame) -> pl.DataFrame:
     )
     limit = math.log(DISGUISE_CHANCE)
     hit = pl.lit(False)
-    for pure, logp in (("_w0", "_lw0"), ("_w1", "_lw1"), ("_o0", "_lo0"), ("_o1", "_lo1")):
+    sides = [("_o0", "_lo0"), ("_o1", "_lo1")]
+    if with_side:
+        sides += [("_w0", "_lw0"), ("_w1", "_lw1")]
+    for pure, logp in sides:
         hit = hit | (pl.col(pure) & (pl.col(logp) < limit))
     return checks.filter(hit).select("feature", "stage")
 
@@ -314,6 +324,11 @@ def drivers(
     """Moments that matter (see the module docstring). ``outcome`` is ``_journey``,
     ``_y`` for a column outcome; None with ``reached``."""
     notes: list[str] = []
+    if inputs.sessions_inferred:
+        notes.append(
+            "No sessions were given (mine(..., session_gap=...)): a gap of more than "
+            "30 minutes counts as a return visit, not a step."
+        )
     cuts = _cuts(inputs, reached)
     if outcome is not None:
         known = outcome.drop_nulls("_y")
@@ -461,14 +476,22 @@ def drivers(
     n0_all = pl.col("journeys") - pl.col("affected")
     per = per.filter((pl.col("affected") >= min_journeys) & (n0_all >= min_journeys))
     strata = strata.join(per.select("feature", "stage"), on=["feature", "stage"])
-    if outcome is not None and binary:
-        disguised = _disguised(strata).sort("stage", "feature")
+    if binary:
+        # a column outcome: either side pure is the outcome in disguise; a reached one: a
+        # feature without which no journey (or every journey) reaches the target is a
+        # step of the funnel, not a moment (a pure with-side is a real, total effect)
+        disguised = _disguised(strata, with_side=outcome is not None).sort("stage", "feature")
         if disguised.height:
             listed = ", ".join(f"{f} at {s}" for f, s in disguised.rows()[:5])
             more = disguised.height - 5
+            what = (
+                f"are {outcome_name} in disguise (one side all the same in every stratum)"
+                if outcome is not None
+                else f"every journey that reaches {reached} passes through (steps of the "
+                "funnel: see stage reach)"
+            )
             notes.append(
-                f"Dropped {disguised.height} feature(s) that are {outcome_name} in disguise "
-                f"(one side all the same in every stratum): {listed}"
+                f"Dropped {disguised.height} feature(s) that {what}: {listed}"
                 + (f" and {more} more" if more > 0 else "")
                 + "."
             )

@@ -133,13 +133,13 @@ def _headline(facts: Facts, _drawings: Drawings, _own: None) -> str:
         _kpi("fitness", "mean fitness to the map", _pct(s["mean_fitness"]), s["mean_fitness"]),
         _kpi(
             "exit_stage",
-            "most often the last stage reached",
+            "the stage most journeys stop at (their last stage reached)",
             f"{reach['stage']} ({_pct(reach['drop_off'])})",
             reach["stage"],
         ),
         _kpi(
             "exit",
-            "most common last touchpoint",
+            "the touchpoint most journeys end with",
             f"{top_exit} ({_pct(top_exit_share)})",
             top_exit,
         ),
@@ -366,9 +366,11 @@ def _card(facts: Facts, row: Mapping[str, Any], drawing: _page.Drawing) -> str:
 
 
 def _drivers(facts: Facts, _drawings: Drawings, _own: None) -> str:
-    if facts.outcome is None or facts.drivers is None:
+    if facts.moments is None or facts.drivers is None:
         return ""
-    outcome, kind, known = facts.outcome, facts.outcome_kind or "mean", facts.known
+    m = facts.moments
+    outcome, kind = m.outcome, m.kind
+    known = facts.journeys.n_journeys if m.reached is not None else facts.known
     e = html.escape
     rows = [
         [
@@ -408,15 +410,98 @@ def _drivers(facts: Facts, _drawings: Drawings, _own: None) -> str:
     return _section(
         "drivers",
         f"What goes with {outcome}",
-        f"<p>Moments that matter: at each stage, the journeys that did something there "
-        f"compared with the other journeys that reached the stage, on {e(outcome)} "
-        f"({kind} among the {known:,} journeys whose {e(outcome)} is known). The adjusted "
+        f"<p>Moments that matter: at each stage, the {m.unit} that did something there "
+        f"compared with the other {m.unit} that reached the stage, on {e(outcome)} "
+        f"({kind} among the {known:,} {m.unit} whose {e(outcome)} is known"
+        + ("; only what happened before reaching it counts" if m.reached else "")
+        + "). The adjusted "
         "difference compares like with like (journeys with as many sessions at the stage "
         "and as long); the naive one does not. Largest impact (journeys times adjusted "
         "difference) first; q-values correct for testing many rows. This is association, "
         "not cause.</p>\n",
         body,
     )
+
+
+def _finding_items(facts: Facts) -> list[tuple[str, str]]:
+    """The findings: (sentence, section it comes from), most important first."""
+    items: list[tuple[str, str]] = []
+    m = facts.moments
+    if m is not None and facts.drivers is not None:
+        unit = m.unit
+        significant = [r for r in facts.drivers.iter_rows(named=True) if r["significant"]]
+        for r in significant[:4]:
+            share = r["affected"] / r["journeys"]
+            if m.reached is not None:
+                result = f"reached {m.reached}"
+            elif m.kind == "rate":
+                result = f"had {m.outcome}"
+            else:
+                result = f"had a mean {m.outcome} of"
+            if m.kind == "rate":
+                rates = f"{_pct(r['with'])} of them {result} vs {_pct(r['without'])} of the others"
+            else:
+                rates = (
+                    f"they {result} {_number(r['with'])} vs {_number(r['without'])} for the others"
+                )
+            items.append(
+                (
+                    f"At {_page.text(r['stage'])}, {_pct(share)} of {unit} "
+                    f"({r['affected']:,}) {_feature_text(r['feature'])}; {rates} "
+                    f"(adjusted {_difference(r['adjusted'], m.kind)}, "
+                    f"q {_q(r['q_value'])}).",
+                    "drivers",
+                )
+            )
+    if facts.shadow:
+        source, target, count = facts.shadow[0]
+        share = count / facts.journeys.n_journeys
+        items.append(
+            (
+                f"The busiest path off the map is {_page.text(source)} \u2192 "
+                f"{_page.text(target)}: {count:,} journeys ({_pct(share)}) take it.",
+                "map",
+            )
+        )
+    ends = set(facts.div.jmap.end_stages)
+    worst = None
+    for r in facts.reach.iter_rows(named=True):
+        if r["stage"] in ends or not r["reach"]:
+            continue
+        lost = r["drop_off"] / r["reach"]
+        if worst is None or lost > worst[1]:
+            worst = (r["stage"], lost, r["drop_off"])
+    if worst is not None and worst[1] > 0:
+        stage, lost, share = worst
+        items.append(
+            (
+                f"{_page.text(stage)} loses the most journeys: {_pct(lost)} of those that "
+                f"reach it go no further on the map ({_pct(share)} of all journeys).",
+                "leave",
+            )
+        )
+    return items
+
+
+def _q(value: float) -> str:
+    return "< 0.001" if value < 0.001 else f"= {value:.3f}"
+
+
+def _has_findings(facts: Facts) -> bool:
+    return bool(_finding_items(facts))
+
+
+def _findings(facts: Facts, _drawings: Drawings, items: list[tuple[str, str]]) -> str:
+    e = html.escape
+    listed = "".join(
+        f'<li>{e(text)} <a href="#{key}">See {e(_TITLES[key].lower())}.</a></li>'
+        for text, key in items
+    )
+    note = ""
+    m = facts.moments
+    if m is not None and facts.drivers is not None and not facts.drivers["significant"].any():
+        note = f"<p>No moment goes with {e(m.outcome)} beyond chance (no q-value under 0.05).</p>\n"
+    return _section("findings", "Findings", note, f'<ol class="jg-findings">{listed}</ol>\n')
 
 
 def _perception(facts: Facts, _drawings: Drawings, _own: None) -> str:
@@ -534,7 +619,7 @@ class Section:
 
 
 def _has_outcome(facts: Facts) -> bool:
-    return facts.outcome is not None
+    return facts.drivers is not None  # an outcome column, or reached=
 
 
 def _has_score(facts: Facts) -> bool:
@@ -544,6 +629,7 @@ def _has_score(facts: Facts) -> bool:
 # The report's sections, in page order. To add one: write its render (and
 # compute) function and add one Section here, where it belongs on the page.
 SECTIONS: tuple[Section, ...] = (
+    Section("findings", "Findings", _findings, shown=_has_findings, compute=_finding_items),
     Section("headline", "In numbers", _headline),
     Section("leave", "Where journeys leave", _leave),
     Section("map", "Against the map", _map),
@@ -552,6 +638,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("perception", "Perception gap", _perception, shown=_has_score),
     Section("notes", "How this was made", _notes),
 )
+_TITLES = {s.key: s.title for s in SECTIONS}
 
 
 # ---------------------------------------------------------------------- pieces

@@ -140,6 +140,11 @@ def _parser() -> argparse.ArgumentParser:
         "its customer column is 'customer' or the --customer name",
     )
     report.add_argument("--outcome", metavar="COL", help="boolean or numeric outcome to explain")
+    report.add_argument(
+        "--reached",
+        metavar="TOUCHPOINT",
+        help="explain reaching this touchpoint or stage (e.g. purchase): the moments that matter",
+    )
     report.add_argument("--score", metavar="COL", help="survey score column (default: guessed)")
     _model_options(report)
     report.add_argument("--title", help="page title")
@@ -238,6 +243,7 @@ def _report(args: argparse.Namespace) -> int:
         jmap,
         args.out,
         outcome=args.outcome,
+        reached=args.reached,
         customers=customers,
         score=args.score,
         k=args.k,

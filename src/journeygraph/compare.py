@@ -603,10 +603,16 @@ class Divergence:
             [index_of[stage_of[t]] if t in stage_of else -1 for t in self.journeys.touchpoints],
             dtype=pl.Int64,
         )
+        session = pl.col("_session")
+        inferred = self.journeys.options.session_gap is None
+        if inferred:
+            # no sessions given: the usual web-analytics rule, so a return visit is not a step
+            gap = pl.col("timestamp").diff().over(JOURNEY) > _moments.RETURN_GAP
+            session = 1 + gap.fill_null(False).cum_sum().over(JOURNEY)
         events = seq.select(
             JOURNEY,
             "_pos",
-            "_session",
+            session.cast(pl.UInt32).alias("_session"),
             pl.col("touchpoint").cast(pl.String),
             lookup(symbol_of, pl.col("touchpoint").to_physical()).alias("symbol"),
         )
@@ -620,6 +626,7 @@ class Divergence:
             moves=self._map_moves,
             unit="sessions" if self.journeys.options.journey == "session" else "customers",
             n_journeys=self.journeys.n_journeys,
+            sessions_inferred=inferred,
         )
 
     def perception_gap(self, score: str, outcome: str | None = None) -> pl.DataFrame:

@@ -78,6 +78,7 @@ def report(
     outdir: str | os.PathLike[str] | None = None,
     *,
     outcome: str | None = None,
+    reached: str | None = None,
     customers: pl.DataFrame | None = None,
     customer: str | None = None,
     score: str | None = None,
@@ -109,6 +110,10 @@ def report(
         A boolean or numeric column of ``customers`` (``churned``,
         ``revenue``): the report shows which deviations go with it and its
         rate per archetype.
+    reached
+        A touchpoint or stage: the moments that matter are about reaching it
+        (``"purchase"``), counting only what journeys did before. It takes
+        the place of ``outcome`` there; a proposed map ends at it.
     customers
         One row per customer: a ``customer`` column (or the events' own
         customer column name) plus outcomes and survey scores. By default the
@@ -151,7 +156,7 @@ def report(
     >>> 'data-kpi="customers" data-value="400"' in text, "proposed" in text
     (True, False)
     """
-    _check_arguments(log, jmap, outdir, outcome=outcome, score=score, title=title)
+    _check_arguments(log, jmap, outdir, outcome=outcome, score=score, title=title, reached=reached)
     assert outdir is not None  # checked above
     folder = Path(outdir)
     # checks k, seed and progress before any work
@@ -166,7 +171,7 @@ def report(
         proposed = PROPOSED_MIN_SHARE if jmap is None else None
         if jmap is None:
             step("proposing a journey map")
-            jmap = JourneyMap.from_journeys(journeys, min_share=PROPOSED_MIN_SHARE)
+            jmap = JourneyMap.from_journeys(journeys, min_share=PROPOSED_MIN_SHARE, reached=reached)
         step("comparing journeys with the map")
         div = compare(journeys, jmap, customers=table)
         step("finding archetypes")
@@ -179,6 +184,7 @@ def report(
             customers=table,
             outcome=outcome,
             outcome_kind=kind,
+            reached=reached,
             score=score,
             proposed=proposed,
             k_asked=k,
@@ -209,7 +215,7 @@ def report(
 
 # --------------------------------------------------------------------- arguments
 def _check_arguments(
-    log: Any, jmap: Any, outdir: Any, *, outcome: Any, score: Any, title: Any
+    log: Any, jmap: Any, outdir: Any, *, outcome: Any, score: Any, title: Any, reached: Any
 ) -> None:
     if not isinstance(log, EventLog):
         msg = (
@@ -233,7 +239,12 @@ def _check_arguments(
     if Path(outdir).exists() and not Path(outdir).is_dir():
         msg = f"outdir {os.fspath(outdir)!r} is a file; name a folder for the report"
         raise JourneygraphError(msg)
-    for name, value in (("outcome", outcome), ("score", score), ("title", title)):
+    for name, value in (
+        ("outcome", outcome),
+        ("score", score),
+        ("title", title),
+        ("reached", reached),
+    ):
         if value is not None and not isinstance(value, str):
             msg = f"{name} must be a column name (a string) or None, not {value!r}"
             raise JourneygraphError(msg)
