@@ -19,7 +19,7 @@ from .funnel import Funnel, funnel
 from .ingest import EventLog, read_events
 from .journeymap import JourneyMap, Stage
 from .mine import Journeys, mine
-from .render import to_html
+from .render import show, to_html
 from .report import report
 from .schema import EventSchema, IngestReport, MineOptions
 
@@ -49,5 +49,6 @@ __all__ = [
     "mine",
     "read_events",
     "report",
+    "show",
     "to_html",
 ]

@@ -32,7 +32,6 @@ The rules, each with a planted-effect test in ``tests/test_moments.py``:
 from __future__ import annotations
 
 import datetime as dt
-import html
 import math
 from dataclasses import dataclass, field
 from typing import Literal
@@ -42,6 +41,7 @@ import numpy.typing as npt
 import polars as pl
 
 from ._frames import JOURNEY as _J
+from ._page import html_summary
 
 _Z = 1.959963984540054  # two-sided 95 % normal quantile
 ALPHA = 0.05  # q-value threshold of `significant`
@@ -132,33 +132,21 @@ class Moments:
         )
 
     def _repr_html_(self) -> str:
-        e = html.escape
-        rows = "".join(
-            f"<tr><td>{e(r['feature'])}</td><td>{e(r['stage'])}</td>"
-            f"<td>{r['affected']:,} / {r['journeys']:,}</td>"
-            f"<td>{_fmt(r['with'], self.kind)}</td><td>{_fmt(r['without'], self.kind)}</td>"
-            f"<td>{_fmt_diff(r['adjusted'], self.kind)}</td><td>{r['q_value']:.3g}</td></tr>"
-            for r in self.table.head(10).iter_rows(named=True)
+        table = self.table.head(10).select(
+            "feature",
+            "stage",
+            "journeys",
+            "affected",
+            "with",
+            "without",
+            "adjusted",
+            "naive",
+            "q_value",
+            "significant",
         )
-        notes = "".join(f"<li>{e(n)}</li>" for n in self.notes)
-        return (
-            f"<div><strong>{e(repr(self))}</strong>"
-            "<table><tr><th>feature</th><th>stage</th><th>affected / at risk</th>"
-            "<th>with</th><th>without</th><th>adjusted</th><th>q</th></tr>"
-            f"{rows}</table>" + (f"<ul>{notes}</ul>" if notes else "") + "</div>"
-        )
-
-
-def _fmt(value: float | None, kind: str) -> str:
-    if value is None:
-        return ""
-    return f"{value:.1%}" if kind == "rate" else f"{value:,.2f}"
-
-
-def _fmt_diff(value: float | None, kind: str) -> str:
-    if value is None:
-        return ""
-    return f"{value * 100:+.1f} pp" if kind == "rate" else f"{value:+,.2f}"
+        items = [("outcome", self.outcome), ("unit", self.unit), ("with / without", self.kind)]
+        items += [("note", n) for n in self.notes]
+        return html_summary(repr(self), items, table)
 
 
 # ----------------------------------------------------------------- statistics

@@ -17,12 +17,15 @@ import json
 import math
 import numbers
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = [
     "CSS",
@@ -31,9 +34,11 @@ __all__ = [
     "count",
     "duration",
     "format_value",
+    "html_summary",
     "is_int",
     "json_payload",
     "legend_items",
+    "page_html",
     "policy",
     "summary_line",
     "text",
@@ -203,6 +208,39 @@ def write(drawing: Drawing, target: Path, *, height: int = HEIGHT) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(_page(drawing, height=height), encoding="utf-8", newline="\n")
     return target
+
+
+def page_html(drawing: Drawing, *, height: int = HEIGHT) -> str:
+    """The `to_html` page of ``drawing`` as text (for `show`)."""
+    return _page(drawing, height=height)
+
+
+def html_summary(
+    heading: str, items: Sequence[tuple[str, str]], frame: pl.DataFrame | None = None
+) -> str:
+    """A compact notebook summary: a heading, key facts, and optionally a small table.
+
+    Every value is escaped; floats in ``frame`` are shown with 3 significant digits."""
+    e = html.escape
+    facts = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in items)
+    table = ""
+    if frame is not None and frame.height:
+        head = "".join(f"<th>{e(c)}</th>" for c in frame.columns)
+
+        def cell(v: object) -> str:
+            if isinstance(v, float):
+                return e(f"{v:.3g}")
+            return e("" if v is None else str(v))
+
+        body = "".join(
+            "<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
+            for row in frame.iter_rows()
+        )
+        table = f'<table class="jg-table"><tr>{head}</tr>{body}</table>'
+    return (
+        f'<div class="journeygraph"><strong>{e(heading)}</strong>'
+        f"<table>{facts}</table>{table}</div>"
+    )
 
 
 def _page(drawing: Drawing, *, height: int) -> str:

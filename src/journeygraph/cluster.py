@@ -673,6 +673,15 @@ class Archetypes:
     def __repr__(self) -> str:
         return f"Archetypes({len(self)} archetypes of {self.journeys.n_journeys:,} journeys)"
 
+    def _repr_html_(self) -> str:
+        """A compact summary for Jupyter: one row per archetype, with its path."""
+        table = self.table.select(
+            "archetype", "size", "share", "description", "representative_path"
+        )
+        return _page.html_summary(
+            repr(self), [("journeys", f"{self.journeys.n_journeys:,}")], table
+        )
+
     def __len__(self) -> int:
         return self.model.k_
 

@@ -36,7 +36,7 @@ import networkx as nx
 import numpy as np
 import polars as pl
 
-from . import _moments
+from . import _moments, _page
 from ._align import Automaton, Move, align
 from ._customers import customer_table, outcome_kind, score_column
 from ._deviations import ALIGNMENT_KINDS, NAMES
@@ -99,6 +99,23 @@ class Divergence:
             f"Divergence({self.journeys.n_journeys:,} journeys vs {len(self.jmap.stages)} stages, "
             f"conformance {self.conformance:.1%})"
         )
+
+    def _repr_html_(self) -> str:
+        """A compact summary for Jupyter: conformance, fitness, each deviation's share."""
+        row = self.summary().row(0, named=True)
+        items = [
+            ("journeys", f"{row['journeys']:,}"),
+            ("stages", " \u2192 ".join(self.jmap.stage_names)),
+            ("follow the map without a deviation", f"{row['conformance']:.1%}"),
+            ("mean fitness", f"{row['mean_fitness']:.3f}"),
+        ]
+        kinds = pl.DataFrame(
+            {
+                "deviation": list(DEVIATIONS),
+                "share of journeys": [row[k] for k in DEVIATIONS],
+            }
+        )
+        return _page.html_summary(repr(self), items, kinds)
 
     # ------------------------------------------------------------- per journey
     @cached_property

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import networkx as nx
 import polars as pl
 
-from . import _kernels
+from . import _kernels, _page
 from ._core import Core, encode
 from ._errors import JourneygraphError
 from ._frames import JOURNEY, LOGGED, ratio
@@ -92,6 +92,22 @@ class Journeys:
             f"Journeys({self.n_journeys:,} journeys, {self.n_events:,} events, "
             f"{len(self.touchpoints)} touchpoints)"
         )
+
+    def _repr_html_(self) -> str:
+        """A compact summary for Jupyter: counts, period, the busiest transitions."""
+        stats = self.stats
+        start, end = stats.get_column("start").min(), stats.get_column("end").max()
+        items = [
+            ("journeys", f"{self.n_journeys:,} ({self.options.journey}s)"),
+            ("customers", f"{stats.get_column('customer').n_unique():,}"),
+            ("events", f"{self.n_events:,}"),
+            ("touchpoints", f"{len(self.touchpoints):,}"),
+            ("period", f"{start!s} to {end!s}"),
+        ]
+        top = self.aggregate_edges.sort(
+            ["journeys", "source", "target"], descending=[True, False, False]
+        ).head(5)
+        return _page.html_summary(repr(self), items, top.select("source", "target", "journeys"))
 
     def __len__(self) -> int:
         return self.n_journeys

@@ -24,6 +24,7 @@ pixels. The same graph always gives the same file, byte for byte.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import math
 import numbers
@@ -40,7 +41,7 @@ from . import _page, _sankey
 from ._errors import JourneygraphError
 from .flows import Flows
 
-__all__ = ["to_html"]
+__all__ = ["Shown", "show", "to_html"]
 
 # Edge attributes tried, in order, when no weight is named: the aggregate graph's
 # chosen ``weight``, a journey graph's ``count``, the overlay's ``journeys``.
@@ -179,6 +180,77 @@ def to_html(
         edge_labels=edge_labels,
     )
     return _page.write(drawing, target, height=height)
+
+
+class Shown:
+    """A graph drawn for a notebook: `show` returns one; Jupyter displays it inline.
+
+    Attributes
+    ----------
+    html : str
+        The whole self-contained page, exactly what `to_html` would write.
+    height : int
+        Height of the drawing in pixels.
+    """
+
+    def __init__(self, html_text: str, height: int) -> None:
+        self.html = html_text
+        self.height = height
+
+    def __repr__(self) -> str:
+        return f"Shown({len(self.html):,} characters of HTML)"
+
+    def _repr_html_(self) -> str:
+        # an iframe keeps the page's own Content-Security-Policy and scripts apart from
+        # the notebook's; srcdoc needs no file and no server
+        doc = html.escape(self.html, quote=True)
+        return (
+            f'<iframe srcdoc="{doc}" style="width: 100%; height: {self.height + 160}px; '
+            'border: 0" sandbox="allow-scripts"></iframe>'
+        )
+
+
+def show(
+    graph: nx.Graph[Any],
+    *,
+    weight: str | None = None,
+    top_k: int | None = None,
+    min_weight: float | dt.timedelta | None = None,
+    title: str | None = None,
+    node_size: str | None = None,
+    edge_labels: bool | None = None,
+    height: int = _page.HEIGHT,
+) -> Shown:
+    """Show a graph inline in a Jupyter notebook, offline, like `to_html`.
+
+    Takes the same options as `to_html` and returns a `Shown`, which the
+    notebook displays as the interactive drawing in a sandboxed frame; nothing
+    is written and nothing is loaded from any host.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import journeygraph as jg
+    >>> df = pl.DataFrame({"user": [1, 1, 2], "ts": [1, 2, 1], "event": ["home", "buy", "home"]})
+    >>> journeys = jg.mine(jg.read_events(df, customer="user", timestamp="ts",
+    ...                                   touchpoint="event"))
+    >>> shown = jg.show(journeys.aggregate_graph())
+    >>> shown._repr_html_().startswith("<iframe srcdoc=")
+    True
+    >>> "default-src 'none'" in shown.html  # the page's policy: no request to any host
+    True
+    """
+    _check_options(top_k=top_k, min_weight=min_weight, height=height, title=title)
+    drawing = draw(
+        graph,
+        weight=weight,
+        top_k=top_k,
+        min_weight=min_weight,
+        title=title,
+        node_size=node_size,
+        edge_labels=edge_labels,
+    )
+    return Shown(_page.page_html(drawing, height=height), height)
 
 
 def draw(
