@@ -17,7 +17,9 @@ from .cluster import Archetypes
 from .compare import Divergence, Moments
 from .mine import Journeys
 
-__all__ = ["Facts", "facts_of"]
+__all__ = ["THUMBNAIL_SUPPORT", "Facts", "facts_of"]
+
+THUMBNAIL_SUPPORT = 0.2  # an archetype card's graph: transitions of at least 20 % of members
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,9 @@ class Facts:
     shadow: list[tuple[str, str, int]]  # busiest steps off the map: source, target, journeys
     exits: list[tuple[str, float]]  # last touchpoints and their share of journeys
     archetypes: pl.DataFrame  # Archetypes.table
-    archetype_graphs: list[nx.DiGraph[str]]  # Archetypes.graph(i)
+    archetype_graphs: list[nx.DiGraph[str]]  # Archetypes.graph(i), for the full-size pages
+    # Archetypes.graph(i, min_support=THUMBNAIL_SUPPORT): the main transitions, on the cards
+    archetype_thumbnails: list[nx.DiGraph[str]]
     distinctive: list[pl.DataFrame]  # Archetypes.distinctive_edges(i, top=3)
     avoided: list[pl.DataFrame]  # Archetypes.distinctive_edges(i, top=3, direction="under")
     outcome: str | None
@@ -121,6 +125,7 @@ def facts_of(
         exits=[(str(tp), count / n) for tp, count in exits.iter_rows()],
         archetypes=table,
         archetype_graphs=[arch.graph(i) for i in arch],
+        archetype_thumbnails=[arch.graph(i, min_support=THUMBNAIL_SUPPORT) for i in arch],
         distinctive=[arch.distinctive_edges(i, top=3) for i in arch],
         avoided=[arch.distinctive_edges(i, top=3, direction="under") for i in arch],
         outcome=outcome,

@@ -346,6 +346,7 @@ def drivers(
         .join(cuts, on=_J)
         .filter(pl.col("_pos").cast(pl.Int64) < pl.col("_cut"))
         .rename({"_pos": "position"})
+        .sort(_J, "position")  # the join may reorder; runs below need event order
     )
     same_session = (pl.col(_J) == pl.col(_J).shift(1)) & (
         pl.col("_session") == pl.col("_session").shift(1)

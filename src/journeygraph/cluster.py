@@ -1036,7 +1036,9 @@ class Archetypes:
     def _paths(self, journeys: pl.Series, steps: int = 6) -> list[str]:
         """The first ``steps`` touchpoints of each journey (consecutive repeats folded)."""
         codes = self.journeys.core.ids.with_row_index(JOURNEY).select(JOURNEY, "journey")
-        wanted = journeys.to_frame("journey").join(codes, on="journey", how="left")
+        wanted = journeys.to_frame("journey").join(
+            codes, on="journey", how="left", maintain_order="left"
+        )
         seq = self.journeys.core.sequence.filter(
             pl.col(JOURNEY).is_in(wanted.get_column(JOURNEY).implode())
         )

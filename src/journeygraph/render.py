@@ -603,7 +603,9 @@ def _vis_options() -> dict[str, Any]:
         "edges": {
             "arrows": {"to": {"enabled": True, "scaleFactor": 0.6}},
             "smooth": {"enabled": True, "type": "curvedCW", "roundness": 0.15},
-            "font": {"size": 11, "align": "middle", "strokeWidth": 3},
+            # horizontal labels with a white halo: rotated ones along curved edges were
+            # unreadable in the report's screenshots
+            "font": {"size": 12, "align": "horizontal", "strokeWidth": 4},
             "selfReference": {"size": 18},
         },
     }

@@ -193,11 +193,13 @@ def report(
             top_drivers=_TOP_DRIVERS,
         )
         own = section_facts(facts)  # each section's own numbers, before any page is made
-        # each graph is laid out once: in the page and on its own full-size page
+        # the overlay is laid out once: in the page and on its own full-size page; the
+        # archetype cards show the main transitions, their full-size pages every one
         drawings = Drawings(
             overlay=draw(facts.overlay),
-            archetypes=[draw(graph) for graph in facts.archetype_graphs],
+            archetypes=[draw(graph) for graph in facts.archetype_thumbnails],
         )
+        full = [draw(graph) for graph in facts.archetype_graphs]
         html = page(facts, drawings, own=own, title=title or "Customer journeys")
         folder.mkdir(parents=True, exist_ok=True)
         if proposed is not None:
@@ -206,7 +208,7 @@ def report(
         for stale in graphs.glob("archetype-*.html"):
             stale.unlink()  # from an earlier report with more archetypes
         _page.write(drawings.overlay, graphs / "overlay.html")
-        for i, drawing in enumerate(drawings.archetypes):
+        for i, drawing in enumerate(full):
             _page.write(drawing, graphs / f"archetype-{i}.html")
         target = folder / "index.html"
         target.write_text(html, encoding="utf-8", newline="\n")

@@ -63,7 +63,7 @@ def test_report_opens_offline_complete_and_inert(open_page: OpenPage, made: Any)
         networks = seen.evaluate(NETWORKS)
         assert isinstance(networks, dict)
         expected = {"graph-overlay": overlay} | {
-            f"graph-archetype-{i}": arch.graph(i) for i in range(K)
+            f"graph-archetype-{i}": arch.graph(i, min_support=0.2) for i in range(K)
         }
         assert sorted(networks) == sorted(expected)
         for name, graph in expected.items():
