@@ -276,7 +276,7 @@ def test_without_a_map_one_is_proposed_and_said_so(proposed: Path) -> None:
     assert len(stages) == len(expected.stage_names)
     # no customer table, and the events carry no numeric attribute: no outcome sections
     ids = [a.get("id") for tag, a in parse(text).tags if tag == "section"]
-    assert ids == ["headline", "leave", "map", "archetypes", "notes"]
+    assert ids == ["findings", "headline", "leave", "map", "archetypes", "notes"]
     div = jg.compare(journeys, expected)
     assert float(kpis(text)["conformance"]) == pytest.approx(div.conformance)
 

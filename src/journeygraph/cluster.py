@@ -999,9 +999,10 @@ class Archetypes:
             pl.col("events").median().alias("events_median"),
             pl.col("duration").median().alias("duration_median"),
         )
-        table = base.join(per, on="archetype").with_columns(
+        base = base.with_columns(
             pl.Series("representative_path", self._paths(base.get_column("representative")))
         )
+        table = base.join(per, on="archetype")
         for column in ("entry", "exit"):
             table = table.join(_top(stats, column), on="archetype", how="left")
         if self.journeys.core.has_channel:
