@@ -64,13 +64,13 @@ def facts_of(
     customers: pl.DataFrame | None,
     outcome: str | None,
     outcome_kind: str | None,
-    reached: str | None,
     score: str | None,
     proposed: float | None,
     k_asked: int | str,
     seed: int,
     top_shadow: int,
     top_drivers: int,
+    reached: str | None = None,
 ) -> Facts:
     overlay = div.overlay_graph(top_shadow=top_shadow)
     # the overlay graph carries stage_reach() and overlay(): each costs seconds at 1M journeys

@@ -491,7 +491,8 @@ def _has_findings(facts: Facts) -> bool:
     return bool(_finding_items(facts))
 
 
-def _findings(facts: Facts, _drawings: Drawings, items: list[tuple[str, str]]) -> str:
+def _findings(facts: Facts, _drawings: Drawings, _own: None) -> str:
+    items = _finding_items(facts)
     e = html.escape
     listed = "".join(
         f'<li>{e(text)} <a href="#{key}">See {e(_TITLES[key].lower())}.</a></li>'
@@ -629,7 +630,7 @@ def _has_score(facts: Facts) -> bool:
 # The report's sections, in page order. To add one: write its render (and
 # compute) function and add one Section here, where it belongs on the page.
 SECTIONS: tuple[Section, ...] = (
-    Section("findings", "Findings", _findings, shown=_has_findings, compute=_finding_items),
+    Section("findings", "Findings", _findings, shown=_has_findings),
     Section("headline", "In numbers", _headline),
     Section("leave", "Where journeys leave", _leave),
     Section("map", "Against the map", _map),
