@@ -37,13 +37,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 import polars as pl
 
 from ._frames import JOURNEY as _J
 from ._page import html_summary
+from ._stats import Z95 as _Z
+from ._stats import bh
 
-_Z = 1.959963984540054  # two-sided 95 % normal quantile
 ALPHA = 0.05  # q-value threshold of `significant`
 DISGUISE_CHANCE = 1e-3  # a pure side this unlikely by chance is the outcome in disguise
 # deviation kinds that are features; early_exit describes where a journey ended and
@@ -150,20 +150,6 @@ class Moments:
 
 
 # ----------------------------------------------------------------- statistics
-def bh(p_values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Benjamini-Hochberg q-values (adjusted p-values), in the input order."""
-    p = np.asarray(p_values, dtype=np.float64)
-    m = len(p)
-    if m == 0:
-        return p
-    order = np.argsort(p, kind="stable")
-    scaled = p[order] * m / np.arange(1, m + 1)
-    q_sorted = np.minimum.accumulate(scaled[::-1])[::-1].clip(max=1.0)
-    q = np.empty(m)
-    q[order] = q_sorted
-    return q
-
-
 def _sum(expr: pl.Expr) -> pl.Expr:
     return expr.sum()
 
