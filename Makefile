@@ -6,12 +6,12 @@ STAMP  := $(VENV)/.installed
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test test-slow lint typecheck chromium docs bench clean
+.PHONY: demo test test-slow lint typecheck chromium java docs bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,docs]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,docs,spark]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -30,10 +30,14 @@ $(CHROMIUM):
 
 chromium: $(CHROMIUM)
 
-test: lint typecheck chromium
+# The Spark tests (tests/test_spark.py, local[2]) need a Java runtime; install Debian's when missing.
+java:
+	command -v java >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openjdk-17-jre-headless)
+
+test: lint typecheck chromium java
 	$(BIN)/pytest -m "not slow" -q
 
-test-slow: $(STAMP)
+test-slow: $(STAMP) java
 	$(BIN)/pytest -m slow -q || [ $$? -eq 5 ]  # 5: no slow tests selected
 
 docs: $(STAMP)

@@ -32,8 +32,8 @@ import polars as pl
 
 from . import _kernels
 from ._errors import JourneygraphError
-from ._frames import CUSTOMER_CODE, JOURNEY, LOGGED, categories, durations, offsets
-from .ingest import ROW, USUAL_ORDER, by_customer_and_time, event_order
+from ._frames import CUSTOMER_CODE, JOURNEY, LOGGED, ROW, categories, durations, offsets
+from .ingest import USUAL_ORDER, by_customer_and_time, event_order
 from .schema import MineOptions
 
 __all__ = ["Blocks", "Core", "Mined", "decode", "encode"]

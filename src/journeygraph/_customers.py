@@ -20,7 +20,8 @@ from typing import Literal
 import polars as pl
 
 from ._errors import JourneygraphError
-from .ingest import ROW, EventLog
+from ._frames import ROW
+from .ingest import EventLog
 
 __all__ = [
     "customer_table",

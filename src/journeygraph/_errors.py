@@ -6,10 +6,10 @@ which subclasses `ValueError`, so ``except ValueError`` keeps working.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["InvalidEventsError", "JourneygraphError"]
+__all__ = ["FilteredOutError", "InvalidEventsError", "JourneygraphError"]
 
 
 class JourneygraphError(ValueError):
@@ -44,3 +44,17 @@ class InvalidEventsError(JourneygraphError):
         self.column = column
         self.n_rows = n_rows
         self.examples = list(examples)
+
+
+class FilteredOutError(JourneygraphError):
+    """Raised by `mine` when its filters leave no event.
+
+    Attributes
+    ----------
+    dropped : dict[str, int]
+        Rows dropped, by reason (ingestion and the filters), as in an `IngestReport`.
+    """
+
+    def __init__(self, message: str, *, dropped: Mapping[str, int]) -> None:
+        super().__init__(message)
+        self.dropped = dict(dropped)

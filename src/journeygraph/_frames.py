@@ -14,6 +14,9 @@ __all__ = [
     "CUSTOMER_CODE",
     "JOURNEY",
     "LOGGED",
+    "RAW_TS",
+    "REASON",
+    "ROW",
     "categories",
     "durations",
     "group_runs",
@@ -26,6 +29,10 @@ __all__ = [
 JOURNEY = "_journey"  # journey code (UInt32), dense, in journey-id order
 CUSTOMER_CODE = "_customer_code"  # customer code (UInt32), dense, in customer order
 LOGGED = "_logged_touchpoint"  # the touchpoint as logged, kept to order ties
+# columns of the checked event frame (journeygraph.ingest)
+ROW = "_row"  # 0-based input row number: keeps equal timestamps in input order
+REASON = "_reason"  # why a row is invalid (null: valid)
+RAW_TS = "_raw_timestamp"  # the timestamp as given, for error messages
 
 
 def ratio(numerator: pl.Expr, denominator: pl.Expr | int) -> pl.Expr:

@@ -151,7 +151,13 @@ def order(
 
 
 def _threads() -> int:
-    """The cores this process may run on."""
+    """The cores this process may run on, or ``JOURNEYGRAPH_THREADS`` if set.
+
+    A Spark executor runs one Python worker per task slot; each worker's share
+    of the cores is ``spark.task.cpus``, which the Spark backend puts here.
+    """
+    if (threads := os.environ.get("JOURNEYGRAPH_THREADS", "")).isdigit() and int(threads) > 0:
+        return int(threads)
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1

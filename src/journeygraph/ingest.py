@@ -17,10 +17,10 @@ from __future__ import annotations
 import difflib
 import glob as globlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -28,14 +28,17 @@ import polars as pl
 
 from . import _kernels
 from ._errors import InvalidEventsError
+from ._frames import RAW_TS, REASON, ROW
 from .schema import EventSchema, IngestReport, validated
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame as SparkDataFrame
+
+    from ._spark import SparkEventLog
 
 __all__ = ["EventLog", "read_events"]
 
-ROW = "_row"
 USUAL_ORDER = ["customer", "timestamp", ROW]  # no tie-breaker: ties keep input order
-REASON = "_reason"
-RAW_TS = "_raw_timestamp"
 # Reasons a row can be invalid, in the order they are checked: a row is counted
 # under the first reason that applies, so the counts add up to the dropped rows.
 _FIXES = {
@@ -111,22 +114,33 @@ class EventLog:
     @cached_property
     def report(self) -> IngestReport:
         """Counts of rows read, kept and dropped by reason (runs the row checks once)."""
+        return tally(self.schema, self.reason_counts(), self.invalid_examples)
+
+    def reason_counts(self) -> dict[str | None, int]:
+        """Rows by the reason they are invalid (``None``: valid), without raising.
+
+        `report` is built from these counts (see `tally`); a backend that
+        checks the rows in parts (Spark, batch by batch) adds them up.
+        """
         counts = (
             self._frame.group_by(REASON).agg(pl.len().alias("n")).collect(engine="streaming").rows()
         )
-        by_reason = {reason: n for reason, n in counts if reason is not None}
-        total = sum(n for _, n in counts)
-        if self.schema.on_invalid == "raise" and by_reason:
-            self._raise_invalid(by_reason)
-        kept = total - sum(by_reason.values())
-        if kept == 0:
-            detail = "" if not by_reason else f" (all {total:,} rows were invalid: {by_reason})"
-            msg = (
-                f"the event source has no valid events{detail}; check the path or filter "
-                "that produced it"
-            )
-            raise InvalidEventsError(msg, n_rows=total)
-        return IngestReport(rows_read=total, rows_kept=kept, dropped=by_reason)
+        return dict(counts)
+
+    def invalid_examples(self) -> pl.DataFrame:
+        """The first three invalid rows of each reason, in input order.
+
+        Columns: the reason (``_reason``), the input row (``_row``), ``customer``,
+        ``touchpoint`` and the timestamp as given (``_raw_timestamp``); what
+        `tally`'s error message shows.
+        """
+        return (
+            self._frame.filter(pl.col(REASON).is_not_null())
+            .group_by(REASON, maintain_order=True)
+            .head(3)
+            .select(REASON, ROW, "customer", "touchpoint", RAW_TS)
+            .collect()
+        )
 
     def lazy(self) -> pl.LazyFrame:
         """The valid events as a LazyFrame, in input order (see `collect`).
@@ -166,45 +180,68 @@ class EventLog:
         self.__dict__["report"] = IngestReport(rows_read=frame.height, rows_kept=frame.height)
         return frame.drop(REASON)
 
-    def _raise_invalid(self, by_reason: Mapping[str, int]) -> None:
-        examples = (
-            self._frame.filter(pl.col(REASON).is_not_null())
-            .group_by(REASON, maintain_order=True)
-            .head(3)
-            .collect()
+
+def tally(
+    schema: EventSchema,
+    counts: Mapping[str | None, int],
+    examples: Callable[[], pl.DataFrame],
+) -> IngestReport:
+    """The `IngestReport` of rows counted by reason (``None``: valid).
+
+    Raises `InvalidEventsError` naming the column, the count, examples (from
+    ``examples()``, see `EventLog.invalid_examples`) and the fix when rows
+    are invalid and ``on_invalid="raise"``, or when no row is valid.
+    """
+    by_reason = {reason: n for reason, n in counts.items() if reason is not None and n}
+    total = sum(counts.values())
+    if schema.on_invalid == "raise" and by_reason:
+        _raise_invalid(schema, by_reason, examples())
+    kept = total - sum(by_reason.values())
+    if kept == 0:
+        detail = "" if not by_reason else f" (all {total:,} rows were invalid: {by_reason})"
+        msg = (
+            f"the event source has no valid events{detail}; check the path or filter "
+            "that produced it"
         )
-        role_of = {
-            "missing customer": "customer",
-            "missing timestamp": "timestamp",
-            "unparseable timestamp": "timestamp",
-            "missing touchpoint": "touchpoint",
-        }
-        parts = []
-        first_column = None
-        first_examples: list[dict[str, Any]] = []
-        for reason in _FIXES:
-            if reason not in by_reason:
-                continue
-            role = role_of[reason]
-            column = self.schema.roles[role]
-            rows = examples.filter(pl.col(REASON) == reason)
-            shown = [
-                {"row": r[ROW], **{self.schema.roles[k]: r[k] for k in ("customer", "touchpoint")}}
-                for r in rows.iter_rows(named=True)
-            ]
-            if reason == "unparseable timestamp":
-                for item, r in zip(shown, rows.iter_rows(named=True), strict=True):
-                    item[column] = r[RAW_TS]
-            first_column = first_column or column
-            first_examples = first_examples or shown
-            parts.append(
-                f"column {column!r}: {by_reason[reason]:,} row(s) with {reason}, "
-                f"e.g. {shown}; fix: {_FIXES[reason]}"
-            )
-        msg = "invalid events:\n  " + "\n  ".join(parts)
-        raise InvalidEventsError(
-            msg, column=first_column, n_rows=sum(by_reason.values()), examples=first_examples
+        raise InvalidEventsError(msg, n_rows=total)
+    return IngestReport(rows_read=total, rows_kept=kept, dropped=by_reason)
+
+
+def _raise_invalid(
+    schema: EventSchema, by_reason: Mapping[str, int], examples: pl.DataFrame
+) -> None:
+    role_of = {
+        "missing customer": "customer",
+        "missing timestamp": "timestamp",
+        "unparseable timestamp": "timestamp",
+        "missing touchpoint": "touchpoint",
+    }
+    parts = []
+    first_column = None
+    first_examples: list[dict[str, Any]] = []
+    for reason in _FIXES:
+        if reason not in by_reason:
+            continue
+        role = role_of[reason]
+        column = schema.roles[role]
+        rows = examples.filter(pl.col(REASON) == reason)
+        shown = [
+            {"row": r[ROW], **{schema.roles[k]: r[k] for k in ("customer", "touchpoint")}}
+            for r in rows.iter_rows(named=True)
+        ]
+        if reason == "unparseable timestamp":
+            for item, r in zip(shown, rows.iter_rows(named=True), strict=True):
+                item[column] = r[RAW_TS]
+        first_column = first_column or column
+        first_examples = first_examples or shown
+        parts.append(
+            f"column {column!r}: {by_reason[reason]:,} row(s) with {reason}, "
+            f"e.g. {shown}; fix: {_FIXES[reason]}"
         )
+    msg = "invalid events:\n  " + "\n  ".join(parts)
+    raise InvalidEventsError(
+        msg, column=first_column, n_rows=sum(by_reason.values()), examples=first_examples
+    )
 
 
 def order_events(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -307,6 +344,23 @@ def codes_from_keys(
     return rank[code], 0, len(first)
 
 
+@overload
+def read_events(
+    source: SparkDataFrame,
+    *,
+    customer: str,
+    timestamp: str,
+    touchpoint: str,
+    channel: str | None = None,
+    tie_breaker: str | None = None,
+    attributes: list[str] | None = None,
+    timestamp_unit: Literal["auto", "s", "ms", "us", "ns"] = "auto",
+    timezone: str = "UTC",
+    on_invalid: Literal["raise", "drop"] = "raise",
+) -> SparkEventLog: ...
+
+
+@overload
 def read_events(
     source: Source,
     *,
@@ -319,14 +373,31 @@ def read_events(
     timestamp_unit: Literal["auto", "s", "ms", "us", "ns"] = "auto",
     timezone: str = "UTC",
     on_invalid: Literal["raise", "drop"] = "raise",
-) -> EventLog:
+) -> EventLog: ...
+
+
+def read_events(
+    source: Source,
+    *,
+    customer: str,
+    timestamp: str,
+    touchpoint: str,
+    channel: str | None = None,
+    tie_breaker: str | None = None,
+    attributes: list[str] | None = None,
+    timestamp_unit: Literal["auto", "s", "ms", "us", "ns"] = "auto",
+    timezone: str = "UTC",
+    on_invalid: Literal["raise", "drop"] = "raise",
+) -> EventLog | SparkEventLog:
     """Read raw events into a validated `EventLog`.
 
     Parameters
     ----------
     source
         A polars DataFrame or LazyFrame, a pandas DataFrame, a pyarrow Table, or
-        a path (or glob) to CSV, Parquet or NDJSON files.
+        a path (or glob) to CSV, Parquet or NDJSON files. A Spark DataFrame
+        gives a ``SparkEventLog``, checked by the same rules in Spark (see
+        "Running on Spark" in the docs).
     customer, timestamp, touchpoint
         Names of the columns holding the customer id, the event time and the
         kind of event.
@@ -378,6 +449,10 @@ def read_events(
         timezone=timezone,
         on_invalid=on_invalid,
     )
+    if type(source).__module__.startswith("pyspark.sql"):
+        from . import _spark  # imports pyspark only now
+
+        return _spark.read_events(source, schema, _spark.Engine(read_events, tally))
     lf, eager = _to_lazy(source, schema)
     log = _canonical(lf, schema)
     if eager:

@@ -32,25 +32,24 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import networkx as nx
 import polars as pl
 
 from . import _kernels, _page
+from ._aggregates import Weight, aggregate_graph_of, edge_table, variant_table
 from ._core import Core, encode
-from ._errors import JourneygraphError
-from ._frames import JOURNEY, LOGGED, ratio
-from .ingest import ROW, EventLog
+from ._errors import FilteredOutError, JourneygraphError
+from ._frames import JOURNEY, LOGGED, ROW
+from .ingest import EventLog
 from .schema import IngestReport, MineOptions, validated
 
 if TYPE_CHECKING:
+    from ._spark import SparkEventLog, SparkJourneys
     from .flows import Flows
 
 __all__ = ["Journeys", "mine"]
-
-Weight = Literal["events", "customers", "share", "p_next", "p_prev", "median_time"]
-WEIGHTS: tuple[str, ...] = get_args(Weight)
 
 
 class Journeys:
@@ -263,22 +262,7 @@ class Journeys:
             .group_by("_pair")
             .agg(pl.col("duration").median().alias("median_time"))
         )
-        total = max(self.n_events - self.n_journeys, 1)
-        return (
-            counted.join(timed, on="_pair")
-            .sort("_pair")
-            .select(
-                "source",
-                "target",
-                pl.col("events").cast(pl.UInt64),
-                pl.col("customers").cast(pl.UInt64),
-                pl.col("journeys").cast(pl.UInt64),
-                ratio(pl.col("events"), total).alias("share"),
-                ratio(pl.col("events"), pl.col("events").sum().over("source")).alias("p_next"),
-                ratio(pl.col("events"), pl.col("events").sum().over("target")).alias("p_prev"),
-                "median_time",
-            )
-        )
+        return edge_table(counted.join(timed, on="_pair"), self.n_events - self.n_journeys)
 
     @cached_property
     def aggregate_nodes(self) -> pl.DataFrame:
@@ -328,16 +312,7 @@ class Journeys:
         >>> g.nodes["home"]["starts"], g.nodes["buy"]["ends"]
         (2, 2)
         """
-        if weight not in WEIGHTS:
-            msg = f"weight={weight!r} is not one of {list(WEIGHTS)}"
-            raise JourneygraphError(msg)
-        g: nx.DiGraph[Any] = nx.DiGraph(weight=weight)
-        for row in self.aggregate_nodes.iter_rows(named=True):
-            g.add_node(row.pop("touchpoint"), **row)
-        for row in self.aggregate_edges.iter_rows(named=True):
-            source, target = row.pop("source"), row.pop("target")
-            g.add_edge(source, target, weight=row[weight], **row)
-        return g
+        return aggregate_graph_of(self.aggregate_nodes, self.aggregate_edges, weight)
 
     def variants(self) -> pl.DataFrame:
         """Distinct touchpoint sequences, most common first, with cumulative coverage.
@@ -361,19 +336,7 @@ class Journeys:
             pl.col("touchpoint").alias("variant")
         )
         counted = per_journey.group_by("variant").agg(pl.len().alias("journeys"))
-        # codes follow the sorted vocabulary, so comparing code lists compares names
-        key = pl.col("variant").list.eval(pl.element().to_physical())
-        return (
-            counted.with_columns(key.alias("_key"))
-            .sort(["journeys", "_key"], descending=[True, False])
-            .select(
-                "variant",
-                pl.col("variant").list.len().alias("length"),
-                "journeys",
-                ratio(pl.col("journeys"), self.n_journeys).alias("share"),
-                ratio(pl.col("journeys").cum_sum(), self.n_journeys).alias("cumulative_share"),
-            )
-        )
+        return variant_table(counted, self.n_journeys)
 
     def flows(self, around: str, *, before: int = 3, after: int = 3, top: int = 8) -> Flows:
         """What journeys did in the steps before and after a touchpoint (a Sankey with `to_html`).
@@ -438,6 +401,23 @@ class Journeys:
         return Journeys(core, report=_add_reports(self._report_in, other._report_in))
 
 
+@overload
+def mine(
+    log: SparkEventLog,
+    *,
+    session_gap: str | dt.timedelta | None = None,
+    journey: Literal["customer", "session"] = "customer",
+    collapse_repeats: bool = False,
+    rename: dict[str, str] | None = None,
+    keep: list[str] | set[str] | None = None,
+    drop: list[str] | set[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    by_channel: bool = False,
+) -> SparkJourneys: ...
+
+
+@overload
 def mine(
     log: EventLog,
     *,
@@ -450,7 +430,22 @@ def mine(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     by_channel: bool = False,
-) -> Journeys:
+) -> Journeys: ...
+
+
+def mine(
+    log: EventLog | SparkEventLog,
+    *,
+    session_gap: str | dt.timedelta | None = None,
+    journey: Literal["customer", "session"] = "customer",
+    collapse_repeats: bool = False,
+    rename: dict[str, str] | None = None,
+    keep: list[str] | set[str] | None = None,
+    drop: list[str] | set[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    by_channel: bool = False,
+) -> Journeys | SparkJourneys:
     """Mine one journey graph per customer (or per session) from an event log.
 
     Every transformation is optional and applied in this order: time window,
@@ -460,7 +455,8 @@ def mine(
     Parameters
     ----------
     log
-        Events from `read_events`.
+        Events from `read_events`. A ``SparkEventLog`` is mined in Spark and
+        gives ``SparkJourneys`` (see "Running on Spark" in the docs).
     session_gap
         Inactivity gap that starts a new session (``"30m"``, ``"2h"``, a
         ``timedelta``). Sessions are counted in ``stats``; dwell never spans
@@ -512,6 +508,10 @@ def mine(
         end=end,
         by_channel=by_channel,
     )
+    if not isinstance(log, EventLog):
+        from . import _spark  # imports pyspark only now
+
+        return _spark.mine(log, options, mine)
     if options.by_channel and not log.has_channel:
         msg = "by_channel=True needs a channel column: read_events(..., channel='your_column')"
         raise JourneygraphError(msg)
@@ -560,7 +560,7 @@ def mine(
             f"no events left after mining filters (dropped: {dropped}); widen start=/end= "
             "or check keep=/drop= names against the touchpoints in the data"
         )
-        raise JourneygraphError(msg)
+        raise FilteredOutError(msg, dropped=dropped)
     report = IngestReport(
         rows_read=ingest_report.rows_read,
         rows_kept=frame.height,

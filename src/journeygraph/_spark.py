@@ -1,0 +1,853 @@
+"""The same analysis on Apache Spark (``pip install "journeygraph[spark]"``).
+
+The engine works one customer at a time, so Spark runs it unchanged: the
+events are partitioned by customer, every partition is read and mined by the
+local `read_events` and `mine` on an executor (``mapInArrow``), and the
+small, summable per-partition results are added up. Nothing here redefines a
+journey measure; this module only moves rows and adds sums.
+
+What runs where:
+
+* **executors**: checking and typing rows, ordering, sessions, every
+  per-journey table (``edges``, ``nodes``, ``stats``) and per-partition sums
+  (edge and touchpoint counts, variant counts, transition-duration value
+  counts, report counts). One pass over the events, persisted.
+* **driver**: adding up the sums (a few thousand rows), exact medians from the
+  duration value counts, and anything the caller collects.
+
+Ties. After a shuffle input order means nothing, so the order of events with
+equal timestamps comes from a rule, recorded in ``SparkEventLog.tie_rule``:
+
+1. with ``tie_breaker=``, the local rule (tie-breaker, touchpoint, channel);
+2. a frame read from files: the (file, row) order, from Spark's hidden
+   ``_metadata`` columns (Parquet's ``row_index``; for other formats the
+   file's split and the row's place in it, which is the row order as long as
+   the frame is the read plus row-wise steps such as ``filter`` or ``select``);
+3. any other frame: equal timestamps are ordered by touchpoint, then channel.
+
+Under the same rule local results are identical: files read by
+``jg.read_events("dir/*.parquet")`` keep (file, row) order too, and rule 3
+equals reading a frame sorted by customer, timestamp, touchpoint and channel.
+
+pyspark is imported only by the functions that need it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import polars as pl
+
+from ._aggregates import Weight, aggregate_graph_of, edge_table, variant_table
+from ._errors import FilteredOutError, JourneygraphError
+from ._frames import RAW_TS, REASON, ROW
+from .schema import EventSchema, IngestReport, MineOptions
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyspark.sql import DataFrame
+
+__all__ = ["Engine", "SparkEventLog", "SparkJourneys", "mine", "read_events"]
+
+EventLog = Any  # journeygraph.ingest.EventLog (this module sits below ingest and mine)
+Journeys = Any  # journeygraph.mine.Journeys
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The local engine's entry points, handed over by `read_events` and `mine`.
+
+    Executors run exactly these functions on their partitions. They are passed
+    in rather than imported because `ingest` and `mine` dispatch to this module.
+    """
+
+    read_events: Callable[..., Any]
+    tally: Callable[..., IngestReport]
+    mine: Callable[..., Any] | None = None
+
+
+# helper columns of the prepared source frame: the (file, row) tie order
+_FILE, _BLOCK, _POS = "_jg_file", "_jg_block", "_jg_pos"
+# the per-partition tables one mining pass writes, each as one struct column
+_TABLES = ("edges", "nodes", "stats", "pairs", "touchpoints", "durations", "variants", "report")
+_REPORT_FIELDS = [("field", pl.String()), ("key", pl.String()), ("n", pl.Int64())]
+_DURATION_FIELDS = [
+    ("source", pl.String()),
+    ("target", pl.String()),
+    ("duration", pl.Int64()),
+    ("n", pl.Int64()),
+]
+
+
+# ---------------------------------------------------------------------------- reading
+class SparkEventLog:
+    """Events in a Spark DataFrame, checked by the same rules as `EventLog`.
+
+    Build one with ``jg.read_events(spark_df, ...)``. Rows are checked by
+    Spark the first time a result is needed (`report` or `mine`).
+
+    Attributes
+    ----------
+    schema : EventSchema
+        The column mapping, as for a local log.
+    frame : pyspark.sql.DataFrame
+        The event columns and the helper columns of the tie rule.
+    tie_rule : str
+        How events of one customer with equal timestamps are ordered.
+    """
+
+    def __init__(
+        self,
+        frame: DataFrame,
+        schema: EventSchema,
+        order: tuple[str, ...],
+        tie_rule: str,
+        engine: Engine,
+    ) -> None:
+        self.frame = frame
+        self._engine = engine
+        self.schema = schema
+        self.tie_rule = tie_rule
+        self._order = order
+        self._reason_counts: dict[str | None, int] | None = None
+
+    def __repr__(self) -> str:
+        roles = ", ".join(f"{k}={v!r}" for k, v in self.schema.roles.items())
+        return f"SparkEventLog({roles}, ties: {self.tie_rule})"
+
+    @property
+    def has_channel(self) -> bool:
+        """Whether a channel column was named."""
+        return self.schema.channel is not None
+
+    @property
+    def attributes(self) -> list[str]:
+        """Names of the extra attribute columns carried along."""
+        fixed = {*self.schema.roles.values(), _FILE, _BLOCK, _POS}
+        return [c for c in self.frame.columns if c not in fixed]
+
+    @cached_property
+    def report(self) -> IngestReport:
+        """Rows read, kept and dropped by reason, counted by Spark (same rules and errors)."""
+        counts = self._check() if self._reason_counts is None else self._reason_counts
+        self._reason_counts = counts
+        return self._engine.tally(self.schema, counts, self._examples)
+
+    def to_local(self) -> EventLog:
+        """All events as a local `EventLog` (collects to the driver: for small logs)."""
+        return self._engine.read_events(self._collect(self.frame), **self.schema.model_dump())
+
+    # -------------------------------------------------------------- internals
+    def _plan(self, options: MineOptions | None = None, engine: Engine | None = None) -> _Plan:
+        read = self.schema.model_dump()
+        read.update(attributes=[], on_invalid="drop")
+        options_ = None if options is None else options.model_dump()
+        return _Plan(read, options_, self._order, engine or self._engine)
+
+    def _events(self) -> DataFrame:
+        """The columns mining reads, partitioned by customer."""
+        columns = [*self.schema.roles.values(), *[c for c in self.frame.columns if c in _HELPERS]]
+        return self.frame.select(*columns).repartition(self.schema.customer)
+
+    def _collect(self, frame: DataFrame) -> pl.DataFrame:
+        """Rows of ``frame`` on the driver, in tie order, without helper columns."""
+        arrow = frame.toArrow()
+        plan = self._plan()
+        local = _local_frame([arrow], plan.order, plan.helpers)
+        if local is None:
+            empty = pl.from_arrow(arrow.schema.empty_table())
+            assert isinstance(empty, pl.DataFrame)
+            return empty.drop(plan.helpers)
+        return local
+
+    def _check(self) -> dict[str | None, int]:
+        """Rows by reason (``None``: valid), counted batch by batch in Spark."""
+        plan = self._plan()
+        schema = _spark_schema({"report": _REPORT_FIELDS})
+        parts = (
+            self.frame.mapInArrow(lambda batches: plan.check(batches), schema)
+            .select("report.*")
+            .groupBy("key")
+            .sum("n")
+            .toArrow()
+        )
+        columns = parts.to_pydict().values()
+        return {key or None: int(n) for key, n in zip(*columns, strict=True)}
+
+    def _examples(self) -> pl.DataFrame:
+        """The first three invalid rows of each reason, in tie order."""
+        plan = self._plan()
+        fields = [
+            ("reason", pl.String()),
+            ("json", pl.String()),
+            *[(c, pl.String()) for c in _SORTS],
+        ]
+        rows = (
+            self.frame.mapInArrow(
+                lambda batches: plan.examples(batches), _spark_schema({"example": fields})
+            )
+            .select("example.*")
+            .toArrow()
+        )
+        found = pl.from_arrow(rows)
+        assert isinstance(found, pl.DataFrame)
+        found = found.sort([*_SORTS], nulls_last=True, maintain_order=True)
+        found = found.group_by("reason", maintain_order=True).head(3)
+        records = [json.loads(text) for text in found.get_column("json")]
+        return pl.DataFrame(
+            {
+                REASON: found.get_column("reason"),
+                ROW: [r["row"] for r in records],
+                "customer": [r["customer"] for r in records],
+                "touchpoint": [r["touchpoint"] for r in records],
+                RAW_TS: [r["raw"] for r in records],
+            },
+            strict=False,
+        )
+
+
+_HELPERS = (_FILE, _BLOCK, _POS)
+_SORTS = ("sort_file", "sort_block", "sort_pos")
+
+
+def read_events(source: DataFrame, schema: EventSchema, engine: Engine) -> SparkEventLog:
+    """A `SparkEventLog` over a Spark DataFrame (``jg.read_events`` dispatches here).
+
+    The column checks (names, types) run at once, on the driver, by the local
+    rules; the row checks run in Spark when a result is first needed.
+    """
+    _configure(source)
+    from pyspark.sql import functions as F
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    # the local reader checks names and types on an empty frame of the same schema
+    empty = pl.from_arrow(to_arrow_schema(source.schema, timezone="UTC").empty_table())
+    assert isinstance(empty, pl.DataFrame)
+    engine.read_events(empty.lazy(), **schema.model_dump())
+
+    columns = list(schema.roles.values())
+    attributes = (
+        [c for c in source.columns if c not in columns]
+        if schema.attributes is None
+        else list(schema.attributes)
+    )
+    frame = source.select(*columns, *attributes)
+    order: tuple[str, ...] = ()
+    if schema.tie_breaker is not None:
+        rule = (
+            f"tie_breaker={schema.tie_breaker!r}, then touchpoint"
+            + (", then channel" if schema.channel else "")
+            + " (the local rule)"
+        )
+    elif (files := _file_order(source)) is not None:
+        frame = source.select(*columns, *attributes, *files)
+        order = (_FILE, _BLOCK, _POS)
+        rule = "file, then row within the file (Spark's _metadata columns)"
+    else:
+        order = (schema.touchpoint, *([schema.channel] if schema.channel else []))
+        rule = "no file order and no tie_breaker=: equal timestamps ordered by touchpoint" + (
+            ", then channel" if schema.channel else ""
+        )
+    del F
+    return SparkEventLog(frame, schema, order, rule, engine)
+
+
+def _file_order(source: DataFrame) -> list[Any] | None:
+    """Columns giving each row's (file, row) place, or None for frames not read from files."""
+    from pyspark.sql import functions as F
+
+    if not source.inputFiles():
+        return None
+    try:
+        fields = source.select("_metadata").schema["_metadata"].dataType.fieldNames()  # type: ignore[attr-defined]
+    except Exception:
+        return None
+    if "row_index" in fields:  # Parquet
+        return [
+            F.col("_metadata.file_path").alias(_FILE),
+            F.lit(0).cast("long").alias(_BLOCK),
+            F.col("_metadata.row_index").alias(_POS),
+        ]
+    # within one split of a file rows are read in order, by one task: its row ids increase
+    return [
+        F.col("_metadata.file_path").alias(_FILE),
+        F.col("_metadata.file_block_start").alias(_BLOCK),
+        F.monotonically_increasing_id().alias(_POS),
+    ]
+
+
+def _configure(source: DataFrame) -> None:
+    """Executor defaults: the driver's Python, and thread pools sized to a task's cores.
+
+    Only what the caller has not set: ``PYSPARK_PYTHON`` (or
+    ``spark.pyspark.python``) wins over the driver's interpreter; the workers'
+    ``POLARS_MAX_THREADS``, ``NUMBA_NUM_THREADS`` and ``JOURNEYGRAPH_THREADS``
+    default to ``spark.task.cpus``; ``NUMBA_CACHE_DIR`` is passed on when set.
+    """
+    session = source.sparkSession
+    context = getattr(session, "sparkContext", None)
+    try:
+        context = session.sparkContext
+    except Exception:  # Spark Connect: the server's configuration decides
+        return
+    conf = context.getConf()
+    if "PYSPARK_PYTHON" not in os.environ and not conf.contains("spark.pyspark.python"):
+        context.pythonExec = sys.executable
+    cores = session.conf.get("spark.task.cpus", "1") or "1"
+    env = context.environment
+    for name in ("POLARS_MAX_THREADS", "NUMBA_NUM_THREADS", "JOURNEYGRAPH_THREADS"):
+        env.setdefault(name, os.environ.get(name, cores))
+    if "NUMBA_CACHE_DIR" in os.environ:
+        env.setdefault("NUMBA_CACHE_DIR", os.environ["NUMBA_CACHE_DIR"])
+
+
+# ---------------------------------------------------------------- executors' work
+@dataclass(frozen=True)
+class _Plan:
+    """What an executor needs to read and mine its partition (pickled to the workers)."""
+
+    read: dict[str, Any]
+    options: dict[str, Any] | None
+    order: tuple[str, ...]
+    engine: Engine
+
+    @property
+    def helpers(self) -> tuple[str, ...]:
+        """The helper columns among the tie order (dropped before reading)."""
+        return tuple(c for c in self.order if c in _HELPERS)
+
+    def log(self, frame: pl.DataFrame) -> EventLog:
+        """The partition's rows as a local log (lazy: rows are checked when counted)."""
+        return self.engine.read_events(frame.lazy(), **self.read)
+
+    def check(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """Reason counts of a batch of raw rows (the ``report`` table)."""
+        for batch in batches:
+            frame = _local_frame([batch], self.order, self.helpers)
+            if frame is None:
+                continue
+            counts = self.log(frame).reason_counts()
+            rows = [("ingest", reason or "", n) for reason, n in counts.items()]
+            yield _batch("report", _rows(rows, _REPORT_FIELDS), {"report": _REPORT_FIELDS})
+
+    def examples(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """The first invalid rows of each reason in a batch, with their tie order."""
+        fields = [
+            ("reason", pl.String()),
+            ("json", pl.String()),
+            *[(c, pl.String()) for c in _SORTS],
+        ]
+        for batch in batches:
+            raw = pl.from_arrow(batch)
+            assert isinstance(raw, pl.DataFrame)
+            if raw.height == 0:
+                continue
+            if self.order:
+                raw = raw.sort(list(self.order), nulls_last=True, maintain_order=True)
+            log = self.log(raw.drop(self.helpers))
+            found = log.invalid_examples()
+            rows = []
+            for r in found.iter_rows(named=True):
+                place = raw.row(r[ROW], named=True)
+                row = place.get(_POS) if _BLOCK in place and not place.get(_BLOCK) else None
+                record = {
+                    "row": row,
+                    "customer": r["customer"],
+                    "touchpoint": r["touchpoint"],
+                    "raw": r[RAW_TS],
+                }
+                sort = [place.get(c) for c in _HELPERS]
+                rows.append(
+                    (
+                        r[REASON],
+                        json.dumps(record, default=str),
+                        *[
+                            None if v is None else f"{v:020d}" if isinstance(v, int) else v
+                            for v in sort
+                        ],
+                    )
+                )
+            yield _batch("example", _rows(rows, fields), {"example": fields})
+
+    def mine(
+        self, batches: Iterable[pa.RecordBatch], layout: dict[str, Any]
+    ) -> Iterator[pa.RecordBatch]:
+        """Mine one partition (whole customers); yield its tables, one struct column each."""
+        frame = _local_frame(list(batches), self.order, self.helpers)
+        if frame is None:
+            return
+        log = self.log(frame)
+        counts = log.reason_counts()
+        ingest = [("ingest", reason or "", n) for reason, n in counts.items()]
+        if not counts.get(None):  # every row invalid: dropped as ingestion counted them
+            invalid = [("dropped", reason, n) for reason, n in counts.items() if reason]
+            yield _batch("report", _rows([*ingest, *invalid], _REPORT_FIELDS), layout)
+            return
+        assert self.options is not None
+        assert self.engine.mine is not None
+        try:
+            journeys = self.engine.mine(log, **self.options)
+        except FilteredOutError as exc:
+            mined = [("dropped", k, n) for k, n in exc.dropped.items()]
+            mined.append(("read", "", sum(counts.values())))
+            yield _batch("report", _rows([*ingest, *mined], _REPORT_FIELDS), layout)
+            return
+        report = journeys.report
+        mined = [("dropped", k, n) for k, n in report.dropped.items()]
+        mined += [("repaired", k, n) for k, n in report.repaired.items()]
+        mined += [
+            ("read", "", report.rows_read),
+            ("kept", "", report.rows_kept),
+            ("journeys", "", journeys.n_journeys),
+        ]
+        yield _batch("report", _rows([*ingest, *mined], _REPORT_FIELDS), layout)
+        for name, table in _partition_tables(journeys).items():
+            yield _batch(name, table, layout)
+
+
+def _partition_tables(journeys: Journeys) -> dict[str, pl.DataFrame]:
+    """Everything one partition contributes: per-journey tables and summable counts."""
+    return {
+        "edges": journeys.edges,
+        "nodes": journeys.nodes,
+        "stats": journeys.stats,
+        "pairs": journeys.aggregate_edges.select(
+            "source", "target", "events", "customers", "journeys"
+        ),
+        "touchpoints": journeys.aggregate_nodes,
+        "durations": _duration_counts(journeys),
+        "variants": journeys.variants().select("variant", "journeys"),
+    }
+
+
+def _duration_counts(journeys: Journeys) -> pl.DataFrame:
+    """How often each transition (source, target) took each duration, in microseconds."""
+    times = journeys.core.transition_times()
+    n = len(journeys.touchpoints)
+    vocab = pl.Series(journeys.touchpoints)
+    counted = times.group_by("_pair", pl.col("duration").dt.total_microseconds()).agg(
+        pl.len().alias("n")
+    )
+    pair = counted.get_column("_pair")
+    return pl.DataFrame(
+        {
+            "source": vocab.gather(pair // n),
+            "target": vocab.gather(pair % n),
+            "duration": counted.get_column("duration").cast(pl.Int64),
+            "n": counted.get_column("n").cast(pl.Int64),
+        }
+    )
+
+
+def _local_frame(
+    batches: list[pa.RecordBatch] | list[pa.Table], sort: tuple[str, ...], helpers: tuple[str, ...]
+) -> pl.DataFrame | None:
+    """Raw rows as one polars frame in tie order, without the helper columns."""
+    import pyarrow as pa
+
+    if not batches:
+        return None
+    tables = [b if isinstance(b, pa.Table) else pa.Table.from_batches([b]) for b in batches]
+    frame = pl.from_arrow(pa.concat_tables(tables))
+    assert isinstance(frame, pl.DataFrame)
+    if frame.height == 0:
+        return None
+    if sort:
+        frame = frame.sort(list(sort), nulls_last=True, maintain_order=True)
+    return frame.drop(helpers)
+
+
+# ----------------------------------------------------------------- arrow boundary
+def _safe_dtype(dtype: Any) -> Any:
+    """The type Spark accepts: names for Enums, signed for unsigned integers."""
+    if isinstance(dtype, pl.Enum | pl.Categorical):
+        return pl.String()
+    if dtype in (pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64):
+        return pl.Int64()
+    if isinstance(dtype, pl.List):
+        return pl.List(_safe_dtype(dtype.inner))
+    return dtype
+
+
+def _arrow_type(dtype: Any) -> pa.DataType:
+    """The Arrow type Spark reads for a Spark-safe polars type (small strings and lists)."""
+    import pyarrow as pa
+
+    if dtype == pl.String:
+        return pa.string()
+    if isinstance(dtype, pl.List):
+        return pa.list_(_arrow_type(dtype.inner))
+    if isinstance(dtype, pl.Datetime):
+        return pa.timestamp(dtype.time_unit, tz=dtype.time_zone)
+    if isinstance(dtype, pl.Duration):
+        return pa.duration(dtype.time_unit)
+    return pl.Series([], dtype=dtype).to_arrow().type
+
+
+def _struct(fields: list[tuple[str, pl.DataType]]) -> pa.StructType:
+    import pyarrow as pa
+
+    return pa.struct([pa.field(n, _arrow_type(_safe_dtype(d))) for n, d in fields])
+
+
+def _spark_schema(layout: dict[str, list[tuple[str, Any]]]) -> Any:
+    """The Spark schema of a frame of struct columns, one per table of ``layout``."""
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    arrow = pa.schema([pa.field(name, _struct(fields)) for name, fields in layout.items()])
+    return from_arrow_schema(arrow, prefer_timestamp_ntz=True)
+
+
+def _rows(rows: list[tuple[Any, ...]], fields: list[tuple[str, Any]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=dict(fields), orient="row")
+
+
+def _batch(name: str, table: pl.DataFrame, layout: dict[str, Any]) -> pa.RecordBatch:
+    """``table`` as the struct column ``name``; the other tables' columns null."""
+    import pyarrow as pa
+
+    safe = table.with_columns(
+        pl.col(c).cast(_safe_dtype(d)) for c, d in table.schema.items() if _safe_dtype(d) != d
+    )
+    struct_type = _struct(list(safe.schema.items()))
+    arrow = safe.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(pa.schema(list(struct_type)))
+    values = pa.StructArray.from_arrays(
+        [column.combine_chunks() for column in arrow.columns], fields=list(struct_type)
+    )
+    n = len(values)
+    columns = [
+        values if other == name else pa.nulls(n, type=_struct(fields))
+        for other, fields in layout.items()
+    ]
+    return pa.RecordBatch.from_arrays(columns, names=list(layout))
+
+
+# ---------------------------------------------------------------------------- mining
+def mine(log: SparkEventLog, options: MineOptions, local: Callable[..., Any]) -> SparkJourneys:
+    """Mine a `SparkEventLog` (``jg.mine`` dispatches here, passing itself as ``local``).
+
+    One pass, persisted: the events are shuffled by customer and every
+    partition is mined by ``local``.
+    """
+    if options.by_channel and not log.has_channel:
+        msg = "by_channel=True needs a channel column: read_events(..., channel='your_column')"
+        raise JourneygraphError(msg)
+    engine = dataclasses.replace(log._engine, mine=local)
+    layout = _layout(log, options, engine)
+    plan = log._plan(options, engine)
+    schema = _spark_schema(layout)
+    tables = log._events().mapInArrow(lambda batches: plan.mine(batches, layout), schema)
+    tables = tables.persist()
+    return SparkJourneys(log, options, tables, layout, plan)
+
+
+def _layout(
+    log: SparkEventLog, options: MineOptions, engine: Engine
+) -> dict[str, list[tuple[str, Any]]]:
+    """The columns and types of each per-partition table, from mining one made-up event."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    roles = list(log.schema.roles.values())
+    empty = pl.from_arrow(
+        to_arrow_schema(log.frame.select(*roles).schema, timezone="UTC").empty_table()
+    )
+    assert isinstance(empty, pl.DataFrame)
+    one = pl.DataFrame(
+        {
+            c: pl.Series([_example(log.schema, c, d)]).cast(d, strict=False)
+            for c, d in empty.schema.items()
+        }
+    )
+    plain = options.model_copy(
+        update={"rename": None, "keep": None, "drop": None, "start": None, "end": None}
+    )
+    assert engine.mine is not None
+    events = engine.read_events(one, **log.schema.model_dump())
+    sample = engine.mine(events, **plain.model_dump())
+    layout = {name: list(t.schema.items()) for name, t in _partition_tables(sample).items()}
+    layout["durations"] = list(_DURATION_FIELDS)
+    layout["report"] = list(_REPORT_FIELDS)
+    return layout
+
+
+def _example(schema: EventSchema, column: str, dtype: pl.DataType) -> Any:
+    """A valid value of ``column``'s type for its role."""
+    import datetime as dt
+
+    if column == schema.timestamp:
+        if dtype == pl.String:
+            return "2024-05-01T10:00:00Z"
+        if isinstance(dtype, pl.Datetime):
+            return dt.datetime(2024, 5, 1, 10)
+        if dtype == pl.Date:
+            return dt.date(2024, 5, 1)
+        return 1_714_557_600
+    if dtype == pl.Boolean:
+        return True
+    if dtype.is_numeric():
+        return 1
+    return "a"
+
+
+class SparkJourneys:
+    """Journeys mined on Spark: per-journey tables in Spark, aggregates on the driver.
+
+    Built by ``jg.mine(spark_log, ...)``. ``edges``, ``nodes`` and ``stats``
+    are Spark DataFrames with the local tables' columns (touchpoints as names,
+    unsigned counts as ``long``); the aggregates are computed from summed
+    per-partition counts and returned as polars frames and networkx graphs,
+    equal to the local ones.
+
+    Attributes
+    ----------
+    options : MineOptions
+        The options the journeys were mined with.
+    log : SparkEventLog
+        The events they were mined from.
+    """
+
+    def __init__(
+        self,
+        log: SparkEventLog,
+        options: MineOptions,
+        tables: DataFrame,
+        layout: dict[str, list[tuple[str, Any]]],
+        plan: _Plan,
+    ) -> None:
+        self._plan = plan
+        self.log = log
+        self.options = options
+        self._tables = tables
+        self._layout = layout
+        self.report  # noqa: B018 -- runs the pass: errors now, as locally
+
+    def __repr__(self) -> str:
+        return (
+            f"SparkJourneys({self.n_journeys:,} journeys, {self.n_events:,} events, "
+            f"{len(self.touchpoints)} touchpoints)"
+        )
+
+    def __len__(self) -> int:
+        return self.n_journeys
+
+    def _table(self, name: str) -> DataFrame:
+        from pyspark.sql import functions as F
+
+        return self._tables.where(F.col(name).isNotNull()).select(f"{name}.*")
+
+    @property
+    def edges(self) -> DataFrame:
+        """One row per journey and transition (see `Journeys.edges`), a Spark DataFrame."""
+        return self._table("edges")
+
+    @property
+    def nodes(self) -> DataFrame:
+        """One row per journey and touchpoint (see `Journeys.nodes`), a Spark DataFrame."""
+        return self._table("nodes")
+
+    @property
+    def stats(self) -> DataFrame:
+        """One row per journey (see `Journeys.stats`), a Spark DataFrame."""
+        return self._table("stats")
+
+    @cached_property
+    def _small(self) -> dict[str, pl.DataFrame]:
+        """The small per-partition tables (report counts, pair and touchpoint sums), one job."""
+        from pyspark.sql import functions as F
+
+        names = ("report", "pairs", "touchpoints")
+        found = self._tables.where(
+            F.col(names[0]).isNotNull() | F.col(names[1]).isNotNull() | F.col(names[2]).isNotNull()
+        )
+        arrow = found.select(*names).toArrow()
+        out = {}
+        for name in names:
+            column = arrow.column(name)
+            rows = pl.from_arrow(column.filter(column.is_valid()))
+            assert isinstance(rows, pl.Series)
+            out[name] = rows.struct.unnest() if rows.len() else _rows([], self._layout[name])
+        return out
+
+    @cached_property
+    def _counts(self) -> pl.DataFrame:
+        return self._small["report"].group_by("field", "key").agg(pl.col("n").sum())
+
+    @cached_property
+    def report(self) -> IngestReport:
+        """Every input row, kept or dropped by reason, through ingestion and mining."""
+        counts = {(field, key): int(n) for field, key, n in self._counts.iter_rows()}
+        ingest = {key or None: n for (field, key), n in counts.items() if field == "ingest"}
+        self.log._reason_counts = ingest
+        self.log.report  # noqa: B018 -- raises for invalid rows, as locally
+        dropped = {key: n for (field, key), n in counts.items() if field == "dropped" and n}
+        kept = counts.get(("kept", ""), 0)
+        if kept == 0:
+            msg = (
+                f"no events left after mining filters (dropped: {dropped}); widen start=/end= "
+                "or check keep=/drop= names against the touchpoints in the data"
+            )
+            raise FilteredOutError(msg, dropped=dropped)
+        return IngestReport(
+            rows_read=sum(n for (field, _), n in counts.items() if field == "ingest"),
+            rows_kept=kept,
+            dropped=dropped,
+            repaired={key: n for (field, key), n in counts.items() if field == "repaired" and n},
+        )
+
+    @property
+    def n_journeys(self) -> int:
+        """Number of journeys."""
+        return int(self._counts.filter(pl.col("field") == "journeys").get_column("n").sum())
+
+    @property
+    def n_events(self) -> int:
+        """Number of events in the journeys."""
+        return self.report.rows_kept
+
+    @cached_property
+    def touchpoints(self) -> list[str]:
+        """The touchpoint vocabulary, sorted (as `Journeys.touchpoints`)."""
+        return sorted(self._small["touchpoints"].get_column("touchpoint").unique().to_list())
+
+    def _local_types(self, name: str, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` with the local table's types; touchpoints as the global vocabulary."""
+        vocab = pl.Enum(self.touchpoints)
+
+        def local(dtype: Any) -> Any:
+            if isinstance(dtype, pl.Enum):
+                return vocab
+            if isinstance(dtype, pl.List):
+                return pl.List(local(dtype.inner))
+            return dtype
+
+        types = dict(self._layout[name])
+        return frame.select(pl.col(c).cast(local(types[c])) for c in frame.columns if c in types)
+
+    # -------------------------------------------------------------- aggregates
+    @cached_property
+    def aggregate_nodes(self) -> pl.DataFrame:
+        """Every touchpoint over all journeys (see `Journeys.aggregate_nodes`)."""
+        parts = self._small["touchpoints"]
+        summed = parts.group_by("touchpoint").agg(pl.exclude("touchpoint").sum())
+        return self._local_types("touchpoints", summed).sort("touchpoint")
+
+    @cached_property
+    def aggregate_edges(self) -> pl.DataFrame:
+        """Every observed transition over all journeys (see `Journeys.aggregate_edges`).
+
+        Counts are sums over partitions; ``median_time`` is exact, from the
+        summed value counts of every transition's duration.
+        """
+        parts = self._small["pairs"]
+        summed = parts.group_by("source", "target").agg(pl.exclude("source", "target").sum())
+        counted = self._local_types("pairs", summed).join(self._medians(), on=["source", "target"])
+        return edge_table(counted, self.n_events - self.n_journeys)
+
+    def _medians(self) -> pl.DataFrame:
+        """Each transition's median duration: the middle value(s) found in Spark, averaged here."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        counts = self._table("durations").groupBy("source", "target", "duration").sum("n")
+        counts = counts.withColumnRenamed("sum(n)", "n")
+        pair = Window.partitionBy("source", "target")
+        upto = F.sum("n").over(pair.orderBy("duration").rowsBetween(Window.unboundedPreceding, 0))
+        ranked = counts.withColumn("upto", upto).withColumn("total", F.sum("n").over(pair))
+        below = F.col("upto") - F.col("n")
+        low = F.floor((F.col("total") - 1) / 2)
+        high = F.floor(F.col("total") / 2)
+        holds = ((below <= low) & (low < F.col("upto"))) | (
+            (below <= high) & (high < F.col("upto"))
+        )
+        middle = ranked.where(holds).select(
+            "source",
+            "target",
+            "duration",
+            ((below <= low) & (low < F.col("upto"))).alias("low"),
+            ((below <= high) & (high < F.col("upto"))).alias("high"),
+        )
+        found = pl.from_arrow(middle.toArrow())
+        assert isinstance(found, pl.DataFrame)
+        # one row per middle value: the median of the two is the median of them all
+        values = pl.concat(
+            [
+                found.filter(pl.col("low")).select("source", "target", "duration"),
+                found.filter(pl.col("high")).select("source", "target", "duration"),
+            ]
+        )
+        vocab = pl.Enum(self.touchpoints)
+        return (
+            values.with_columns(pl.col("duration").cast(pl.Duration("us")))
+            .group_by("source", "target")
+            .agg(pl.col("duration").median().alias("median_time"))
+            .with_columns(pl.col("source", "target").cast(vocab))
+        )
+
+    def aggregate_graph(self, weight: Weight = "events") -> nx.DiGraph[Any]:
+        """All journeys as one ``networkx.DiGraph`` (see `Journeys.aggregate_graph`)."""
+        return aggregate_graph_of(self.aggregate_nodes, self.aggregate_edges, weight)
+
+    def variants(self) -> pl.DataFrame:
+        """Distinct touchpoint sequences, most common first (see `Journeys.variants`)."""
+        parts = self._table("variants").groupBy("variant").sum("journeys")
+        counted = pl.from_arrow(parts.withColumnRenamed("sum(journeys)", "journeys").toArrow())
+        assert isinstance(counted, pl.DataFrame)
+        return variant_table(self._local_types("variants", counted), self.n_journeys)
+
+    # -------------------------------------------------------------- local work
+    def to_local(
+        self, customers: list[Any] | None = None, *, fraction: float | None = None, seed: int = 0
+    ) -> Journeys:
+        """Mine some customers (or all) on the driver: a local `Journeys`, equal to their part.
+
+        Parameters
+        ----------
+        customers
+            Customer ids to take; by default all (collects every event: for small logs).
+        fraction
+            Instead, a share of the customers, chosen by a hash of the id and ``seed``.
+        """
+        from pyspark.sql import functions as F
+
+        frame = self.log._events()
+        customer = F.col(self.log.schema.customer)
+        if customers is not None:
+            frame = frame.where(customer.isin(list(customers)))
+        elif fraction is not None:
+            if not 0 < fraction <= 1:
+                msg = f"fraction={fraction!r} must be in (0, 1]"
+                raise JourneygraphError(msg)
+            bucket = F.pmod(F.xxhash64(customer, F.lit(seed)), F.lit(1_000_000))
+            frame = frame.where(bucket < int(fraction * 1_000_000))
+        events = self.log._collect(frame)
+        plan = self._plan
+        assert plan.options is not None
+        assert plan.engine.mine is not None
+        journeys: Journeys = plan.engine.mine(plan.log(events), **plan.options)
+        return journeys
+
+    def graph(self, journey: Any) -> nx.DiGraph[Any]:
+        """One journey's graph (see `Journeys.graph`), mined on the driver from its events."""
+        from pyspark.sql import functions as F
+
+        found = self.stats.where(F.col("journey") == F.lit(journey)).select("customer").limit(1)
+        rows = found.collect()
+        if not rows:
+            sample = [r[0] for r in self.stats.select("journey").limit(3).collect()]
+            msg = f"no journey {journey!r}; journey ids look like {sample}"
+            raise JourneygraphError(msg)
+        graph: nx.DiGraph[Any] = self.to_local([rows[0][0]]).graph(journey)
+        return graph
+
+    def unpersist(self) -> None:
+        """Free the persisted tables in Spark."""
+        self._tables.unpersist()

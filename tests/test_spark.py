@@ -1,0 +1,242 @@
+"""Tests of the Spark backend (``journeygraph._spark``) on ``local[2]``.
+
+Parity: every table mined in Spark equals the local one (sorted by key) on a
+realistic multi-session clickstream read from Parquet files (file order breaks
+ties), on random logs (hypothesis; ties broken by the documented rule) and
+with a tie-breaker column. Errors and ingest counts match the local ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from polars.testing import assert_frame_equal
+
+import journeygraph as jg
+from journeygraph.strategies import event_logs
+from realistic import COLUMNS, realistic_log
+
+SETTINGS = settings(
+    max_examples=3,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+KEYS = {
+    "edges": ["journey", "source", "target"],
+    "nodes": ["journey", "touchpoint"],
+    "stats": ["journey"],
+}
+
+
+def spark_types(frame: pl.DataFrame) -> pl.DataFrame:
+    """A local table with the types Spark stores: names for Enums, int64 for unsigned."""
+
+    def safe(dtype: pl.DataType) -> pl.DataType:
+        if isinstance(dtype, pl.Enum):
+            return pl.String()
+        if dtype in (pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64):
+            return pl.Int64()
+        if isinstance(dtype, pl.List):
+            return pl.List(safe(dtype.inner))
+        return dtype
+
+    return frame.with_columns(pl.col(c).cast(safe(d)) for c, d in frame.schema.items())
+
+
+def collected(frame: Any) -> pl.DataFrame:
+    out = pl.from_arrow(frame.toArrow())
+    assert isinstance(out, pl.DataFrame)
+    return out.with_columns(
+        pl.col(c).dt.convert_time_zone("UTC")
+        for c, d in out.schema.items()
+        if isinstance(d, pl.Datetime) and d.time_zone is not None
+    )
+
+
+def assert_same_journeys(remote: Any, local: jg.Journeys) -> None:
+    """Every table of Spark journeys equals the local one."""
+    for name, keys in KEYS.items():
+        got = collected(getattr(remote, name)).sort(keys)
+        want = spark_types(getattr(local, name)).sort(keys)
+        assert_frame_equal(got, want, check_column_order=True)
+    assert remote.touchpoints == local.touchpoints
+    assert remote.n_journeys == local.n_journeys
+    assert remote.n_events == local.n_events
+    assert remote.report == local.report
+    assert_frame_equal(remote.aggregate_edges, local.aggregate_edges)
+    assert_frame_equal(remote.aggregate_nodes, local.aggregate_nodes)
+    assert_frame_equal(remote.variants(), local.variants())
+    want_graph = local.aggregate_graph("customers")
+    got_graph = remote.aggregate_graph("customers")
+    assert nx.utils.graphs_equal(got_graph, want_graph)
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A realistic clickstream (text ids, sessions over months, duplicates) in two files."""
+    log = realistic_log(300, seed=7, non_iso_rate=0.0, duplicate_rate=0.05)
+    folder = tmp_path_factory.mktemp("shop")
+    half = log.events.height // 2
+    log.events.slice(0, half).write_parquet(folder / "part-0.parquet")
+    log.events.slice(half).write_parquet(folder / "part-1.parquet")
+    return folder
+
+
+def test_import_does_not_import_pyspark() -> None:
+    code = "import sys, journeygraph; assert 'pyspark' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"session_gap": "30m", "journey": "session", "collapse_repeats": True},
+        pytest.param(
+            {"session_gap": "30m", "by_channel": True, "drop": {"account"}},
+            marks=pytest.mark.slow,
+        ),
+    ],
+    ids=["customer", "session", "channel-drop"],
+)
+def test_parquet_files_give_the_local_tables(
+    spark: Any, shop: Path, options: dict[str, Any]
+) -> None:
+    remote_log = jg.read_events(spark.read.parquet(str(shop)), **COLUMNS)
+    assert "file" in remote_log.tie_rule
+    local_log = jg.read_events(str(shop / "*.parquet"), **COLUMNS)
+    remote = jg.mine(remote_log, **options)
+    local = jg.mine(local_log, **options)
+    assert remote_log.report == local_log.report
+    assert_same_journeys(remote, local)
+
+
+def test_ties_follow_file_order_not_touchpoint_order(spark: Any, tmp_path: Path) -> None:
+    # one customer, two events at the same time; the file says 'search' first
+    frame = pl.DataFrame(
+        {"user": ["u", "u", "u"], "ts": [5, 5, 9], "event": ["search", "home", "buy"]}
+    )
+    frame.write_parquet(tmp_path / "events.parquet")
+    log = jg.read_events(
+        spark.read.parquet(str(tmp_path)), customer="user", timestamp="ts", touchpoint="event"
+    )
+    edges = collected(jg.mine(log).edges).select("source", "target").rows()
+    assert sorted(edges) == [("home", "buy"), ("search", "home")]
+
+
+@SETTINGS
+@given(frame=event_logs(customers=(1, 8), events=(1, 6), channels=["web", "app"]))
+def test_random_logs_give_the_local_tables(spark: Any, frame: pl.DataFrame) -> None:
+    columns = {
+        "customer": "customer",
+        "timestamp": "timestamp",
+        "touchpoint": "touchpoint",
+        "channel": "channel",
+    }
+    remote_log = jg.read_events(spark.createDataFrame(frame.to_arrow()), **columns)
+    assert "touchpoint, then channel" in remote_log.tie_rule
+    # the documented rule for frames not read from files: ties by touchpoint, then channel
+    ordered = frame.sort("customer", "timestamp", "touchpoint", "channel", nulls_last=True)
+    options = {"session_gap": "6h", "collapse_repeats": True}
+    remote = jg.mine(remote_log, **options)
+    local = jg.mine(jg.read_events(ordered, **columns), **options)
+    assert_same_journeys(remote, local)
+
+
+def test_tie_breaker_gives_the_local_tables(spark: Any) -> None:
+    frame = pl.DataFrame(
+        {
+            "user": [3, 1, 1, 3, 1, 3, 2],
+            "ts": ["2024-05-01T10:00:00Z"] * 4 + ["2024-05-01T10:05:00Z"] * 3,
+            "seq": [2, 1, 0, 1, 2, 0, 0],
+            "event": ["cart", "search", "home", "search", "cart", "home", "home"],
+        }
+    )
+    columns = {"customer": "user", "timestamp": "ts", "touchpoint": "event", "tie_breaker": "seq"}
+    remote_log = jg.read_events(spark.createDataFrame(frame.to_arrow()), **columns)
+    assert "tie_breaker='seq'" in remote_log.tie_rule
+    assert_same_journeys(jg.mine(remote_log), jg.mine(jg.read_events(frame, **columns)))
+
+
+def test_missing_column_is_the_local_error(spark: Any) -> None:
+    frame = pl.DataFrame({"user": ["a"], "ts": [1], "event": ["home"]})
+    remote = spark.createDataFrame(frame.to_arrow())
+    with pytest.raises(jg.InvalidEventsError) as local_error:
+        jg.read_events(frame, customer="user", timestamp="time", touchpoint="event")
+    with pytest.raises(jg.InvalidEventsError) as remote_error:
+        jg.read_events(remote, customer="user", timestamp="time", touchpoint="event")
+    assert str(remote_error.value) == str(local_error.value)
+
+
+def test_invalid_rows_are_counted_and_raised_as_locally(spark: Any) -> None:
+    frame = pl.DataFrame(
+        {
+            "user": ["a", None, "b", "c", None, "c"],
+            "ts": [
+                "2024-05-01T10:00:00Z",
+                "2024-05-01T10:01:00Z",
+                "yesterday",
+                None,
+                None,
+                "2024-05-02",
+            ],
+            "event": ["home", "home", "cart", "cart", "home", ""],
+        }
+    )
+    columns = {"customer": "user", "timestamp": "ts", "touchpoint": "event"}
+    remote = spark.createDataFrame(frame.to_arrow())
+    with pytest.raises(jg.InvalidEventsError) as local_error:
+        jg.read_events(frame, **columns)
+    with pytest.raises(jg.InvalidEventsError) as remote_error:
+        jg.read_events(remote, **columns).report  # noqa: B018
+    assert remote_error.value.column == local_error.value.column == "user"
+    assert remote_error.value.n_rows == local_error.value.n_rows == 5
+    for line in str(local_error.value).splitlines()[1:]:
+        column_and_count = line.split(", e.g.")[0]
+        assert column_and_count in str(remote_error.value)
+    dropped = jg.read_events(remote, **columns, on_invalid="drop")
+    assert dropped.report == jg.read_events(frame, **columns, on_invalid="drop").report
+    assert (
+        jg.mine(dropped).report
+        == jg.mine(jg.read_events(frame, **columns, on_invalid="drop")).report
+    )
+
+
+def test_filters_emptying_whole_partitions_are_counted(spark: Any, shop: Path) -> None:
+    # few customers reach payment: most partitions' events are all filtered out
+    start = dt.datetime(2024, 6, 1)
+    options = {"keep": {"payment_done"}, "start": start}
+    remote = jg.mine(jg.read_events(spark.read.parquet(str(shop)), **COLUMNS), **options)
+    local = jg.mine(jg.read_events(str(shop / "*.parquet"), **COLUMNS), **options)
+    assert remote.report == local.report
+    with pytest.raises(jg.JourneygraphError, match="no events left after mining filters"):
+        jg.mine(jg.read_events(spark.read.parquet(str(shop)), **COLUMNS), keep={"nothing"})
+
+
+def test_graph_and_to_local_are_the_local_journeys(spark: Any, shop: Path) -> None:
+    options = {"session_gap": "30m", "journey": "session"}
+    remote = jg.mine(jg.read_events(spark.read.parquet(str(shop)), **COLUMNS), **options)
+    local = jg.mine(jg.read_events(str(shop / "*.parquet"), **COLUMNS), **options)
+    journey = local.stats.get_column("journey")[5]
+    want, got = local.graph(journey), remote.graph(journey)
+    assert nx.utils.graphs_equal(got, want)
+    assert got.graph == want.graph
+    assert dict(got.nodes(data=True)) == dict(want.nodes(data=True))
+    with pytest.raises(jg.JourneygraphError, match="no journey 'nobody'"):
+        remote.graph("nobody")
+    customers = local.stats.get_column("customer").unique().sort().head(7).to_list()
+    some = remote.to_local(customers)
+    # a sample has its own (smaller) vocabulary: compare touchpoints by name
+    assert_frame_equal(
+        spark_types(some.stats),
+        spark_types(local.stats).filter(pl.col("customer").is_in(customers)),
+    )
