@@ -25,7 +25,17 @@ from journeygraph.report import _TOP_SHADOW
 
 EVIL_TOUCHPOINT = '<script>alert("tp")</script>'
 EVIL_PREFIX = '"><img src=x onerror=alert(1)>'
-SECTIONS = ["findings", "headline", "leave", "map", "archetypes", "drivers", "perception", "notes"]
+SECTIONS = [
+    "findings",
+    "headline",
+    "leave",
+    "map",
+    "archetypes",
+    "drivers",
+    "perception",
+    "funnel",
+    "notes",
+]
 DATA = re.compile(r'<script type="application/json" class="jg-graph-data" data-target="([^"]+)">')
 K = 3
 

@@ -54,6 +54,8 @@ class Facts:
     score: str | None
     gap_by: str | None  # the boolean outcome the perception gap is split by
     gap: pl.DataFrame | None  # Divergence.perception_gap(score, gap_by)
+    by: str | None = None  # what the report splits by (contrast, changes, funnel segments)
+    every: str | None = None  # the period of "What changed"; None: the section is not shown
 
 
 def facts_of(

@@ -146,6 +146,17 @@ def _parser() -> argparse.ArgumentParser:
         help="explain reaching this touchpoint or stage (e.g. purchase): the moments that matter",
     )
     report.add_argument("--score", metavar="COL", help="survey score column (default: guessed)")
+    report.add_argument(
+        "--by",
+        metavar="COL",
+        help="add a Segments section and split the funnel by this column of --customers, "
+        "or by the journeys' last channel when it names the --channel column",
+    )
+    report.add_argument(
+        "--every",
+        metavar="PERIOD",
+        help="add a What changed section: rates per period like 1w or 1d against their baseline",
+    )
     _model_options(report)
     report.add_argument("--title", help="page title")
     report.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write")
@@ -250,6 +261,8 @@ def _report(args: argparse.Namespace) -> int:
         seed=args.seed,
         title=args.title,
         progress=False if args.no_progress else None,
+        by=args.by,
+        every=args.every,
     )
     if log.report.rows_dropped:
         print(log.report, file=sys.stderr)

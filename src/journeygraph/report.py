@@ -38,6 +38,7 @@ perception gap              ``Divergence.perception_gap(score, outcome)``
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -55,7 +56,8 @@ from ._customers import (
 )
 from ._errors import JourneygraphError
 from ._facts import facts_of
-from ._report_html import Drawings, page, section_facts
+from ._report_html import SECTIONS, Drawings, page, section_facts
+from ._report_segments import SEGMENT_SECTIONS
 from .cluster import ArchetypeModel, cluster
 from .compare import compare
 from .ingest import EventLog
@@ -70,6 +72,8 @@ _TOP_DRIVERS = 10  # deviations listed against the outcome
 # a proposed map gives a stage to touchpoints at least this share of journeys visit
 # (5 % made two dozen stages on the sample data: an overlay too wide to read)
 PROPOSED_MIN_SHARE = 0.2
+# the report's sections: since when, for whom and the funnel go before the notes
+_SECTIONS = (*SECTIONS[:-1], *SEGMENT_SECTIONS, SECTIONS[-1])
 
 
 def report(
@@ -86,6 +90,8 @@ def report(
     seed: int = 0,
     title: str | None = None,
     progress: bool | None = None,
+    by: str | None = None,
+    every: str | None = None,
 ) -> Path:
     """Write the whole analysis of an event log as one self-contained HTML report.
 
@@ -134,6 +140,14 @@ def report(
     progress
         Show progress bars on standard error; None shows them when standard
         error is a terminal.
+    by
+        Adds a "Segments" section (each group against the rest) and splits the
+        funnel and "What changed" by this column of ``customers``, or by the
+        journeys' last channel when it names the channel column (or is
+        ``"channel"``).
+    every
+        Adds a "What changed" section: rates per period of this length
+        (``"1w"``, ``"1d"``) against their baseline, and the top episodes.
 
     Returns
     -------
@@ -192,7 +206,10 @@ def report(
             top_shadow=_TOP_SHADOW,
             top_drivers=_TOP_DRIVERS,
         )
-        own = section_facts(facts)  # each section's own numbers, before any page is made
+        channel = log.schema.channel
+        split = "channel" if by is not None and by == channel else by
+        facts = dataclasses.replace(facts, by=split, every=every)
+        own = section_facts(facts, _SECTIONS)  # each section's own numbers, before any page is made
         # the overlay is laid out once: in the page and on its own full-size page; the
         # archetype cards show the main transitions, their full-size pages every one
         drawings = Drawings(
@@ -200,7 +217,9 @@ def report(
             archetypes=[draw(graph) for graph in facts.archetype_thumbnails],
         )
         full = [draw(graph) for graph in facts.archetype_graphs]
-        html = page(facts, drawings, own=own, title=title or "Customer journeys")
+        html = page(
+            facts, drawings, own=own, title=title or "Customer journeys", sections=_SECTIONS
+        )
         folder.mkdir(parents=True, exist_ok=True)
         if proposed is not None:
             jmap.to_yaml(folder / "proposed-map.yaml")

@@ -1,0 +1,229 @@
+"""Report sections for since when and for whom: "What changed", "Segments", "Funnel".
+
+Each is a `_report_html.Section`: its numbers come from `changes`,
+`contrast` and `funnel` (``compute``), its HTML from ``render``. `report`
+places them before the notes. ``Facts.by`` and ``Facts.every`` say what to
+split by and the period; "What changed" is shown with ``every``, "Segments"
+with ``by``, "Funnel" always (through the map's stages).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import polars as pl
+
+from . import _page
+from ._facts import Facts
+from ._report_html import Drawings, Section, _section, _table
+from .changes import Changes, changes
+from .contrast import Contrast, contrast
+from .funnel import Funnel, funnel
+
+__all__ = ["SEGMENT_SECTIONS"]
+
+_TOP_EPISODES = 5
+_TOP_ROWS = 10
+_BLUE, _GREY, _RED = "#3b5bdb", "#868e96", "#c92a2a"
+_DASHED = ' stroke-dasharray="4 3"'
+
+
+def _pct(value: float | None) -> str:
+    return "\u2013" if value is None or value != value else f"{100 * value:.1f} %"
+
+
+# ------------------------------------------------------------------ what changed
+def _changes(facts: Facts) -> Changes:
+    return changes(
+        facts.journeys,
+        every=facts.every or "1w",
+        by=facts.by,
+        customers=facts.customers,
+        jmap=facts.div.jmap,
+    )
+
+
+def _sentence(row: dict[str, Any]) -> str:
+    who = "" if row["segment"] == "all" else f" for {row['segment']}"
+    start, end = row["start"].date(), row["end"].date()
+    if row["kind"] == "journeys":
+        what = "the number of journeys starting"
+        change = f"{'rose' if row['direction'] == 'up' else 'fell'} to {row['peak_rate']:,.0f}"
+        base = f"(expected {row['baseline']:,.0f})"
+    else:
+        what = {
+            "touchpoint": f"the share of journeys visiting {row['item']}",
+            "transition": f"the share going {row['item']}",
+            "stage": f"the share reaching stage {row['item']}",
+            "deviation": f"the share with a {row['item']} deviation",
+            "outcome": f"the share with {row['item']}",
+        }.get(row["kind"], row["item"])
+        change = f"{'rose' if row['direction'] == 'up' else 'fell'} to {_pct(row['peak_rate'])}"
+        base = f"from {_pct(row['baseline'])}"
+    periods = row["periods"]
+    return (
+        f"From {start} to {end} ({periods} period{'s' if periods != 1 else ''}){who}, "
+        f"{what} {change} {base}: about {row['journeys_affected']:,} journeys affected "
+        f"(q = {row['q_value']:.2g})."
+    )
+
+
+def _series(ch: Changes, row: dict[str, Any]) -> str:
+    """A small line chart of the rate (blue) against its baseline (grey), flagged periods red."""
+    s = ch.series(row["kind"], row["item"], row["segment"])
+    rates = [v if v == v else None for v in s.get_column("rate").to_list()]
+    base = [v if v == v else None for v in s.get_column("baseline").to_list()]
+    flagged = s.get_column("flagged").to_list()
+    values = [v for v in rates + base if v is not None]
+    if not values:
+        return ""
+    top, low = max(values), min(values)
+    span = top - low or 1.0
+    width, height, pad = 360, 70, 6
+    step = (width - 2 * pad) / max(len(rates) - 1, 1)
+
+    def y(v: float) -> float:
+        return float(pad + (height - 2 * pad) * (1 - (v - low) / span))
+
+    def line(vals: list[float | None], colour: str, dash: str = "") -> str:
+        pts = " ".join(
+            f"{pad + i * step:.1f},{y(v):.1f}" for i, v in enumerate(vals) if v is not None
+        )
+        return f'<polyline fill="none" stroke="{colour}" stroke-width="1.5"{dash} points="{pts}"/>'
+
+    dots = "".join(
+        f'<circle cx="{pad + i * step:.1f}" cy="{y(v):.1f}" r="3" fill="{_RED}"/>'
+        for i, (v, f) in enumerate(zip(rates, flagged, strict=True))
+        if f and v is not None
+    )
+    e = html.escape
+    label = f"{row['item']} per period: rate (blue) against baseline (grey), flagged in red"
+    return (
+        f'<svg class="jg-chart" data-chart="changed" role="img" aria-label="{e(label)}" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{e(label)}</title>'
+        f"{line(base, _GREY, _DASHED)}{line(rates, _BLUE)}{dots}</svg>\n"
+    )
+
+
+def _render_changes(facts: Facts, _drawings: Drawings, own: Changes | None) -> str:
+    if own is None:
+        return ""
+    top = own.episodes.head(_TOP_EPISODES)
+    e = html.escape
+    if top.height == 0:
+        body = "<p>No rate changed: nothing flagged at q &lt; 0.05.</p>\n"
+    else:
+        body = "".join(
+            f'<div class="jg-episode"><p>{e(_page.text(_sentence(r)))}</p>{_series(own, r)}</div>\n'
+            for r in top.iter_rows(named=True)
+        )
+    untested = own.untested.height
+    note = (
+        f"<p>Each journey belongs to the {e(own.every)} period in which it starts. Every rate "
+        "is tested against the same segment's other periods (periods that stand out in a "
+        "first, robust pass are left out of the baseline); q-values are Benjamini-Hochberg "
+        "over everything tested. Largest episodes first"
+        + (f"; {untested} period(s) had too few journeys and were not tested" if untested else "")
+        + ".</p>\n"
+    )
+    return _section("changed", "What changed", note, body)
+
+
+# --------------------------------------------------------------------- segments
+def _contrast(facts: Facts) -> Contrast | None:
+    if facts.by is None:
+        return None
+    return contrast(facts.journeys, by=facts.by, customers=facts.customers, jmap=facts.div.jmap)
+
+
+def _render_segments(facts: Facts, _drawings: Drawings, own: Contrast | None) -> str:
+    if own is None:
+        return ""
+    rows = own.table.filter(pl.col("significant")).head(_TOP_ROWS)
+    sizes = ", ".join(f"{g} {n:,}" for g, n in own.groups.iter_rows())
+    body = _table(
+        ["group", "kind", "item", "share", "rest", "difference [95 % CI]", "q"],
+        [
+            [
+                r["group"],
+                r["kind"],
+                _page.text(r["item"]),
+                _pct(r["share"]),
+                _pct(r["share_rest"]),
+                f"{_pct(r['difference'])} [{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]",
+                f"{r['q_value']:.2g}",
+            ]
+            for r in rows.iter_rows(named=True)
+        ],
+        numeric={3, 4, 5, 6},
+    )
+    if rows.height == 0:
+        body = "<p>No group differs from the rest at q &lt; 0.05.</p>\n"
+    e = html.escape
+    return _section(
+        "segments",
+        f"Segments by {own.by}",
+        f"<p>Each group against the rest (journeys: {e(sizes)}): touchpoints visited, "
+        "transitions made among the journeys visiting the source, stages reached. Two-"
+        "proportion tests, Benjamini-Hochberg q-values; largest impact first.</p>\n",
+        body,
+    )
+
+
+# ----------------------------------------------------------------------- funnel
+def _funnel(facts: Facts) -> Funnel:
+    return funnel(facts.journeys, jmap=facts.div.jmap, by=facts.by, customers=facts.customers)
+
+
+def _render_funnel(facts: Facts, _drawings: Drawings, own: Funnel | None) -> str:
+    if own is None:
+        return ""
+    rows = [
+        [
+            r["segment"],
+            r["name"],
+            f"{r['journeys']:,}",
+            _pct(r["conversion_previous"]),
+            _pct(r["conversion_first"]),
+            "\u2013" if r["median_time"] is None else _page.duration(r["median_time"]),
+            ", ".join(r["instead"]),
+        ]
+        for r in own.table.iter_rows(named=True)
+    ]
+    body = _table(
+        [
+            "segment",
+            "stage",
+            "journeys",
+            "from previous",
+            "from first",
+            "median time",
+            "stopped: next",
+        ],
+        rows,
+        numeric={2, 3, 4, 5},
+    )
+    return _section(
+        "funnel",
+        "Funnel",
+        "<p>Journeys reaching each stage of the map in order (other events in between are "
+        "fine); time from the previous stage; what those who stopped did next.</p>\n",
+        body,
+    )
+
+
+def _has_every(facts: Facts) -> bool:
+    return facts.every is not None
+
+
+def _has_by(facts: Facts) -> bool:
+    return facts.by is not None
+
+
+SEGMENT_SECTIONS: tuple[Section, ...] = (
+    Section("changed", "What changed", _render_changes, shown=_has_every, compute=_changes),
+    Section("segments", "Segments", _render_segments, shown=_has_by, compute=_contrast),
+    Section("funnel", "Funnel", _render_funnel, compute=_funnel),
+)
