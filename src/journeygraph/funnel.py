@@ -11,7 +11,8 @@ earliest possible event. Times between steps are measured on that match.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from functools import cached_property, partial
 from typing import Any
 
 import numpy as np
@@ -79,19 +80,24 @@ class Funnel:
         steps: list[str],
         within: dt.timedelta | None,
         by: str | None,
-        journeys: pl.DataFrame,
+        journeys: Callable[[], pl.DataFrame],
         table: pl.DataFrame,
         stopped: pl.DataFrame,
     ) -> None:
         self.steps = steps
         self.within = within
         self.by = by
-        self.journeys = journeys
+        self._per_journey = journeys
         self.table = table
         self.stopped = stopped
 
+    @cached_property
+    def journeys(self) -> pl.DataFrame:
+        """One row per journey (see the class docs); built on first access."""
+        return self._per_journey()
+
     def __repr__(self) -> str:
-        return f"Funnel({' → '.join(self.steps)}, {self.journeys.height:,} journeys)"
+        return f"Funnel({' → '.join(self.steps)})"
 
 
 def funnel(
@@ -149,8 +155,8 @@ def funnel(
     events = ordered(journeys.core)
     depth, when, after = funnel_match(events.starts, events.touchpoint, events.time, member, micros)
     segs = segments(journeys, by, customers)
-    per_journey = _per_journey(journeys, segs, depth, when, after)
     table, stopped = _tables(labels, segs, depth, when, after, journeys.touchpoints)
+    per_journey = partial(_per_journey, journeys, segs, depth, when, after)
     return Funnel(labels, window, None if by is None else segs.by, per_journey, table, stopped)
 
 
@@ -201,15 +207,14 @@ def _per_journey(
 ) -> pl.DataFrame:
     stats = journeys.stats
     ts_type = stats.schema["start"]
-    times = pl.Series("times", when.ravel()).cast(pl.Int64)
     k = when.shape[1]
-    lists = (
-        pl.DataFrame({"t": times, "j": np.repeat(np.arange(len(depth)), k)})
-        .with_columns(pl.when(pl.col("t") >= 0).then("t").cast(ts_type))
-        .group_by("j", maintain_order=True)
-        .agg(pl.col("t").drop_nulls().alias("times"))
-        .get_column("times")
+    flat = (
+        pl.Series("t", when.ravel())
+        .to_frame()
+        .select(pl.when(pl.col("t") >= 0).then("t").cast(ts_type))
     )
+    # each journey's k step times (null past its depth) as one list, built without grouping
+    lists = flat.to_series().reshape((len(depth), k)).arr.to_list().list.drop_nulls().alias("times")
     vocab = pl.Series(journeys.touchpoints, dtype=pl.String)
     nxt = pl.Series(after).to_frame("a").select(pl.when(pl.col("a") >= 0).then("a"))
     return pl.DataFrame(
