@@ -231,7 +231,8 @@ def test_drivers_are_the_deviations_that_go_with_the_outcome(text: str) -> None:
 
 def test_perception_gap_rows(text: str) -> None:
     customers = sample().customers
-    section = text[text.index('<section id="perception">') : text.index('<section id="notes">')]
+    start = text.index('<section id="perception">')
+    section = text[start : text.index("<section", start + 1)]
     groups = re.findall(r"<tr><td>([^<]*)</td>", section)
     assert groups == ["all", "conforms", "deviates", "churned=false", "churned=true"]
     churned = customers.filter(pl.col("churned"))
@@ -286,7 +287,7 @@ def test_without_a_map_one_is_proposed_and_said_so(proposed: Path) -> None:
     assert len(stages) == len(expected.stage_names)
     # no customer table, and the events carry no numeric attribute: no outcome sections
     ids = [a.get("id") for tag, a in parse(text).tags if tag == "section"]
-    assert ids == ["findings", "headline", "leave", "map", "archetypes", "notes"]
+    assert ids == ["findings", "headline", "leave", "map", "archetypes", "funnel", "notes"]
     div = jg.compare(journeys, expected)
     assert float(kpis(text)["conformance"]) == pytest.approx(div.conformance)
 

@@ -73,7 +73,7 @@ _TOP_DRIVERS = 10  # deviations listed against the outcome
 # (5 % made two dozen stages on the sample data: an overlay too wide to read)
 PROPOSED_MIN_SHARE = 0.2
 # the report's sections: since when, for whom and the funnel go before the notes
-_SECTIONS = (*SECTIONS[:-1], *SEGMENT_SECTIONS, SECTIONS[-1])
+REPORT_SECTIONS = (*SECTIONS[:-1], *SEGMENT_SECTIONS, SECTIONS[-1])
 
 
 def report(
@@ -209,7 +209,9 @@ def report(
         channel = log.schema.channel
         split = "channel" if by is not None and by == channel else by
         facts = dataclasses.replace(facts, by=split, every=every)
-        own = section_facts(facts, _SECTIONS)  # each section's own numbers, before any page is made
+        own = section_facts(
+            facts, REPORT_SECTIONS
+        )  # each section's own numbers, before any page is made
         # the overlay is laid out once: in the page and on its own full-size page; the
         # archetype cards show the main transitions, their full-size pages every one
         drawings = Drawings(
@@ -218,7 +220,7 @@ def report(
         )
         full = [draw(graph) for graph in facts.archetype_graphs]
         html = page(
-            facts, drawings, own=own, title=title or "Customer journeys", sections=_SECTIONS
+            facts, drawings, own=own, title=title or "Customer journeys", sections=REPORT_SECTIONS
         )
         folder.mkdir(parents=True, exist_ok=True)
         if proposed is not None:

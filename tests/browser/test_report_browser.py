@@ -18,7 +18,17 @@ OpenPage = Callable[..., AbstractContextManager[Any]]  # conftest's open_page: y
 EVIL_TOUCHPOINT = '<img src=x onerror="alert(1)">'
 EVIL_PREFIX = "<script>alert(2)</script>"
 K = 3
-SECTIONS = ["findings", "headline", "leave", "map", "archetypes", "drivers", "perception", "notes"]
+SECTIONS = [
+    "findings",
+    "headline",
+    "leave",
+    "map",
+    "archetypes",
+    "drivers",
+    "perception",
+    "funnel",
+    "notes",
+]
 
 # per graph container: the nodes and edges vis-network holds, and what the page embedded
 NETWORKS = """() => {
