@@ -79,6 +79,11 @@ class Blocks:
         """Order the events, then split them into sessions and journeys."""
         new_customer, time, rows, touchpoint, channel = _ordered(frame, sort_keys)
         gap = -1 if options.session_gap is None else options.session_gap // _MICROSECOND
+        new_id = np.empty(0, dtype=np.bool_)
+        if "session" in frame.columns:  # a session starts where the id changes
+            ids = frame.get_column("session").rank("dense").to_numpy()[rows]
+            new_id = np.ones(len(ids), dtype=np.bool_)
+            new_id[1:] = ids[1:] != ids[:-1]
         keep, session, starts, customer_code = _kernels.segment(
             new_customer,
             time,
@@ -86,6 +91,7 @@ class Blocks:
             gap,
             options.journey == "session",
             options.collapse_repeats,
+            new_id,
         )
         if not keep.all():
             rows, touchpoint, time = rows[keep], touchpoint[keep], time[keep]

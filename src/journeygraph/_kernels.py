@@ -393,11 +393,19 @@ def positions(table: Any, query: Any) -> Any:
 
 @_compiled
 def segment(
-    new_customer: Any, time: Any, touchpoint: Any, gap: int, by_session: bool, collapse: bool
+    new_customer: Any,
+    time: Any,
+    touchpoint: Any,
+    gap: int,
+    by_session: bool,
+    collapse: bool,
+    new_id: Any,
 ) -> tuple[Any, Any, Any, Any]:
     """Sessions and journeys of events ordered by customer, then time.
 
-    ``gap < 0`` means no session gap. Returns ``keep`` (the events kept by
+    ``gap < 0`` means no session gap. ``new_id`` (bool per event, or empty)
+    marks events whose session id differs from the previous event's: they
+    start a session too. Returns ``keep`` (the events kept by
     ``collapse``), the 1-based ``session`` of each kept event within its
     customer, the offsets of each journey's first kept event (plus the end),
     and each journey's customer code.
@@ -412,7 +420,11 @@ def segment(
     number = 0  # session number within the customer
     code = -1  # customer code
     for i in range(n):
-        new_session = new_customer[i] or (gap >= 0 and time[i] - time[i - 1] > gap)
+        new_session = (
+            new_customer[i]
+            or (gap >= 0 and time[i] - time[i - 1] > gap)
+            or (len(new_id) > 0 and new_id[i])
+        )
         if new_customer[i]:
             code += 1
             number = 0

@@ -19,6 +19,7 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -53,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except JourneygraphError as err:  # its fixes name Python keywords; say the flag here
-        return _fail(str(err).replace("on_invalid='drop'", "--on-invalid drop"))
+        return _fail(_flags(str(err)))
     except pl.exceptions.PolarsError as err:
         return _fail(f"could not read the data: {err}")
     except OSError as err:
@@ -61,6 +62,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{_PROG}: interrupted", file=sys.stderr)
         return 130
+
+
+# Python keywords in library messages -> the command-line flags that set them
+_KEYWORDS = ("on_invalid", "timestamp_format", "separator", "session_gap", "duplicates")
+_FLAG_FIXES = [
+    (re.compile(r"\(given as (\w+)=\)"), r"(--\1)"),
+    (re.compile(r"read_events\(\.\.\., session='session_id'\)"), "--session COL"),
+]
+_KEYWORD = re.compile(r"\b(" + "|".join(_KEYWORDS) + r")=('[^']*'|\w[\w.]*)?")
+
+
+def _flag(match: re.Match[str]) -> str:
+    keyword, value = match.group(1), match.group(2)
+    if value is None:
+        return f"--{keyword}"
+    if re.fullmatch(r"'\w+'", value):  # a plain word needs no quotes in a shell
+        value = value.strip("'")
+    return f"--{keyword} {value}"
+
+
+def _flags(message: str) -> str:
+    """``message`` with the Python keywords it suggests written as command-line flags."""
+    for pattern, repl in _FLAG_FIXES:
+        message = pattern.sub(repl, message)
+    message = _KEYWORD.sub(_flag, message)
+    return re.sub(r"--(\w+)", lambda m: "--" + m.group(1).replace("_", "-"), message)
 
 
 def _fail(message: str) -> int:
@@ -95,6 +122,25 @@ def _parser() -> argparse.ArgumentParser:
             f"--{role}", default=role, metavar="COL", help=f"{what} column (default {role})"
         )
     group.add_argument("--channel", metavar="COL", help="channel column (optional)")
+    group.add_argument(
+        "--session",
+        metavar="COL",
+        help="session (visit) id column (optional); with --journey session, one journey each",
+    )
+    group.add_argument(
+        "--timestamp-format",
+        metavar="FMT",
+        help="strftime format of non-ISO timestamps, e.g. '%%m/%%d/%%Y %%H:%%M'",
+    )
+    group.add_argument(
+        "--separator", metavar="SEP", help="CSV field separator (default: detected from the header)"
+    )
+    group.add_argument(
+        "--duplicates",
+        choices=("drop", "keep"),
+        default="drop",
+        help="events that exactly repeat an earlier one: drop and count them (default) or keep",
+    )
     group.add_argument(
         "--on-invalid",
         choices=("raise", "drop"),
@@ -239,8 +285,17 @@ def _read(args: argparse.Namespace) -> Any:
         timestamp=args.timestamp,
         touchpoint=args.touchpoint,
         channel=args.channel,
+        session=args.session,
+        timestamp_format=args.timestamp_format,
+        separator=_unescape(args.separator),
         on_invalid=args.on_invalid,
+        duplicates=args.duplicates,
     )
+
+
+def _unescape(separator: str | None) -> str | None:
+    """``--separator '\\t'`` as typed in a shell means a tab."""
+    return {"\\t": "\t", "tab": "\t"}.get(separator or "", separator)
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -724,6 +724,24 @@ def _label(moves: list[Move], starts: set[int]) -> list[tuple[str, int, int | No
 _GIVE_TABLE = "; pass a customer table with it: jg.compare(journeys, jmap, customers=table)"
 
 
+def _check_types(journeys: Any, jmap: Any) -> None:
+    """TypeErrors that say what to pass instead of an AttributeError deep inside."""
+    from .journeymap import JourneyMap
+
+    if not isinstance(journeys, Journeys):
+        how = "jg.mine(log)" if isinstance(journeys, EventLog) else "jg.mine(jg.read_events(...))"
+        msg = f"compare() takes mined Journeys first, not a {type(journeys).__name__}; use {how}"
+        raise TypeError(msg)
+    if not isinstance(jmap, JourneyMap):
+        how = "jg.JourneyMap.linear(...), .from_yaml(path) or .from_dict(...)"
+        if isinstance(jmap, list | tuple):
+            how = f"jg.JourneyMap.linear({list(jmap)!r}) (one stage per touchpoint)"
+        elif isinstance(jmap, dict):
+            how = "jg.JourneyMap.linear({stage: [touchpoints]}) or jg.JourneyMap.from_dict(...)"
+        msg = f"compare() takes a JourneyMap, not a {type(jmap).__name__}; build one with {how}"
+        raise TypeError(msg)
+
+
 def compare(
     journeys: Journeys,
     jmap: JourneyMap,
@@ -769,6 +787,7 @@ def compare(
     (2, 'off_map', 1, None)
     (2, 'loop', 2, 'Buy')
     """
+    _check_types(journeys, jmap)
     table = customer_table(customers, ids=journeys.core.id_type, customer=customer)
     stage_of = jmap.stage_of
     index_of = jmap.index_of

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["EventLog", "read_events"]
 
 USUAL_ORDER = ["customer", "timestamp", ROW]  # no tie-breaker: ties keep input order
+DUPLICATE = "exact duplicate"  # a reason rows are dropped for, never an error
 # Reasons a row can be invalid, in the order they are checked: a row is counted
 # under the first reason that applies, so the counts add up to the dropped rows.
 _FIXES = {
@@ -49,7 +50,25 @@ _FIXES = {
         "numbers, set timestamp_unit= for epoch numbers, or pass on_invalid='drop'"
     ),
     "missing touchpoint": "fill the touchpoint or pass on_invalid='drop'",
+    "missing session": (
+        "fill the session id, or leave out session= and split sessions with "
+        "mine(..., session_gap='30m'), or pass on_invalid='drop'"
+    ),
 }
+_ROLE_OF = {
+    "missing customer": "customer",
+    "missing timestamp": "timestamp",
+    "unparseable timestamp": "timestamp",
+    "missing touchpoint": "touchpoint",
+    "missing session": "session",
+}
+# compressed files: suffix -> how to read (polars decompresses gzip and zstd itself)
+_COMPRESSED = {".gz": "polars", ".gzip": "polars", ".zst": "polars", ".bz2": "bz2"}
+_SEPARATORS = (",", ";", "\t", "|")
+# formats tried on unparseable timestamps to suggest timestamp_format=
+_DATES = ("%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y", "%m-%d-%Y", "%d %b %Y")
+_TIMES = (" %H:%M:%S", " %H:%M", "", " %I:%M:%S %p", " %I:%M %p", " %H:%M:%S%.f")
+_LIKELY_FORMATS = tuple(d + t for d in _DATES for t in _TIMES)
 _SUFFIXES = {
     ".csv": "csv",
     ".tsv": "csv",
@@ -194,8 +213,9 @@ def tally(
     """
     by_reason = {reason: n for reason, n in counts.items() if reason is not None and n}
     total = sum(counts.values())
-    if schema.on_invalid == "raise" and by_reason:
-        _raise_invalid(schema, by_reason, examples())
+    invalid = {reason: n for reason, n in by_reason.items() if reason != DUPLICATE}
+    if schema.on_invalid == "raise" and invalid:
+        _raise_invalid(schema, invalid, examples())
     kept = total - sum(by_reason.values())
     if kept == 0:
         detail = "" if not by_reason else f" (all {total:,} rows were invalid: {by_reason})"
@@ -210,19 +230,13 @@ def tally(
 def _raise_invalid(
     schema: EventSchema, by_reason: Mapping[str, int], examples: pl.DataFrame
 ) -> None:
-    role_of = {
-        "missing customer": "customer",
-        "missing timestamp": "timestamp",
-        "unparseable timestamp": "timestamp",
-        "missing touchpoint": "touchpoint",
-    }
     parts = []
     first_column = None
     first_examples: list[dict[str, Any]] = []
     for reason in _FIXES:
         if reason not in by_reason:
             continue
-        role = role_of[reason]
+        role = _ROLE_OF[reason]
         column = schema.roles[role]
         rows = examples.filter(pl.col(REASON) == reason)
         shown = [
@@ -234,14 +248,51 @@ def _raise_invalid(
                 item[column] = r[RAW_TS]
         first_column = first_column or column
         first_examples = first_examples or shown
+        fix = _FIXES[reason]
+        if reason == "unparseable timestamp":
+            fix = _timestamp_fix(rows.get_column(RAW_TS))
         parts.append(
             f"column {column!r}: {by_reason[reason]:,} row(s) with {reason}, "
-            f"e.g. {shown}; fix: {_FIXES[reason]}"
+            f"e.g. {shown}; fix: {fix}"
         )
     msg = "invalid events:\n  " + "\n  ".join(parts)
     raise InvalidEventsError(
         msg, column=first_column, n_rows=sum(by_reason.values()), examples=first_examples
     )
+
+
+def _timestamp_fix(values: pl.Series) -> str:
+    """How to read unparseable timestamps: the strftime format that reads ``values``, if any."""
+    formats = likely_formats(values)
+    if not formats:
+        return _FIXES["unparseable timestamp"] + ", or give timestamp_format= (strftime)"
+    also = f" (or {formats[1]!r} if that is what they mean)" if len(formats) > 1 else ""
+    return (
+        f"they look like {formats[0]!r}: pass timestamp_format={formats[0]!r}{also}, "
+        "or pass on_invalid='drop'"
+    )
+
+
+def likely_formats(values: pl.Series) -> list[str]:
+    """strftime formats, most likely first, that read every one of ``values``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> likely_formats(pl.Series(["03/13/2024 10:00", "12/01/2024 09:30"]))
+    ['%m/%d/%Y %H:%M']
+    """
+    text = values.drop_nulls().str.strip_chars()
+    if text.is_empty():
+        return []
+    out: list[str] = []
+    readings: list[pl.Series] = []
+    for fmt in _LIKELY_FORMATS:
+        parsed = text.str.to_datetime(fmt, strict=False, time_unit="us")
+        if parsed.null_count() == 0 and not any(parsed.equals(r) for r in readings):
+            out.append(fmt)  # a format that reads them differently from those before it
+            readings.append(parsed)
+    return out
 
 
 def order_events(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -353,10 +404,14 @@ def read_events(
     touchpoint: str,
     channel: str | None = None,
     tie_breaker: str | None = None,
+    session: str | None = None,
     attributes: list[str] | None = None,
     timestamp_unit: Literal["auto", "s", "ms", "us", "ns"] = "auto",
+    timestamp_format: str | None = None,
     timezone: str = "UTC",
+    separator: str | None = None,
     on_invalid: Literal["raise", "drop"] = "raise",
+    duplicates: Literal["drop", "keep"] = "drop",
 ) -> SparkEventLog: ...
 
 
@@ -369,10 +424,14 @@ def read_events(
     touchpoint: str,
     channel: str | None = None,
     tie_breaker: str | None = None,
+    session: str | None = None,
     attributes: list[str] | None = None,
     timestamp_unit: Literal["auto", "s", "ms", "us", "ns"] = "auto",
+    timestamp_format: str | None = None,
     timezone: str = "UTC",
+    separator: str | None = None,
     on_invalid: Literal["raise", "drop"] = "raise",
+    duplicates: Literal["drop", "keep"] = "drop",
 ) -> EventLog: ...
 
 
@@ -384,10 +443,14 @@ def read_events(
     touchpoint: str,
     channel: str | None = None,
     tie_breaker: str | None = None,
+    session: str | None = None,
     attributes: list[str] | None = None,
     timestamp_unit: Literal["auto", "s", "ms", "us", "ns"] = "auto",
+    timestamp_format: str | None = None,
     timezone: str = "UTC",
+    separator: str | None = None,
     on_invalid: Literal["raise", "drop"] = "raise",
+    duplicates: Literal["drop", "keep"] = "drop",
 ) -> EventLog | SparkEventLog:
     """Read raw events into a validated `EventLog`.
 
@@ -395,7 +458,9 @@ def read_events(
     ----------
     source
         A polars DataFrame or LazyFrame, a pandas DataFrame, a pyarrow Table, or
-        a path (or glob) to CSV, Parquet or NDJSON files. A Spark DataFrame
+        a path (or glob) to CSV, Parquet or NDJSON files. CSV and NDJSON may be
+        compressed (``.csv.gz``, ``.csv.zst``, ``.csv.bz2``, ``.ndjson.gz``...);
+        bzip2 files are decompressed into memory. A Spark DataFrame
         gives a ``SparkEventLog``, checked by the same rules in Spark (see
         "Running on Spark" in the docs).
     customer, timestamp, touchpoint
@@ -406,19 +471,35 @@ def read_events(
     tie_breaker
         Optional column ordering events of one customer with equal timestamps
         (e.g. a sequence number). Without it, equal timestamps keep input order.
+    session
+        Optional column holding a session (visit) id. ``mine(log,
+        journey="session")`` then makes one journey per session: a new session
+        starts wherever the id changes between a customer's consecutive events.
     attributes
         Extra columns to carry along; by default all other columns are kept.
     timestamp_unit
         For epoch numbers: ``"s"``, ``"ms"``, ``"us"``, ``"ns"``, or ``"auto"``
         (per value: below 1e11 seconds, below 1e14 milliseconds, below 1e17
         microseconds, else nanoseconds).
+    timestamp_format
+        strftime format of text timestamps that are not ISO 8601, e.g.
+        ``"%m/%d/%Y %H:%M"``. ISO 8601 values are still read as such. When
+        timestamps cannot be read, the error suggests the format they look like.
     timezone
         Zone of timestamps written without one (naive datetimes and strings
         without offset). Everything is converted to UTC.
+    separator
+        Field separator of CSV files; by default detected from the header line
+        (the most frequent of ``,`` ``;`` tab ``|``).
     on_invalid
         ``"raise"`` (default) raises `InvalidEventsError` naming the
         column, the number of bad rows, examples and the fix; ``"drop"`` drops
         those rows and counts them by reason in `report`.
+    duplicates
+        ``"drop"`` (default): an event that exactly repeats an earlier one (same
+        customer, time, touchpoint, channel, session and attributes: a retried
+        tracking call) is dropped and counted as ``"exact duplicate"`` in
+        `report`; ``"keep"`` keeps them.
 
     Examples
     --------
@@ -444,10 +525,14 @@ def read_events(
         touchpoint=touchpoint,
         channel=channel,
         tie_breaker=tie_breaker,
+        session=session,
         attributes=None if attributes is None else tuple(attributes),
         timestamp_unit=timestamp_unit,
+        timestamp_format=timestamp_format,
         timezone=timezone,
+        separator=separator,
         on_invalid=on_invalid,
+        duplicates=duplicates,
     )
     if type(source).__module__.startswith("pyspark.sql"):
         from . import _spark  # imports pyspark only now
@@ -486,22 +571,62 @@ def _scan(path: str, schema: EventSchema) -> pl.LazyFrame:
     if not matches or not all(Path(p).is_file() for p in matches):
         msg = f"no event file at {path!r}; check the path (globs like 'events/*.parquet' work)"
         raise InvalidEventsError(msg)
-    kinds = {_SUFFIXES.get(Path(p).suffix.lower()) for p in matches}
-    if len(kinds) != 1 or None in kinds:
+    kinds = {_kind(p) for p in matches}
+    if len(kinds) != 1 or any(kind is None for kind, _ in kinds):
         msg = (
             f"cannot tell the format of {path!r}; use files ending in .csv, .parquet or "
-            ".ndjson/.jsonl, all of one kind"
+            ".ndjson/.jsonl (or .tsv; CSV and NDJSON may end in .gz, .zst or .bz2), all of one kind"
         )
         raise InvalidEventsError(msg)
-    kind = kinds.pop()
+    kind, compression = kinds.pop()
     # ids and names are text: never let CSV inference turn '007' into 7
-    text_cols = {c: pl.String for c in (schema.customer, schema.touchpoint, schema.channel) if c}
-    if kind == "csv":
-        sep = "\t" if Path(matches[0]).suffix.lower() == ".tsv" else ","
-        return pl.scan_csv(matches, separator=sep, schema_overrides=text_cols)
+    text_cols = {
+        c: pl.String
+        for c in (schema.customer, schema.touchpoint, schema.channel, schema.session)
+        if c
+    }
     if kind == "parquet":
         return pl.scan_parquet(matches)
-    return pl.scan_ndjson(matches, infer_schema_length=10_000)
+    sources: list[Any] = list(matches)
+    if compression == "bz2":  # polars reads gzip and zstd; bzip2 through the standard library
+        import bz2
+
+        sources = [bz2.BZ2File(p).read() for p in matches]
+    if kind == "ndjson":
+        if compression == "bz2":
+            return pl.concat(
+                [pl.read_ndjson(s, infer_schema_length=10_000) for s in sources]
+            ).lazy()
+        return pl.scan_ndjson(matches, infer_schema_length=10_000)
+    sep = schema.separator or _separator(sources[0], tab=".tsv" in Path(matches[0]).suffixes)
+    if compression == "bz2":
+        frames = [pl.read_csv(s, separator=sep, schema_overrides=text_cols) for s in sources]
+        return pl.concat(frames).lazy()
+    return pl.scan_csv(matches, separator=sep, schema_overrides=text_cols)
+
+
+def _kind(path: str) -> tuple[str | None, str | None]:
+    """Format and compression of a file from its name (``x.csv.gz``: ``("csv", "polars")``)."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    compression = _COMPRESSED.get(suffixes[-1]) if suffixes else None
+    if compression is not None:
+        suffixes = suffixes[:-1]
+    kind = _SUFFIXES.get(suffixes[-1]) if suffixes else None
+    if kind == "parquet" and compression is not None:
+        return None, None
+    return kind, compression
+
+
+def _separator(source: str | bytes, *, tab: bool) -> str:
+    """The most frequent of ``,`` ``;`` tab ``|`` in the CSV header line (``,`` if none)."""
+    header = pl.read_csv(source, n_rows=1, has_header=False, separator="\x1f", quote_char=None).row(
+        0
+    )[0]
+    counts = {sep: str(header or "").count(sep) for sep in _SEPARATORS}
+    best = max(counts, key=lambda sep: counts[sep])
+    if counts[best] == 0:
+        return "\t" if tab else ","
+    return best
 
 
 def _canonical(lf: pl.LazyFrame, schema: EventSchema) -> EventLog:
@@ -510,6 +635,13 @@ def _canonical(lf: pl.LazyFrame, schema: EventSchema) -> EventLog:
         if column not in available:
             close = difflib.get_close_matches(column, available.names(), n=3)
             hint = f"; did you mean {close}?" if close else ""
+            fused = _fused(available.names(), schema.separator)
+            if fused is not None:
+                name, sep = fused
+                hint = (
+                    f"; the header {name!r} looks like several columns joined by {sep!r}: "
+                    f"pass separator={sep!r}"
+                )
             msg = (
                 f"column {column!r} (given as {role}=) is not in the events; "
                 f"columns are {available.names()}{hint}"
@@ -549,8 +681,11 @@ def _canonical(lf: pl.LazyFrame, schema: EventSchema) -> EventLog:
         .then(pl.lit("unparseable timestamp"))
         .when(touchpoint.is_null() | (touchpoint == ""))
         .then(pl.lit("missing touchpoint"))
-        .otherwise(None)
     )
+    session = None
+    if schema.session is not None:
+        session = _id_column(schema.session, available[schema.session], role="session")
+        reason = reason.when(session.is_null() | (session == "")).then(pl.lit("missing session"))
     columns = [
         customer.alias("customer"),
         ts.alias("timestamp"),
@@ -561,10 +696,29 @@ def _canonical(lf: pl.LazyFrame, schema: EventSchema) -> EventLog:
         columns.append(channel.alias("channel"))
     if schema.tie_breaker is not None:
         columns.append(pl.col(schema.tie_breaker).alias("tie_breaker"))
+    if session is not None:
+        columns.append(session.alias("session"))
     columns += [pl.col(c) for c in attributes]
-    columns += [pl.col(ROW), reason.alias(REASON), raw_ts.cast(pl.String).alias(RAW_TS)]
+    names = [*schema.roles, *attributes]
+    columns += [pl.col(ROW), reason.otherwise(None).alias(REASON)]
+    columns.append(raw_ts.cast(pl.String).alias(RAW_TS))
     # RAW_TS is only read by error messages; projection pushdown skips it otherwise
-    return EventLog(lf.with_row_index(ROW).select(columns), schema)
+    frame = lf.with_row_index(ROW).select(columns)
+    if schema.duplicates == "drop":  # the first of equal valid events is kept
+        repeat = pl.col(REASON).is_null() & ~pl.struct(names).is_first_distinct()
+        frame = frame.with_columns(
+            pl.when(repeat).then(pl.lit(DUPLICATE)).otherwise(pl.col(REASON)).alias(REASON)
+        )
+    return EventLog(frame, schema)
+
+
+def _fused(names: list[str], given: str | None) -> tuple[str, str] | None:
+    """A column name that looks like a whole header line, and the separator it holds."""
+    for name in names:
+        for sep in _SEPARATORS:
+            if sep != given and name.count(sep) >= 2:
+                return name, sep
+    return None
 
 
 def _canonical_names(schema: EventSchema) -> set[str]:
@@ -626,7 +780,23 @@ def _timestamp(schema: EventSchema, dtype: pl.DataType) -> pl.Expr:
             .dt.convert_time_zone("UTC")
             for f in _ISO_NAIVE
         ]
-        return pl.coalesce([*zoned, *naive])
+        given = []
+        if schema.timestamp_format is not None:
+            fmt = schema.timestamp_format
+            raw = col.str.strip_chars()
+            if "%z" in fmt or "%:z" in fmt:
+                given.append(
+                    raw.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC")
+                )
+            else:
+                given.append(
+                    raw.str.to_datetime(fmt, strict=False, time_unit="us")
+                    .dt.replace_time_zone(
+                        schema.timezone, ambiguous="earliest", non_existent="null"
+                    )
+                    .dt.convert_time_zone("UTC")
+                )
+        return pl.coalesce([*given, *zoned, *naive])
     if dtype.is_numeric():
         value = col.cast(pl.Float64)
         if schema.timestamp_unit == "auto":

@@ -464,7 +464,9 @@ def mine(
     journey
         ``"customer"`` (default): one journey per customer, id = customer id.
         ``"session"``: one journey per customer session, id = ``"{customer}#{n}"``
-        with ``n`` counting the customer's sessions from 1 (needs ``session_gap``).
+        with ``n`` counting the customer's sessions from 1. Sessions come from
+        the log's session column (``read_events(..., session=...)``: a new
+        session wherever the id changes) and/or ``session_gap``; one is needed.
     collapse_repeats
         Merge consecutive events of the same touchpoint into the first one,
         within a session (a repeat after a ``session_gap`` is kept).
@@ -496,6 +498,7 @@ def mine(
     4 rows read, 3 kept
       dropped 1: collapsed into the previous event
     """
+    _check_log(log)
     options = validated(
         MineOptions,
         session_gap=session_gap,
@@ -507,6 +510,7 @@ def mine(
         start=start,
         end=end,
         by_channel=by_channel,
+        session_column=log.schema.session is not None,
     )
     if not isinstance(log, EventLog):
         from . import _spark  # imports pyspark only now
@@ -518,6 +522,7 @@ def mine(
     columns = ["customer", "timestamp", "touchpoint", ROW]
     columns += ["channel"] if log.has_channel else []
     columns += ["tie_breaker"] if log.schema.tie_breaker is not None else []
+    columns += ["session"] if log.schema.session is not None else []
 
     touchpoint = pl.col("touchpoint")
     if options.rename:
@@ -569,6 +574,15 @@ def mine(
     )
     core = Core(encode(frame), options=options, sort_keys=sort_keys, has_channel=log.has_channel)
     return Journeys(core, report=report)
+
+
+def _check_log(log: object) -> None:
+    if not isinstance(log, EventLog):
+        msg = (
+            f"mine() takes an EventLog, not a {type(log).__name__}; read the events first: "
+            "jg.mine(jg.read_events(frame, customer=..., timestamp=..., touchpoint=...))"
+        )
+        raise TypeError(msg)
 
 
 def _add_reports(a: IngestReport, b: IngestReport) -> IngestReport:

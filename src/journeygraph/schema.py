@@ -43,8 +43,9 @@ def parse_duration(value: str | dt.timedelta | int | float, *, name: str) -> dt.
         out = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
     else:
         msg = (
-            f"{name}={value!r} is not a duration; write it like '30m', '1.5h', '2d', "
-            "'500ms', a number of seconds, or a datetime.timedelta"
+            f"{name}={value!r} is not a duration; write a number and a unit, like '30m', "
+            "'2h', '1d' (units: ms, s, m or min, h, d, w; '1.5h' works), a number of seconds, "
+            "or a datetime.timedelta"
         )
         raise JourneygraphError(msg)
     if out <= dt.timedelta(0):
@@ -62,11 +63,17 @@ def validated(model: type[_M], **kwargs: Any) -> _M:
     try:
         return model(**kwargs)
     except pydantic.ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        msg = f"invalid {model.__name__} options: {problems}"
+        problems = []
+        for err in exc.errors():
+            cause = err.get("ctx", {}).get("error")
+            if err["type"] == "value_error" and isinstance(cause, ValueError):
+                problems.append(str(cause))  # our own message, already names the option
+                continue
+            where = ".".join(str(p) for p in err["loc"]) or "arguments"
+            problems.append(f"{where}={err.get('input')!r}: {err['msg']}")
+        msg = f"invalid {model.__name__} options: " + "; ".join(problems)
+        if len(problems) == 1 and problems[0].split("=")[0] in model.model_fields:
+            msg = problems[0]
         raise JourneygraphError(msg) from None
 
 
@@ -86,9 +93,32 @@ class EventSchema(Frozen):
     channel: str | None = None
     tie_breaker: str | None = None
     attributes: tuple[str, ...] | None = None
+    session: str | None = None
     timestamp_unit: Literal["auto", "s", "ms", "us", "ns"] = "auto"
+    timestamp_format: str | None = None
     timezone: str = "UTC"
+    separator: str | None = None
     on_invalid: Literal["raise", "drop"] = "raise"
+    duplicates: Literal["drop", "keep"] = "drop"
+
+    @field_validator("separator", mode="after")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode()) != 1:
+            msg = f"separator={value!r} must be one character, like ',', ';', '\\t' or '|'"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("timestamp_format", mode="after")
+    @classmethod
+    def _strftime(cls, value: str | None) -> str | None:
+        if value is not None and "%" not in value:
+            msg = (
+                f"timestamp_format={value!r} has no strftime codes; write it like "
+                "'%m/%d/%Y %H:%M' or '%d.%m.%Y %H:%M:%S'"
+            )
+            raise ValueError(msg)
+        return value
 
     @model_validator(mode="after")
     def _distinct_columns(self) -> EventSchema:
@@ -98,6 +128,7 @@ class EventSchema(Frozen):
             "touchpoint": self.touchpoint,
             "channel": self.channel,
             "tie_breaker": self.tie_breaker,
+            "session": self.session,
         }
         seen: dict[str, str] = {}
         for role, column in roles.items():
@@ -121,6 +152,8 @@ class EventSchema(Frozen):
             out["channel"] = self.channel
         if self.tie_breaker is not None:
             out["tie_breaker"] = self.tie_breaker
+        if self.session is not None:
+            out["session"] = self.session
         return out
 
 
@@ -136,6 +169,7 @@ class MineOptions(Frozen):
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     by_channel: bool = False
+    session_column: bool = False  # sessions from the log's session column (read_events session=)
 
     @field_validator("session_gap", mode="before")
     @classmethod
@@ -153,8 +187,12 @@ class MineOptions(Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> MineOptions:
-        if self.journey == "session" and self.session_gap is None:
-            msg = "journey='session' needs session_gap=, e.g. session_gap='30m'"
+        if self.journey == "session" and self.session_gap is None and not self.session_column:
+            msg = (
+                "journey='session' needs sessions: read the log with a session column "
+                "(read_events(..., session='session_id')) or pass session_gap=, e.g. "
+                "session_gap='30m'"
+            )
             raise ValueError(msg)
         if self.start is not None and self.end is not None and self.start >= self.end:
             msg = f"start={self.start} must be before end={self.end}"

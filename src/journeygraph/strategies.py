@@ -302,7 +302,8 @@ def event_logs(
     ... @given(event_logs(customers=(1, 3), channels=["web", "app"]))
     ... def test_every_row_is_kept(df):
     ...     log = jg.read_events(df, customer="customer", timestamp="timestamp",
-    ...                          touchpoint="touchpoint", channel="channel")
+    ...                          touchpoint="touchpoint", channel="channel",
+    ...                          duplicates="keep")
     ...     assert log.report.rows_kept == df.height
     >>> test_every_row_is_kept()
     """
