@@ -236,7 +236,7 @@ def test_overlay_stages_in_map_order_and_styles(tmp_path: Path) -> None:
 def test_sizes_follow_volume_and_widths_follow_weight(tmp_path: Path) -> None:
     graph = aggregate()
     data = embedded(jg.to_html(graph, tmp_path / "a.html"))
-    sizes = sorted((graph.nodes[n["name"]]["visits"], n["size"]) for n in data["nodes"])
+    sizes = sorted((graph.nodes[n["name"]]["journeys"], n["size"]) for n in data["nodes"])
     assert [s for _, s in sizes] == sorted(s for _, s in sizes)
     assert sizes[0][1] < sizes[-1][1]
     widths = sorted(

@@ -93,6 +93,15 @@ def section_facts(facts: Facts, sections: Sequence[Section] | None = None) -> di
     return {s.key: s.compute(facts) for s in sections if s.compute is not None and s.shown(facts)}
 
 
+def _unit(facts: Facts) -> str:
+    """What one journey is on this page: ``"customer"`` or ``"session"``."""
+    return "session" if facts.journeys.options.journey == "session" else "customer"
+
+
+def _customers_of(facts: Facts) -> int:
+    return int(facts.journeys.stats.get_column("customer").n_unique())
+
+
 def _lede(facts: Facts) -> str:
     j = facts.journeys
     kind = (
@@ -103,8 +112,15 @@ def _lede(facts: Facts) -> str:
     names = facts.div.jmap.stage_names
     if len(names) > 8:
         names = (*names[:3], f"{len(names) - 5} more", *names[-2:])
+    unit = _unit(facts)
+    whose = ""
+    if unit == "session":
+        whose = (
+            f" of {_page.count(_customers_of(facts), 'customer')} (a journey is one session: "
+            "every share on this page counts sessions)"
+        )
     return (
-        f"{_page.count(j.n_journeys, 'customer')}, {_page.count(j.n_events, 'event')} over "
+        f"{_page.count(j.n_journeys, unit)}{whose}, {_page.count(j.n_events, 'event')} over "
         f"{_page.count(len(j.touchpoints), 'touchpoint')}, held against {kind} "
         f"({' → '.join(names)}) and grouped into "
         f"{_page.count(facts.archetypes.height, 'archetype')}."
@@ -121,8 +137,12 @@ def _headline(facts: Facts, _drawings: Drawings, _own: None) -> str:
     j, s = facts.journeys, facts.summary
     top_exit, top_exit_share = facts.exits[0]
     reach = facts.reach.sort(["drop_off", "stage"], descending=[True, False]).row(0, named=True)
-    kpis = [
-        _kpi("customers", "customers", f"{j.n_journeys:,}", j.n_journeys),
+    units = _unit(facts) + "s"
+    kpis = [_kpi(units, units, f"{j.n_journeys:,}", j.n_journeys)]
+    if units == "sessions":
+        n = _customers_of(facts)
+        kpis.append(_kpi("customers", "customers", f"{n:,}", n))
+    kpis += [
         _kpi("events", "events", f"{j.n_events:,}", j.n_events),
         _kpi(
             "conformance",
@@ -186,7 +206,8 @@ def _leave(facts: Facts, _drawings: Drawings, _own: None) -> str:
     return _section(
         "leave",
         "Where journeys leave",
-        "<p>The last touchpoint of each journey, and the last stage of the map it reached.</p>\n",
+        f"<p>The last touchpoint of each journey (one {_unit(facts)}), and the last stage of "
+        "the map it reached.</p>\n",
         '<div class="jg-pair">',
         f"<figure>{chart}<figcaption>Last touchpoint (top {len(exits)}).</figcaption></figure>",
         f"<figure>{stages}<figcaption>Last stage of the map reached.</figcaption></figure>",
@@ -207,6 +228,8 @@ def _map(facts: Facts, drawings: Drawings, _own: None) -> str:
         )
     else:
         origin = ""
+    for warning in facts.div.map_warnings:  # map touchpoints the data never has
+        origin += f'<p class="jg-note jg-warning">Warning: {e(_page.text(warning))}</p>\n'
     reach = facts.reach
     chart = _bar_chart(
         "stage-reach",
@@ -236,7 +259,8 @@ def _map(facts: Facts, drawings: Drawings, _own: None) -> str:
         "Against the journey map",
         origin,
         f'<p>Stages: <span class="jg-stages">{e(_page.text(stages))}</span>. '
-        f"{_pct(facts.summary['conformance'])} of journeys follow the map without any "
+        f"{_pct(facts.summary['conformance'])} of journeys ({_unit(facts)}s) follow the map "
+        "without any "
         f"deviation; the mean fitness is {_pct(facts.summary['mean_fitness'])} "
         "(1 follows the map, 0 matches nothing).</p>\n",
         _graph_box("overlay", drawings.overlay, "graphs/overlay.html"),
@@ -556,7 +580,7 @@ def _notes(facts: Facts, _drawings: Drawings, _own: None) -> str:
     model = facts.arch.model
     items = [
         f"Events: {e(report)}.",
-        "Journeys: one per customer, mined with jg.mine defaults.",
+        _mined(facts),
         (
             "Journey map: proposed from the journeys by JourneyMap.from_journeys "
             f"(proposed-map.yaml): the touchpoints at least {facts.proposed * 100:.0f} % of "
@@ -643,6 +667,20 @@ _TITLES = {s.key: s.title for s in SECTIONS}
 
 
 # ---------------------------------------------------------------------- pieces
+def _mined(facts: Facts) -> str:
+    options = facts.journeys.options
+    set_ = {
+        name: value
+        for name, value in options.model_dump().items()
+        if value not in (None, False) and name not in ("journey", "session_column")
+    }
+    how = "; ".join(f"{k}={v}" for k, v in sorted(set_.items())) or "defaults"
+    if options.journey == "session":
+        source = "the session id column" if options.session_column else "the session gap"
+        return f"Journeys: one per session (sessions from {source}), mined with {how}."
+    return f"Journeys: one per customer, mined with {how}."
+
+
 def _kpi(key: str, label: str, shown: str, raw: Any) -> str:
     e = html.escape
     return (

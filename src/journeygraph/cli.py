@@ -22,6 +22,7 @@ import argparse
 import re
 import shlex
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     run: Callable[[argparse.Namespace], int] = args.run
     try:
-        return run(args)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            try:
+                return run(args)
+            finally:  # say them once, without a source line
+                for warning in caught:
+                    print(f"{_PROG}: warning: {warning.message}", file=sys.stderr)
     except JourneygraphError as err:  # its fixes name Python keywords; say the flag here
         return _fail(_flags(str(err)))
     except pl.exceptions.PolarsError as err:
@@ -148,6 +155,8 @@ def _parser() -> argparse.ArgumentParser:
         help="invalid rows (missing or unparseable values): stop with the list (raise, the "
         "default) or leave them out, counted by reason on standard error (drop)",
     )
+    mining = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    _mining_options(mining.add_argument_group("mining (see jg.mine)"))
     common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     common.add_argument(
         "--no-progress", action="store_true", help="no progress bars on standard error"
@@ -171,7 +180,9 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    report = command("report", "Write the one-page HTML report of an event log.", _report, events)
+    report = command(
+        "report", "Write the one-page HTML report of an event log.", _report, events, mining
+    )
     report.add_argument(
         "--map",
         type=Path,
@@ -212,8 +223,8 @@ def _parser() -> argparse.ArgumentParser:
         "Mine journeys: write edges, nodes and stats as Parquet and the aggregate graph as HTML.",
         _mine,
         events,
+        mining,
     )
-    mined.add_argument("--session-gap", metavar="GAP", help="split journeys at gaps like 30m")
     mined.add_argument(
         "--top-k",
         type=_at_least(1, "transitions per touchpoint"),
@@ -240,6 +251,69 @@ def _parser() -> argparse.ArgumentParser:
     )
     _model_options(demo)
     return parser
+
+
+def _mining_options(group: Any) -> None:
+    group.add_argument(
+        "--journey",
+        choices=("customer", "session"),
+        help="one journey per customer or per session (default: session when --session or "
+        "--session-gap is given, else customer)",
+    )
+    group.add_argument(
+        "--session-gap", metavar="GAP", help="start a new session after a gap like 30m, 2h, 1d"
+    )
+    group.add_argument(
+        "--collapse-repeats",
+        action="store_true",
+        help="merge consecutive events of the same touchpoint within a session",
+    )
+    group.add_argument(
+        "--rename",
+        action="append",
+        metavar="OLD=NEW",
+        help="rename a touchpoint (repeat the option, or separate pairs with commas)",
+    )
+    group.add_argument(
+        "--keep", action="append", metavar="TP", help="keep only these touchpoints (repeatable)"
+    )
+    group.add_argument(
+        "--drop", action="append", metavar="TP", help="drop these touchpoints (repeatable)"
+    )
+    group.add_argument("--start", metavar="TIME", help="keep events at or after this ISO time")
+    group.add_argument("--end", metavar="TIME", help="keep events before this ISO time")
+
+
+def _mine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of jg.mine from the mining options."""
+    import datetime as dt
+
+    journey = args.journey
+    if journey is None:
+        journey = "session" if args.session_gap or args.session else "customer"
+    options: dict[str, Any] = {"journey": journey, "collapse_repeats": args.collapse_repeats}
+    if args.session_gap is not None:
+        options["session_gap"] = args.session_gap
+    if args.rename:
+        pairs = [p for text in args.rename for p in text.split(",") if p.strip()]
+        bad = [p for p in pairs if p.count("=") != 1 or not all(p.split("="))]
+        if bad:
+            msg = f"--rename {bad[0]!r} is not OLD=NEW; write it like --rename Home=home"
+            raise JourneygraphError(msg)
+        options["rename"] = dict(p.strip().split("=") for p in pairs)
+    for name in ("keep", "drop"):
+        values = getattr(args, name)
+        if values:
+            options[name] = sorted({v.strip() for text in values for v in text.split(",")})
+    for name in ("start", "end"):
+        text = getattr(args, name)
+        if text is not None:
+            try:
+                options[name] = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                msg = f"--{name} {text!r} is not an ISO time; write it like 2024-03-01T08:00"
+                raise JourneygraphError(msg) from None
+    return options
 
 
 def _model_options(parser: argparse.ArgumentParser) -> None:
@@ -304,8 +378,9 @@ def _report(args: argparse.Namespace) -> int:
     log = _read(args)
     jmap = _journey_map(args.map) if args.map is not None else None
     customers = _table(args.customers, args.customer) if args.customers is not None else None
+    journeys = jg.mine(log, **_mine_options(args))
     page = jg.report(
-        log,
+        journeys,
         jmap,
         args.out,
         outcome=args.outcome,
@@ -319,8 +394,8 @@ def _report(args: argparse.Namespace) -> int:
         by=args.by,
         every=args.every,
     )
-    if log.report.rows_dropped:
-        print(log.report, file=sys.stderr)
+    if journeys.report.rows_dropped:
+        print(journeys.report, file=sys.stderr)
     print(f"report: {page.resolve()}")
     return 0
 
@@ -363,9 +438,7 @@ def _table(path: Path, customer: str) -> pl.DataFrame:
 def _mine(args: argparse.Namespace) -> int:
     import journeygraph as jg
 
-    log = _read(args)
-    options = {} if args.session_gap is None else {"session_gap": args.session_gap}
-    journeys = jg.mine(log, **options)
+    journeys = jg.mine(_read(args), **_mine_options(args))
     out: Path = args.out
     if out.exists() and not out.is_dir():
         msg = f"--out {str(out)!r} is a file; name a folder"

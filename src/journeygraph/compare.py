@@ -29,6 +29,8 @@ follows the map, 0 when nothing matches.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import warnings
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -497,18 +499,40 @@ class Divergence:
             )
         )
 
+    def _journeys_through(self) -> dict[int | str, int]:
+        """Distinct journeys visiting each stage (by index) and each off-map touchpoint."""
+        visits = self._visits
+        on_map = visits.filter(pl.col("symbol") >= 0).group_by("symbol")
+        stages = on_map.agg(pl.col(JOURNEY).n_unique())
+        off = visits.filter(pl.col("symbol") < 0).group_by(pl.col("touchpoint").cast(pl.String))
+        out: dict[int | str, int] = {int(s): int(n) for s, n in stages.iter_rows()}
+        out.update({str(t): int(n) for t, n in off.agg(pl.col(JOURNEY).n_unique()).iter_rows()})
+        return out
+
+    @cached_property
+    def map_warnings(self) -> list[str]:
+        """Map touchpoints the journeys never visit, each with the likely name meant.
+
+        `compare` issues each as a ``UserWarning``; the report shows them.
+        """
+        return [_never_occurs(t, hint) for t, hint in _unvisited(self.jmap, self.journeys)]
+
     def overlay_graph(self, *, top_shadow: int = 20) -> nx.DiGraph[str]:
         """The overlay as a ``networkx.DiGraph`` ready for rendering.
 
         Stage nodes carry ``index``, ``reach``, ``reach_ideal`` and
         ``drop_off``; touchpoint nodes off the map carry ``kind="off_map"``.
-        Edges carry ``kind`` (``map``/``shadow``), ``used`` (map edges with at
-        least one journey), ``journeys`` and ``bypassed``. Only the
+        Every node carries ``journeys``: the distinct journeys through it (for a
+        stage, ``reach`` times the number of journeys). Edges carry ``kind``
+        (``map``/``shadow``), ``used`` (map edges with at least one journey),
+        ``journeys`` and ``bypassed``. Only the
         ``top_shadow`` busiest shadow paths are kept.
         """
         g: nx.DiGraph[str] = nx.DiGraph()
+        through = self._journeys_through()
         for i, row in enumerate(self.stage_reach().iter_rows(named=True)):
-            g.add_node(row.pop("stage"), kind="stage", index=i, **row)
+            stage = row.pop("stage")
+            g.add_node(stage, kind="stage", index=i, **row, journeys=through.get(i, 0))
         overlay = self.overlay()
         shadow = overlay.filter(pl.col("kind") == "shadow").head(top_shadow)
         for row in pl.concat([overlay.filter(pl.col("kind") == "map"), shadow]).iter_rows(
@@ -516,7 +540,7 @@ class Divergence:
         ):
             for node in (row["source"], row["target"]):
                 if node not in g:
-                    g.add_node(node, kind="off_map")
+                    g.add_node(node, kind="off_map", journeys=through.get(node, 0))
             g.add_edge(
                 row["source"],
                 row["target"],
@@ -724,6 +748,42 @@ def _label(moves: list[Move], starts: set[int]) -> list[tuple[str, int, int | No
 _GIVE_TABLE = "; pass a customer table with it: jg.compare(journeys, jmap, customers=table)"
 
 
+def _unvisited(jmap: JourneyMap, journeys: Journeys) -> list[tuple[str, str | None]]:
+    """Map touchpoints absent from the journeys, with a case-insensitive or close match."""
+    seen = list(journeys.touchpoints)
+    by_case = {t.casefold(): t for t in seen}
+    out = []
+    for stage in jmap.stages:
+        for t in stage.touchpoints:
+            if t in seen:
+                continue
+            close = difflib.get_close_matches(t, seen, n=1, cutoff=0.6)
+            out.append((t, by_case.get(t.casefold()) or (close[0] if close else None)))
+    return out
+
+
+def _never_occurs(touchpoint: str, hint: str | None) -> str:
+    guess = f"; did you mean {hint!r}?" if hint is not None else "."
+    return f"map touchpoint {touchpoint!r} never occurs in the journeys{guess}"
+
+
+def _check_map_against(jmap: JourneyMap, journeys: Journeys) -> None:
+    """Raise when no map touchpoint occurs in the journeys: every number would be 0."""
+    missing = _unvisited(jmap, journeys)
+    owned = [t for stage in jmap.stages for t in stage.touchpoints]
+    if len(missing) < len(owned):
+        return
+    hints = [f"{t!r} -> {h!r}" for t, h in missing if h is not None]
+    guess = f"; closest names: {', '.join(hints[:8])}" if hints else ""
+    msg = (
+        f"none of the journey map's touchpoints occur in the journeys: the map has "
+        f"{owned[:12]}, the journeys have {list(journeys.touchpoints)[:12]}{guess}. "
+        "Fix the map's touchpoint names (they are case-sensitive) or rename the events: "
+        "mine(..., rename={...})"
+    )
+    raise JourneygraphError(msg)
+
+
 def _check_types(journeys: Any, jmap: Any) -> None:
     """TypeErrors that say what to pass instead of an AttributeError deep inside."""
     from .journeymap import JourneyMap
@@ -788,6 +848,7 @@ def compare(
     (2, 'loop', 2, 'Buy')
     """
     _check_types(journeys, jmap)
+    _check_map_against(jmap, journeys)
     table = customer_table(customers, ids=journeys.core.id_type, customer=customer)
     stage_of = jmap.stage_of
     index_of = jmap.index_of
@@ -838,7 +899,7 @@ def compare(
         .sort(JOURNEY)
     )
     costs, moves = align(automaton, distinct.get_column("_symbols").to_list())
-    return Divergence(
+    div = Divergence(
         journeys,
         jmap,
         strict=strict,
@@ -849,3 +910,6 @@ def compare(
         shortest=automaton.shortest_word,
         customers=table,
     )
+    for message in div.map_warnings:
+        warnings.warn(message, UserWarning, stacklevel=2)
+    return div

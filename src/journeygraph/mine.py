@@ -63,6 +63,8 @@ class Journeys:
     ----------
     options : MineOptions
         The options the journeys were mined with.
+    log : EventLog or None
+        The event log they were mined from (None after `merge`).
     touchpoints : list[str]
         The touchpoint vocabulary, sorted; the categories of every touchpoint column.
 
@@ -82,6 +84,7 @@ class Journeys:
 
     def __init__(self, core: Core, *, report: IngestReport) -> None:
         self._core = core
+        self.log: EventLog | None = None
         self.options: MineOptions = core.options
         self._report_in = report  # rows through ingestion and filters, before collapsing
         self.touchpoints: list[str] = core.touchpoints
@@ -573,7 +576,9 @@ def mine(
         repaired=ingest_report.repaired,
     )
     core = Core(encode(frame), options=options, sort_keys=sort_keys, has_channel=log.has_channel)
-    return Journeys(core, report=report)
+    journeys = Journeys(core, report=report)
+    journeys.log = log
+    return journeys
 
 
 def _check_log(log: object) -> None:

@@ -47,7 +47,7 @@ __all__ = ["Shown", "show", "to_html"]
 # chosen ``weight``, a journey graph's ``count``, the overlay's ``journeys``.
 _WEIGHTS = ("weight", "count", "journeys", "events", "customers")
 # Node attributes tried, in order, for the node size.
-_VOLUMES = ("visits", "events", "customers", "journeys", "count")
+_VOLUMES = ("journeys", "customers", "visits", "events", "count")  # distinct journeys first
 _MAX_LABEL = 32  # characters of a name on the canvas; the tooltip has it whole
 _AUTO_EDGE_LABELS = 60  # label edges with their weight when at most this many are shown
 _STAGE_GAP = 260  # px between stages of a journey map
@@ -129,9 +129,9 @@ def to_html(
         Page heading; by default ``graph.graph["title"]`` or a description of the graph.
     node_size
         Numeric node attribute for node size. By default the first of
-        ``visits``, ``events``, ``customers``, ``journeys``, ``count`` that
-        every node has, else the weight through the node (the larger of in
-        and out).
+        ``journeys``, ``customers`` (distinct journeys through the node),
+        ``visits``, ``events``, ``count`` that every node has, else the weight
+        through the node (the larger of in and out).
     edge_labels
         Write each edge's weight on it; by default only when at most 60
         edges are shown.

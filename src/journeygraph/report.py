@@ -62,7 +62,7 @@ from .cluster import ArchetypeModel, cluster
 from .compare import compare
 from .ingest import EventLog
 from .journeymap import JourneyMap
-from .mine import mine
+from .mine import Journeys, mine
 from .render import draw
 
 __all__ = ["report"]
@@ -77,7 +77,7 @@ REPORT_SECTIONS = (*SECTIONS[:-1], *SEGMENT_SECTIONS, SECTIONS[-1])
 
 
 def report(
-    log: EventLog,
+    log: EventLog | Journeys,
     jmap: JourneyMap | None = None,
     outdir: str | os.PathLike[str] | None = None,
     *,
@@ -105,7 +105,11 @@ def report(
     Parameters
     ----------
     log
-        Events read with :func:`journeygraph.read_events`.
+        Events read with :func:`journeygraph.read_events` (mined with
+        `mine`'s defaults: one journey per customer), or journeys mined with
+        :func:`journeygraph.mine`, so every mining option applies: sessions
+        (``journey="session"``), renaming, keep/drop, a time window. With
+        session journeys every number on the page counts sessions, and says so.
     jmap
         The company's journey map; None proposes one from the journeys (and
         writes it to ``proposed-map.yaml`` to edit and pass back).
@@ -178,10 +182,13 @@ def report(
     show = sys.stderr.isatty() if progress is None else progress
     with _Steps(show, total=4 if jmap is not None else 5) as step:
         step("reading and mining events")
-        table = _customer_table(log, customers, customer)
+        journeys = log if isinstance(log, Journeys) else mine(log)
+        events = journeys.log
+        if events is None:  # merged journeys: no event attributes to read outcomes from
+            events = log if isinstance(log, EventLog) else None
+        table = _customer_table(events, customers, customer, journeys)
         kind = None if outcome is None else outcome_kind(table, outcome, fix=_fix(outcome))
         score = score_column(table, score, outcome=outcome)
-        journeys = mine(log)
         proposed = PROPOSED_MIN_SHARE if jmap is None else None
         if jmap is None:
             step("proposing a journey map")
@@ -240,11 +247,11 @@ def report(
 def _check_arguments(
     log: Any, jmap: Any, outdir: Any, *, outcome: Any, score: Any, title: Any, reached: Any
 ) -> None:
-    if not isinstance(log, EventLog):
+    if not isinstance(log, EventLog | Journeys):
         msg = (
-            "report needs an EventLog: read the events first with "
-            "jg.read_events(source, customer=..., timestamp=..., touchpoint=...), "
-            f"not {type(log).__name__}"
+            "report needs an EventLog or mined Journeys: read the events first with "
+            "jg.read_events(source, customer=..., timestamp=..., touchpoint=...) (and mine "
+            f"them with jg.mine(log, ...) for sessions or filters), not {type(log).__name__}"
         )
         raise JourneygraphError(msg)
     if jmap is not None and not isinstance(jmap, JourneyMap):
@@ -274,16 +281,22 @@ def _check_arguments(
 
 
 def _customer_table(
-    log: EventLog, customers: pl.DataFrame | None, customer: str | None
+    log: EventLog | None,
+    customers: pl.DataFrame | None,
+    customer: str | None,
+    journeys: Journeys,
 ) -> pl.DataFrame | None:
     """The customer table (the events' own customer column name works as its id column),
     or one made of the events' boolean and numeric attributes."""
     if customers is None:
+        if log is None:
+            return None
         schema = log.lazy().collect_schema()
         usable = [a for a in log.attributes if is_outcome_type(schema[a])]
         return from_attributes(log, usable) if usable else None
-    ids = log.lazy().collect_schema()["customer"]
-    return customer_table(customers, ids=ids, customer=customer, also=log.schema.customer)
+    ids = journeys.core.id_type
+    also = None if log is None else log.schema.customer
+    return customer_table(customers, ids=ids, customer=customer, also=also)
 
 
 def _fix(outcome: str) -> str:
