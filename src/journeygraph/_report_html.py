@@ -672,11 +672,13 @@ def _mined(facts: Facts) -> str:
     set_ = {
         name: value
         for name, value in options.model_dump().items()
-        if value not in (None, False) and name not in ("journey", "session_column")
+        if value not in (None, False) and name != "journey"
     }
     how = "; ".join(f"{k}={v}" for k, v in sorted(set_.items())) or "defaults"
     if options.journey == "session":
-        source = "the session id column" if options.session_column else "the session gap"
+        log = facts.journeys.log
+        column = log is not None and log.schema.session is not None
+        source = "the session id column" if column else "the session gap"
         return f"Journeys: one per session (sessions from {source}), mined with {how}."
     return f"Journeys: one per customer, mined with {how}."
 

@@ -513,12 +513,18 @@ def mine(
         start=start,
         end=end,
         by_channel=by_channel,
-        session_column=log.schema.session is not None,
     )
     if not isinstance(log, EventLog):
         from . import _spark  # imports pyspark only now
 
         return _spark.mine(log, options, mine)
+    if options.journey == "session" and options.session_gap is None and not log.schema.session:
+        msg = (
+            "journey='session' needs sessions: read the log with a session column "
+            "(read_events(..., session='session_id')) or pass session_gap=, e.g. "
+            "session_gap='30m'"
+        )
+        raise JourneygraphError(msg)
     if options.by_channel and not log.has_channel:
         msg = "by_channel=True needs a channel column: read_events(..., channel='your_column')"
         raise JourneygraphError(msg)
@@ -582,7 +588,7 @@ def mine(
 
 
 def _check_log(log: object) -> None:
-    if not isinstance(log, EventLog):
+    if not isinstance(log, EventLog) and type(log).__name__ != "SparkEventLog":
         msg = (
             f"mine() takes an EventLog, not a {type(log).__name__}; read the events first: "
             "jg.mine(jg.read_events(frame, customer=..., timestamp=..., touchpoint=...))"

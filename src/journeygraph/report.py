@@ -213,7 +213,7 @@ def report(
             top_shadow=_TOP_SHADOW,
             top_drivers=_TOP_DRIVERS,
         )
-        channel = log.schema.channel
+        channel = None if events is None else events.schema.channel
         split = "channel" if by is not None and by == channel else by
         facts = dataclasses.replace(facts, by=split, every=every)
         own = section_facts(

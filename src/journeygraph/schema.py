@@ -92,8 +92,8 @@ class EventSchema(Frozen):
     touchpoint: str
     channel: str | None = None
     tie_breaker: str | None = None
-    attributes: tuple[str, ...] | None = None
     session: str | None = None
+    attributes: tuple[str, ...] | None = None
     timestamp_unit: Literal["auto", "s", "ms", "us", "ns"] = "auto"
     timestamp_format: str | None = None
     timezone: str = "UTC"
@@ -169,7 +169,6 @@ class MineOptions(Frozen):
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     by_channel: bool = False
-    session_column: bool = False  # sessions from the log's session column (read_events session=)
 
     @field_validator("session_gap", mode="before")
     @classmethod
@@ -187,13 +186,6 @@ class MineOptions(Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> MineOptions:
-        if self.journey == "session" and self.session_gap is None and not self.session_column:
-            msg = (
-                "journey='session' needs sessions: read the log with a session column "
-                "(read_events(..., session='session_id')) or pass session_gap=, e.g. "
-                "session_gap='30m'"
-            )
-            raise ValueError(msg)
         if self.start is not None and self.end is not None and self.start >= self.end:
             msg = f"start={self.start} must be before end={self.end}"
             raise ValueError(msg)
