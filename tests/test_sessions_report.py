@@ -101,6 +101,7 @@ def test_session_report_headline_numbers_match_polars(page: str) -> None:
     assert shown["exit"] == exits.row(0)[0]
     assert "a journey is one session: every share on this page counts sessions" in page
     assert "Journeys: one per session (sessions from the session id column)" in page
+    assert "Share of sessions in each archetype." in page
 
 
 def test_stage_reach_node_counts_and_exits_match_polars(page: str) -> None:

@@ -299,7 +299,7 @@ def _archetypes(facts: Facts, drawings: Drawings, _own: None) -> str:
     sizes = _bar_chart(
         "archetype-sizes",
         [f"Archetype {i}" for i in range(k)],
-        [("share of customers", table.get_column("share").to_list(), _BLUE)],
+        [(f"share of {_unit(facts)}s", table.get_column("share").to_list(), _BLUE)],
         label="Archetype sizes",
     )
     cards = "".join(
@@ -309,11 +309,13 @@ def _archetypes(facts: Facts, drawings: Drawings, _own: None) -> str:
     return _section(
         "archetypes",
         "Archetypes",
-        f"<p>Customers whose journeys look alike, grouped into {_page.count(k, 'archetype')} "
+        f"<p>{_unit(facts).capitalize()}s whose journeys look alike, grouped into "
+        f"{_page.count(k, 'archetype')} "
         f"— {chosen}. Each card shows who they are, their journey graph (transitions made by "
         "at least 5 % of the archetype), how they diverge from the map compared with everyone, "
         "and their outcomes.</p>\n",
-        f"<figure>{sizes}<figcaption>Share of customers in each archetype.</figcaption></figure>\n",
+        f"<figure>{sizes}<figcaption>Share of {_unit(facts)}s in each archetype.</figcaption>"
+        "</figure>\n",
         f'<div class="jg-cards">\n{cards}</div>\n',
     )
 
@@ -321,7 +323,7 @@ def _archetypes(facts: Facts, drawings: Drawings, _own: None) -> str:
 def _card(facts: Facts, row: Mapping[str, Any], drawing: _page.Drawing) -> str:
     e, i = html.escape, row["archetype"]
     items = [
-        ("customers", f"{row['size']:,} ({_pct(row['share'])})"),
+        (f"{_unit(facts)}s", f"{row['size']:,} ({_pct(row['share'])})"),
         (
             "typical journey",
             f"{row['events_median']:g} events over {_page.duration(row['duration_median'])}",
