@@ -149,7 +149,9 @@ def small_logs(draw: Any) -> list[tuple[str, dt.datetime, str]]:
 @given(small_logs())
 def test_contrast_counts_equal_a_per_journey_count(rows):
     df = pl.DataFrame(rows, schema=["user", "ts", "event"], orient="row")
-    j = jg.mine(jg.read_events(df, customer="user", timestamp="ts", touchpoint="event"))
+    j = jg.mine(
+        jg.read_events(df, customer="user", timestamp="ts", touchpoint="event", duplicates="keep")
+    )
     users = sorted({r[0] for r in rows})
     groups = {"x": users[: max(1, len(users) // 2)]}
     c = jg.contrast(j, by=groups, min_journeys=1)
