@@ -18,7 +18,11 @@ T0 = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
 
 def mined(rows: list[tuple[str, dt.datetime, str]]) -> jg.Journeys:
     frame = pl.DataFrame(rows, schema=["user", "ts", "event"], orient="row")
-    return jg.mine(jg.read_events(frame, customer="user", timestamp="ts", touchpoint="event"))
+    # every row counts in the brute-force reference: keep exact duplicates
+    log = jg.read_events(
+        frame, customer="user", timestamp="ts", touchpoint="event", duplicates="keep"
+    )
+    return jg.mine(log)
 
 
 @st.composite

@@ -98,7 +98,13 @@ def expected_table(truth: dict[str, Any], k: int) -> list[tuple[Any, ...]]:
 
 def mined(rows: list[dict[str, Any]]) -> jg.Journeys:
     return jg.mine(
-        jg.read_events(pl.DataFrame(rows), customer="user", timestamp="ts", touchpoint="event")
+        jg.read_events(
+            pl.DataFrame(rows),
+            customer="user",
+            timestamp="ts",
+            touchpoint="event",
+            duplicates="keep",  # every row counts in the brute-force reference
+        )
     )
 
 
