@@ -237,4 +237,3 @@ def test_cli_report_takes_mining_options_and_shows_map_warnings(
     shown = dict(KPI.findall(text))
     no_account = truth().filter(pl.col("events").list.set_difference(["account"]).list.len() > 0)
     assert int(shown["sessions"]) == no_account.height
-
