@@ -132,7 +132,7 @@ def test_mine_writes_tables_and_the_aggregate_graph(files: dict[str, Path], tmp_
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["--customer", "nope"], 1, "column 'nope' (given as customer=) is not in the events"),
+        (["--customer", "nope"], 1, "column 'nope' (--customer) is not in the events"),
         (["--k", "1"], 2, "argument --k: must be 'auto' or a whole number of archetypes"),
         (["--k", "many"], 2, "not 'many'"),
         (["--seed", "-1"], 2, "argument --seed"),
