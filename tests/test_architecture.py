@@ -5,6 +5,8 @@ Scans the source (no imports of our own code needed to find a violation):
 * no ``from .<public module> import _<name>``: a private name of a public
   module is that module's business; shared helpers live in private modules
   (``_frames``, ``_core``, ``_page``, ...);
+* no module reads a private member (``obj._name``) that it does not define
+  itself: ``journeys._sequence`` from ``compare`` would reach into ``mine``;
 * the modules' imports of each other (at the top, inside functions and under
   ``TYPE_CHECKING`` alike) form no cycle;
 * the options of `read_events` and `mine`, written in the signature and in
@@ -69,6 +71,45 @@ def _import_graph(modules: dict[str, Path]) -> nx.DiGraph[str]:
 
 def test_no_private_names_imported_from_public_modules() -> None:
     assert _violations(MODULES) == []
+
+
+def _foreign_private_members(modules: dict[str, Path]) -> list[str]:
+    """``obj._name`` reads where ``_name`` is defined nowhere in the module itself."""
+    found = []
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        own: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                own.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                own.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                own.add(node.id)
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                own.add(node.target.id)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Attribute) or not _is_private(node.attr):
+                continue
+            if node.attr in own or (isinstance(node.value, ast.Name) and node.value.id in modules):
+                continue  # its own member, or a private module's plain name
+            found.append(f"{name}.py:{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_no_module_reads_another_module_s_private_members() -> None:
+    assert _foreign_private_members(MODULES) == []
+
+
+def test_the_member_rule_finds_reaching_in(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text(
+        "class A:\n    def __init__(self):\n        self._x = 1\n    def f(self):\n"
+        "        return self._x\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "b.py").write_text("def g(obj):\n    return obj._x + obj.y\n", encoding="utf-8")
+    modules = {p.stem: p for p in sorted(tmp_path.glob("*.py"))}
+    assert _foreign_private_members(modules) == ["b.py:2: obj._x"]
 
 
 def test_no_module_imports_the_package_itself() -> None:

@@ -562,7 +562,7 @@ def mine(
     if reason is not None:
         exprs.append(reason.otherwise(None).alias("_filter"))
     _kernels.warm_up()  # numba starts on another thread while polars reads the events
-    frame = log._collect_checked(exprs)
+    frame = log.collect_checked(exprs)
     ingest_report = log.report
     dropped = dict(ingest_report.dropped)
     if reason is not None:
