@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -56,7 +57,13 @@ def test_merge_of_any_split_equals_the_union_and_output_is_deterministic(
 @settings(max_examples=30, deadline=None)
 @given(jmap=journey_maps(touchpoints=ALPHABET[:5]), frame=event_logs(touchpoints=ALPHABET))
 def test_divergence_bounds_on_any_map_and_log(jmap: jg.JourneyMap, frame: pl.DataFrame) -> None:
-    div = jg.compare(mine(frame), jmap)
+    journeys = mine(frame)
+    map_touchpoints = {t for stage in jmap.stages for t in stage.touchpoints}
+    if not map_touchpoints & set(journeys.touchpoints):  # nothing to compare: an error
+        with pytest.raises(jg.JourneygraphError, match="none of the journey map's touchpoints"):
+            jg.compare(journeys, jmap)
+        return
+    div = jg.compare(journeys, jmap)
     shortest = len(jmap.shortest_path())
     table = div.customers
     assert (table.get_column("cost") >= 0).all()
