@@ -167,6 +167,26 @@ def test_tie_breaker_gives_the_local_tables(spark: Any) -> None:
     assert_same_journeys(jg.mine(remote_log), jg.mine(jg.read_events(frame, **columns)))
 
 
+def test_analyses_not_on_spark_yet_say_how_to_work_locally(spark: Any, tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {"user": ["a", "a", "b"], "ts": [1, 2, 1], "event": ["home", "cart", "home"]}
+    )
+    columns = {"customer": "user", "timestamp": "ts", "touchpoint": "event"}
+    remote = jg.mine(jg.read_events(spark.createDataFrame(frame.to_arrow()), **columns))
+    jmap = jg.JourneyMap.linear(["home", "cart"])
+    calls = {
+        "compare": lambda: jg.compare(remote, jmap),
+        "cluster": lambda: jg.cluster(remote, 2),
+        "report": lambda: jg.report(remote, jmap, tmp_path),
+    }
+    for name, call in calls.items():
+        advice = rf"{name}\(\) does not run on Spark.*to_local"
+        with pytest.raises(jg.JourneygraphError, match=advice):
+            call()
+    # the advice works: a local sample compares
+    assert jg.compare(remote.to_local(), jmap).customers.height == 2
+
+
 def test_missing_column_is_the_local_error(spark: Any) -> None:
     frame = pl.DataFrame({"user": ["a"], "ts": [1], "event": ["home"]})
     remote = spark.createDataFrame(frame.to_arrow())

@@ -74,7 +74,7 @@ from tqdm import tqdm
 
 from . import _page
 from ._customers import customer_table
-from ._errors import JourneygraphError
+from ._errors import JourneygraphError, refuse_spark
 from ._frames import JOURNEY, group_runs, lookup, ratio
 from .compare import DEVIATIONS, Divergence, compare
 from .ingest import EventLog
@@ -609,6 +609,7 @@ def _assignments(journeys: Journeys, rows: _Rows, log_resp: _F64) -> pl.DataFram
 
 
 def _check_journeys(journeys: object) -> None:
+    refuse_spark(journeys, "cluster")
     if not isinstance(journeys, Journeys):
         msg = (
             f"expected the Journeys from jg.mine(...), got {type(journeys).__name__}; "

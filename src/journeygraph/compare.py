@@ -42,7 +42,7 @@ from . import _moments, _page
 from ._align import Automaton, Move, align
 from ._customers import customer_table, outcome_kind, score_column
 from ._deviations import ALIGNMENT_KINDS, NAMES
-from ._errors import JourneygraphError
+from ._errors import JourneygraphError, refuse_spark
 from ._frames import JOURNEY, group_runs, lookup
 from ._moments import Moments
 from .ingest import EventLog
@@ -788,6 +788,7 @@ def _check_types(journeys: Any, jmap: Any) -> None:
     """TypeErrors that say what to pass instead of an AttributeError deep inside."""
     from .journeymap import JourneyMap
 
+    refuse_spark(journeys, "compare")
     if not isinstance(journeys, Journeys):
         how = "jg.mine(log)" if isinstance(journeys, EventLog) else "jg.mine(jg.read_events(...))"
         msg = f"compare() takes mined Journeys first, not a {type(journeys).__name__}; use {how}"

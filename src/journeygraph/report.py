@@ -54,7 +54,7 @@ from ._customers import (
     outcome_kind,
     score_column,
 )
-from ._errors import JourneygraphError
+from ._errors import JourneygraphError, refuse_spark
 from ._facts import facts_of
 from ._report_html import SECTIONS, Drawings, page, section_facts
 from ._report_segments import SEGMENT_SECTIONS
@@ -247,6 +247,7 @@ def report(
 def _check_arguments(
     log: Any, jmap: Any, outdir: Any, *, outcome: Any, score: Any, title: Any, reached: Any
 ) -> None:
+    refuse_spark(log, "report")
     if not isinstance(log, EventLog | Journeys):
         msg = (
             "report needs an EventLog or mined Journeys: read the events first with "
