@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import polars as pl
@@ -86,3 +88,9 @@ def test_text_ids_whose_hashes_collide_are_ranked_exactly() -> None:
     assert (code - lo).tolist() == [ranks[v] for v in ids]
     assert (also - lo_also).tolist() == [ranks[v] for v in ids]
     assert n == n_also == 4
+
+
+def test_import_does_not_import_numba() -> None:
+    # numba takes a quarter of a second to import: kernels import it on first call
+    code = "import sys, journeygraph; assert 'numba' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -7,11 +7,11 @@ the kernels below run on those arrays, one journey block at a time.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -23,11 +23,25 @@ NO_LIMIT = np.iinfo(np.int64).max
 
 
 def _compiled(function: _F) -> _F:
-    """numba-compile without the GIL, cached on disk where possible (as in `_kernels`)."""
-    try:
-        return numba.njit(cache=True, nogil=True)(function)  # type: ignore[return-value]
-    except RuntimeError:  # no writable cache locator
-        return numba.njit(nogil=True)(function)  # type: ignore[return-value]
+    """numba-compiled without the GIL on first call, cached on disk where possible.
+
+    numba is imported only then, so ``import journeygraph`` does not pay for
+    it (as in `_kernels`; these kernels do not call each other).
+    """
+    dispatcher: list[Any] = []
+
+    @functools.wraps(function)
+    def compile_then_call(*args: Any) -> Any:
+        if not dispatcher:
+            import numba
+
+            try:
+                dispatcher.append(numba.njit(cache=True, nogil=True)(function))
+            except RuntimeError:  # no writable cache locator
+                dispatcher.append(numba.njit(nogil=True)(function))
+        return dispatcher[0](*args)
+
+    return cast(_F, compile_then_call)
 
 
 @dataclass(frozen=True)
