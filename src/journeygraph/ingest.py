@@ -190,6 +190,10 @@ class EventLog:
         # streaming engine falls back and took 1.5-5 s where in-memory takes 0.8 s (2M rows)
         return "in-memory" if self.schema.duplicates == "drop" else "streaming"
 
+    def _checked_frame(self) -> pl.LazyFrame:
+        """The canonical frame with its row checks (and duplicate check) computed once."""
+        return self._frame.collect(engine=self._engine).lazy()
+
     def collect_checked(self, exprs: list[pl.Expr]) -> pl.DataFrame:
         """Valid rows of ``exprs`` in input order, checking rows in the same pass.
 
@@ -562,7 +566,8 @@ def read_events(
         return _spark.read_events(source, schema, _spark.Engine(read_events, tally))
     lf, eager = _to_lazy(source, schema)
     log = _canonical(lf, schema)
-    if eager:
+    if eager:  # checked once here; `mine` then only filters the checked rows
+        log = EventLog(log._checked_frame(), schema)
         log.report  # noqa: B018 -- eager input in, errors out right away
     return log
 
@@ -723,7 +728,10 @@ def _canonical(lf: pl.LazyFrame, schema: EventSchema) -> EventLog:
     columns += [pl.col(c) for c in attributes]
     names = [*schema.roles, *attributes]
     columns += [pl.col(ROW), reason.otherwise(None).alias(REASON)]
-    columns.append(raw_ts.cast(pl.String).alias(RAW_TS))
+    # only error messages read it, and only for invalid rows: null (free) for valid ones
+    columns.append(
+        pl.when(reason.otherwise(None).is_not_null()).then(raw_ts.cast(pl.String)).alias(RAW_TS)
+    )
     # RAW_TS is only read by error messages; projection pushdown skips it otherwise
     frame = lf.with_row_index(ROW).select(columns)
     if schema.duplicates == "drop":  # the first of equal valid events is kept
