@@ -34,6 +34,7 @@ CASES = [
     ("customer", {"outcome": "converted"}),
     ("customer", {"outcome": "revenue"}),
     ("session", {"reached": "purchase"}),
+    ("session", {"outcome": "converted"}),  # rolled up to customers
 ]
 
 
@@ -50,7 +51,8 @@ def test_the_planted_harm_is_the_top_negative_moment(journey: str, kwargs: dict[
     # nothing that describes the end of the journey, nothing that is the outcome
     features = table.get_column("feature").to_list()
     assert not any(f.startswith(EXITS) or "Purchase" in f or "purchase" in f for f in features)
-    assert moments.unit == ("sessions" if journey == "session" else "customers")
+    per_session = journey == "session" and "reached" in kwargs
+    assert moments.unit == ("sessions" if per_session else "customers")
     assert moments.kind == ("mean" if kwargs.get("outcome") == "revenue" else "rate")
 
 

@@ -237,3 +237,60 @@ def test_cli_report_takes_mining_options_and_shows_map_warnings(
     shown = dict(KPI.findall(text))
     no_account = truth().filter(pl.col("events").list.set_difference(["account"]).list.len() > 0)
     assert int(shown["sessions"]) == no_account.height
+
+
+# ------------------------------------------------- customer outcomes over sessions
+def test_a_customer_outcome_over_sessions_is_counted_on_customers() -> None:
+    """drivers('purchased') on session journeys rolls sessions up to customers: the
+    visits and next steps equal those of customer journeys with the same sessions,
+    mined and compared independently (deviations differ: they are aligned per
+    session), and every count is customers."""
+    jmap = jg.JourneyMap.linear(STAGES)
+    table = shop().customers.rename({"user_id": "customer"})
+    n_customers = table.height
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # map check: 'payment_done' etc.
+        by_session = jg.compare(sessions(), jmap, customers=table).drivers(
+            "purchased", min_journeys=3
+        )
+        by_customer = jg.compare(jg.mine(read()), jmap, customers=table).drivers(
+            "purchased", min_journeys=3
+        )
+    assert by_session.unit == by_customer.unit == "customers"
+    assert any("rolled up to their" in note for note in by_session.notes)
+    # the log's session column is the sessions of customer journeys too (no 30-minute rule)
+    assert not any("No sessions were given" in note for note in by_customer.notes)
+    assert by_session.table.get_column("journeys").max() <= n_customers
+    steps = pl.col("feature").str.starts_with("visited:") | pl.col("feature").str.starts_with(
+        "next:"
+    )
+    columns = ["feature", "stage", "journeys", "affected", "with", "without", "adjusted", "p_value"]
+    left = by_session.table.filter(steps).select(columns).sort("feature", "stage")
+    right = by_customer.table.filter(steps).select(columns).sort("feature", "stage")
+    assert left.height >= 2  # the off-map pages: account, support_chat
+    assert left.equals(right)
+
+
+def test_the_perception_gap_over_sessions_counts_customers() -> None:
+    jmap = jg.JourneyMap.linear(STAGES)
+    customers = shop().customers.rename({"user_id": "customer"})
+    # a survey answered by every third customer, score 0..10 from the id
+    number = pl.col("customer").str.slice(1).cast(pl.Int64)
+    survey = customers.with_columns(pl.when(number % 3 == 0).then(number % 11).alias("nps"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        div = jg.compare(sessions(), jmap, customers=survey)
+    gap = div.perception_gap("nps", "purchased")
+    everyone = gap.row(0, named=True)
+    assert everyone["group"] == "all"
+    assert everyone["customers"] == customers.height  # not the sessions
+    answered = survey.get_column("nps").is_not_null()
+    assert everyone["answered"] == pytest.approx(answered.mean())
+    assert everyone["mean_score"] == pytest.approx(survey.get_column("nps").mean())
+    # a customer conforms when each of its sessions does
+    per_customer = div.customers.group_by("customer").agg(pl.col("conforms").all())
+    by_group = dict(zip(gap["group"], gap["customers"], strict=True))
+    assert by_group["conforms"] == per_customer.get_column("conforms").sum()
+    assert by_group["conforms"] + by_group["deviates"] == customers.height
+    purchased = customers.get_column("purchased").sum()
+    assert by_group["purchased=true"] == purchased

@@ -257,6 +257,53 @@ def _disguised(strata: pl.DataFrame, *, with_side: bool = True) -> pl.DataFrame:
     return checks.filter(hit).select("feature", "stage")
 
 
+def by_customer(inputs: Inputs, owner: pl.DataFrame) -> Inputs:
+    """Session journeys rolled up to their customers, for a customer-level outcome.
+
+    ``owner`` maps each session's ``_journey`` to ``_owner`` (the customer's
+    code) and ``_nth`` (the session's number within the customer). A customer's
+    sessions are laid end to end in ``_nth`` order, session boundaries kept, so
+    a customer has a feature when any of its sessions had it, and exposure
+    counts the customer's sessions. Returns inputs whose ``_journey`` is
+    ``_owner`` and whose unit is customers.
+    """
+    lengths = (
+        inputs.events.group_by(_J)
+        .agg(pl.len().cast(pl.Int64).alias("_len"))
+        .join(owner, on=_J)
+        .sort("_owner", "_nth")
+        .with_columns((pl.col("_len").cum_sum().over("_owner") - pl.col("_len")).alias("_offset"))
+    )
+    shift = lengths.select(_J, "_owner", "_nth", "_offset")
+    events = (
+        inputs.events.join(shift, on=_J)
+        .select(
+            pl.col("_owner").alias(_J),
+            (pl.col("_pos").cast(pl.Int64) + pl.col("_offset")).alias("_pos"),
+            pl.col("_nth").cast(pl.UInt32).alias("_session"),
+            "touchpoint",
+            "symbol",
+        )
+        .sort(_J, "_pos")
+    )
+    deviations = inputs.deviations.join(shift, on=_J).select(
+        pl.col("_owner").alias(_J),
+        "kind",
+        (pl.col("position").cast(pl.Int64) + pl.col("_offset")).alias("position"),
+        "stage",
+    )
+    return Inputs(
+        events=events,
+        deviations=deviations,
+        stages=inputs.stages,
+        stage_touchpoints=inputs.stage_touchpoints,
+        moves=inputs.moves,
+        unit="customers",
+        n_journeys=owner.get_column("_owner").n_unique(),
+        sessions_inferred=False,
+    )
+
+
 # -------------------------------------------------------------------- features
 def _bin(x: pl.Expr) -> pl.Expr:
     """Exposure bins: exact up to 20, then 25 % wide (21-25, 26-31, ...)."""

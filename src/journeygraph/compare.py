@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import warnings
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -574,6 +575,9 @@ class Divergence:
             A boolean or numeric column of ``customers`` (pass a customer table
             to :func:`compare`). It has no moment: exits are left out and
             features that are the outcome in disguise are dropped with a note.
+            It belongs to customers, so on session journeys the sessions are
+            rolled up to their customers (a customer has a feature when any of
+            its sessions had it) and the unit is ``"customers"``.
         reached
             A touchpoint or a stage: the outcome is whether the journey reaches
             it, and only what the journey did before first reaching it counts.
@@ -622,12 +626,30 @@ class Divergence:
         given = [] if self._extra is None else [c for c in self._extra.columns if c != "customer"]
         kind = outcome_kind(frame, outcome, fix=_GIVE_TABLE, found=given)
         codes = self.journeys.core.ids.select(
-            pl.int_range(pl.len(), dtype=pl.UInt32).alias(JOURNEY), "journey"
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias(JOURNEY), "journey", "customer", "session"
         )
         y = codes.join(
             frame.select("journey", pl.col(outcome).cast(pl.Float64).alias("_y")), on="journey"
         ).select(JOURNEY, "_y")
-        return _moments.drivers(
+        notes: tuple[str, ...] = ()
+        if inputs.unit == "sessions":
+            # the customer table is per customer: roll sessions up to their customers, so
+            # each customer counts once and intervals are not too narrow
+            owner = codes.select(
+                JOURNEY,
+                pl.col("customer").rank("dense").cast(pl.UInt32).alias("_owner"),
+                pl.col("session").alias("_nth"),
+            )
+            inputs = _moments.by_customer(inputs, owner)
+            y = y.join(owner, on=JOURNEY).group_by("_owner").agg(pl.col("_y").first())
+            y = y.rename({"_owner": JOURNEY})
+            notes = (
+                f"{outcome!r} belongs to customers: the {len(owner):,} sessions were rolled "
+                f"up to their {inputs.n_journeys:,} customers (a customer has a feature when "
+                "any of its sessions had it; exposure counts its sessions), so every "
+                "number here counts customers.",
+            )
+        moments = _moments.drivers(
             inputs,
             outcome=y,
             outcome_name=outcome,
@@ -635,6 +657,7 @@ class Divergence:
             binary=kind == "rate",
             min_journeys=min_journeys,
         )
+        return replace(moments, notes=notes + moments.notes) if notes else moments
 
     def _moment_inputs(self) -> _moments.Inputs:
         seq = self.journeys.core.sequence
@@ -645,7 +668,8 @@ class Divergence:
             dtype=pl.Int64,
         )
         session = pl.col("_session")
-        inferred = self.journeys.options.session_gap is None
+        given = "session" in self.journeys.core.events.columns  # the log's session column
+        inferred = self.journeys.options.session_gap is None and not given
         if inferred:
             # no sessions given: the usual web-analytics rule, so a return visit is not a step
             gap = pl.col("timestamp").diff().over(JOURNEY) > _moments.RETURN_GAP
@@ -675,14 +699,39 @@ class Divergence:
 
         One row per group (``all``, ``conforms`` / ``deviates``, and the
         outcome's values if given) with ``customers``, ``answered`` (share with
-        a score), ``mean_score`` of those who answered, ``mean_fitness`` of
-        those who answered and of those who stayed silent.
+        a score), ``mean_score`` of those who answered, ``fitness_answered`` and
+        ``fitness_silent`` (mean fitness of those who answered and of those who
+        stayed silent). Scores belong to customers, so every row counts
+        customers: on session journeys a customer's fitness is the mean over
+        its sessions, and it conforms when every session does.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import journeygraph as jg
+        >>> df = pl.DataFrame({"user": [1, 1, 2, 3], "ts": ["2024-01-01T10:00:00Z",
+        ...     "2024-01-01T10:05:00Z", "2024-01-01T11:00:00Z", "2024-01-02T09:00:00Z"],
+        ...     "event": ["search", "pay", "pay", "search"]})
+        >>> log = jg.read_events(df, customer="user", timestamp="ts", touchpoint="event")
+        >>> journeys = jg.mine(log)
+        >>> survey = pl.DataFrame({"customer": [1, 2, 3], "nps": [9, 10, None]})
+        >>> jmap = jg.JourneyMap.linear(["search", "pay"])
+        >>> gap = jg.compare(journeys, jmap, customers=survey).perception_gap("nps")
+        >>> gap.select("group", "customers", "answered", "mean_score").rows()
+        [('all', 3, 0.6666666666666666, 9.5), ('conforms', 1, 1.0, 9.0), ('deviates', 2, 0.5, 10.0)]
         """
         frame = self.customers
         score_column(frame, score)
         if outcome is not None and outcome not in frame.columns:
             msg = f"no column {outcome!r}{_GIVE_TABLE}; customers has {frame.columns}"
             raise JourneygraphError(msg)
+        if self.journeys.options.journey == "session":
+            per_customer = [c for c in (score, outcome) if c is not None]
+            frame = frame.group_by("customer").agg(
+                pl.col(per_customer).first(),
+                pl.col("fitness").mean(),
+                pl.col("conforms").all(),
+            )
         answered = pl.col(score).is_not_null()
         aggs = [
             pl.len().alias("customers"),
