@@ -112,6 +112,33 @@ def test_outcome_in_disguise_is_dropped_with_a_note() -> None:
     assert "visited:payment_error" in reached.table.get_column("feature").to_list()
 
 
+def test_a_touchpoint_that_ends_journeys_is_an_exit_not_a_moment() -> None:
+    """``cancel`` logged as the last event of most non-buyers (and a few buyers): with
+    the column outcome it is how the journey ended, left out with a note (it is not
+    pure, so the disguise rule alone would keep it, as the demo showed)."""
+    events, customers = planted.shop(1500, seed=5, harm=False)
+    rng = np.random.default_rng(3)
+    converted = dict(customers.select("customer", "converted").iter_rows())
+    last = events.group_by("user").agg(pl.col("ts").max())
+    chance = {u: (0.05 if converted[u] else 0.8) for u in last.get_column("user")}
+    draws = rng.random(last.height)
+    cancels = last.filter(
+        pl.Series([d < chance[u] for u, d in zip(last["user"], draws, strict=True)])
+    ).select("user", pl.col("ts") + dt.timedelta(minutes=1), pl.lit("cancel").alias("event"))
+    events = pl.concat([events, cancels.select(events.columns)]).sort("ts", maintain_order=True)
+    log = jg.read_events(events, customer="user", timestamp="ts", touchpoint="event")
+    div = jg.compare(
+        jg.mine(log, session_gap="30m"), jg.JourneyMap.linear(planted.STAGES), customers=customers
+    )
+    moments = div.drivers("converted")
+    features = moments.table.get_column("feature").to_list()
+    assert not any(f == "visited:cancel" for f in features)
+    assert any("Left out visiting cancel" in n and "reached='cancel'" in n for n in moments.notes)
+    assert not moments.table.get_column("significant").any()  # nothing else was planted
+    # what leads there is a reached outcome, where cancel is the target, not a feature
+    assert div.drivers(reached="cancel").outcome == "reached cancel"
+
+
 def test_bad_calls() -> None:
     div = divergence(True)
     with pytest.raises(jg.JourneygraphError, match="give one outcome"):

@@ -84,7 +84,12 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> str:
     folder = tmp_path_factory.mktemp("report")
     jmap = jg.JourneyMap.linear(STAGES)
     target = jg.report(
-        sessions(), jmap, folder, customers=shop().customers.rename({"user_id": "customer"}), k=3
+        sessions(),
+        jmap,
+        folder,
+        customers=shop().customers.rename({"user_id": "customer"}),
+        outcome="purchased",
+        k=3,
     )
     return target.read_text(encoding="utf-8")
 
@@ -102,6 +107,12 @@ def test_session_report_headline_numbers_match_polars(page: str) -> None:
     assert "a journey is one session: every share on this page counts sessions" in page
     assert "Journeys: one per session (sessions from the session id column)" in page
     assert "Share of sessions in each archetype." in page
+    # the outcome is per customer: its rate counts each customer once, and so do the moments
+    purchased = shop().customers.get_column("purchased")
+    assert float(shown["outcome"]) == pytest.approx(purchased.mean())
+    assert "purchased (rate of customers)" in page
+    assert f"rate among the {purchased.len():,} customers whose purchased is known" in page
+    assert "were rolled up to their" in page
 
 
 def test_stage_reach_node_counts_and_exits_match_polars(page: str) -> None:

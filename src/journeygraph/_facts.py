@@ -47,7 +47,7 @@ class Facts:
     outcome: str | None
     outcome_kind: str | None  # "rate" (boolean outcome) or "mean"
     outcomes: list[tuple[str, str]]  # every outcome column of the archetype table, and its kind
-    overall: dict[str, float | None]  # each outcome's mean over all journeys
+    overall: dict[str, float | None]  # each outcome's mean over all customers
     known: int  # customers whose outcome is known
     moments: Moments | None  # Divergence.drivers(reached=...) or drivers(outcome)
     drivers: pl.DataFrame | None  # moments.table, the top rows
@@ -103,7 +103,13 @@ def facts_of(
         if c != "customer" and is_outcome_type(dtype) and c in table.columns
     ]
     outcomes.sort(key=lambda c: c[0] != outcome)
-    means = div.customers.select(pl.col(c).cast(pl.Float64).mean() for c, _ in outcomes)
+    # customer columns are per customer: on session journeys count each customer once
+    per_customer = (
+        div.customers.unique("customer", keep="first", maintain_order=True)
+        if journeys.options.journey == "session"
+        else div.customers
+    )
+    means = per_customer.select(pl.col(c).cast(pl.Float64).mean() for c, _ in outcomes)
     gap_by = outcome if outcome_kind == "rate" else None  # a numeric one: a group per value
     moments = (
         div.drivers(reached=reached)
@@ -134,7 +140,7 @@ def facts_of(
         outcome_kind=outcome_kind,
         outcomes=outcomes,
         overall=means.row(0, named=True) if outcomes else {},
-        known=0 if outcome is None else div.customers.get_column(outcome).count(),
+        known=0 if outcome is None else per_customer.get_column(outcome).count(),
         moments=moments,
         drivers=None if moments is None else moments.table.head(top_drivers),
         score=score,

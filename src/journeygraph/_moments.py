@@ -12,9 +12,11 @@ The rules, each with a planted-effect test in ``tests/test_moments.py``:
   only what a journey did before first reaching the target counts; a
   feature whose absence rules the target out (a step of the funnel) is
   dropped with a note. With a
-  *column* outcome there is no moment: exits are left out, and a feature that
-  is the outcome in disguise (one side all 0 or all 1 in every stratum,
-  beyond chance) is dropped with a note.
+  *column* outcome there is no moment: exits are left out (``early_exit``,
+  and visiting a touchpoint that ends at least 90 % of the journeys that
+  visit it, such as ``cancel``: where the journey ended, often how the
+  outcome was recorded), and a feature that is the outcome in disguise (one
+  side all 0 or all 1 in every stratum, beyond chance) is dropped with a note.
 * **Like with like.** The effect is the Mantel-Haenszel risk difference (or
   the weighted mean difference of a numeric outcome) pooled over strata of
   exposure: how many sessions the journey spent at *S* and how long the
@@ -45,6 +47,7 @@ from ._stats import Z95 as _Z
 from ._stats import bh
 
 ALPHA = 0.05  # q-value threshold of `significant`
+ENDING_SHARE = 0.9  # column outcome: a touchpoint ending this share of its journeys is an exit
 DISGUISE_CHANCE = 1e-3  # a pure side this unlikely by chance is the outcome in disguise
 # deviation kinds that are features; early_exit describes where a journey ended and
 # off_map is the `visited:` feature
@@ -305,6 +308,18 @@ def by_customer(inputs: Inputs, owner: pl.DataFrame) -> Inputs:
 
 
 # -------------------------------------------------------------------- features
+def _endings(events: pl.DataFrame) -> list[str]:
+    """Touchpoints that are the last event of at least `ENDING_SHARE` of the journeys
+    visiting them, sorted."""
+    last = events.group_by(_J).agg(pl.col("touchpoint").sort_by("_pos").last().alias("_last"))
+    visiting = events.select(_J, "touchpoint").unique().group_by("touchpoint").len()
+    ending = last.group_by(pl.col("_last").alias("touchpoint")).agg(pl.len().alias("_ends"))
+    share = visiting.join(ending, on="touchpoint").filter(
+        pl.col("_ends") >= ENDING_SHARE * pl.col("len")
+    )
+    return sorted(share.get_column("touchpoint").to_list())
+
+
 def _bin(x: pl.Expr) -> pl.Expr:
     """Exposure bins: exact up to 20, then 25 % wide (21-25, 26-31, ...)."""
     return (
@@ -437,6 +452,18 @@ def drivers(
     features = pl.concat(
         [f.with_columns(pl.col("_stage").cast(pl.Int64)) for f in (off_map, steps, deviations)]
     ).unique()
+    if outcome is not None:
+        endings = _endings(inputs.events)
+        if endings:
+            notes.append(
+                "Left out visiting "
+                + ", ".join(endings)
+                + f": each ends at least {ENDING_SHARE:.0%} of the journeys that visit it, so "
+                "it says where the journey ended (an exit), not a moment before it; for what "
+                f"leads there use drivers(reached={endings[0]!r})."
+            )
+            ended = [f"visited:{t}" for t in endings]
+            features = features.filter(~pl.col("feature").is_in(ended))
 
     # at risk: journeys that reached each stage, with their stratum of exposure
     before = inputs.events.join(cuts.select(_J, "_cut"), on=_J).filter(

@@ -170,7 +170,8 @@ def _headline(facts: Facts, _drawings: Drawings, _own: None) -> str:
         kpis.append(
             _kpi(
                 "outcome",
-                f"{facts.outcome} ({kind})",
+                f"{facts.outcome} ({kind}"
+                + (" of customers)" if facts.journeys.options.journey == "session" else ")"),
                 _value(rate, kind),
                 rate,
             )
@@ -445,8 +446,16 @@ def _drivers(facts: Facts, _drawings: Drawings, _own: None) -> str:
         "and as long); the naive one does not. Largest impact (journeys times adjusted "
         "difference) first; q-values correct for testing many rows. This is association, "
         "not cause.</p>\n",
-        body,
+        body + _note_list(m.notes),
     )
+
+
+def _note_list(notes: tuple[str, ...]) -> str:
+    """What an analysis left out or changed, and why, as a list under its table."""
+    if not notes:
+        return ""
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    return f'<ul class="jg-notes">{items}</ul>\n'
 
 
 def _finding_items(facts: Facts) -> list[tuple[str, str]]:
