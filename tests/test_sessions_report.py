@@ -113,6 +113,12 @@ def test_session_report_headline_numbers_match_polars(page: str) -> None:
     assert "purchased (rate of customers)" in page
     assert f"rate among the {purchased.len():,} customers whose purchased is known" in page
     assert "were rolled up to their" in page
+    # archetypes are of sessions: their outcome column says whose outcome it is
+    assert (
+        "outcome of the sessions&#x27; customers" in page
+        or "outcome of the sessions' customers" in page
+    )
+    assert "node size: customers" not in page
 
 
 def test_stage_reach_node_counts_and_exits_match_polars(page: str) -> None:

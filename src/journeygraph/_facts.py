@@ -47,8 +47,9 @@ class Facts:
     outcome: str | None
     outcome_kind: str | None  # "rate" (boolean outcome) or "mean"
     outcomes: list[tuple[str, str]]  # every outcome column of the archetype table, and its kind
-    overall: dict[str, float | None]  # each outcome's mean over all customers
+    overall: dict[str, float | None]  # each outcome's mean over all journeys
     known: int  # customers whose outcome is known
+    outcome_value: float | None  # the outcome's rate or mean over customers (each once)
     moments: Moments | None  # Divergence.drivers(reached=...) or drivers(outcome)
     drivers: pl.DataFrame | None  # moments.table, the top rows
     score: str | None
@@ -103,13 +104,13 @@ def facts_of(
         if c != "customer" and is_outcome_type(dtype) and c in table.columns
     ]
     outcomes.sort(key=lambda c: c[0] != outcome)
-    # customer columns are per customer: on session journeys count each customer once
+    means = div.customers.select(pl.col(c).cast(pl.Float64).mean() for c, _ in outcomes)
+    # customer columns are per customer: the headline counts each customer once
     per_customer = (
         div.customers.unique("customer", keep="first", maintain_order=True)
         if journeys.options.journey == "session"
         else div.customers
     )
-    means = per_customer.select(pl.col(c).cast(pl.Float64).mean() for c, _ in outcomes)
     gap_by = outcome if outcome_kind == "rate" else None  # a numeric one: a group per value
     moments = (
         div.drivers(reached=reached)
@@ -141,6 +142,11 @@ def facts_of(
         outcomes=outcomes,
         overall=means.row(0, named=True) if outcomes else {},
         known=0 if outcome is None else per_customer.get_column(outcome).count(),
+        outcome_value=(
+            None
+            if outcome is None
+            else per_customer.select(pl.col(outcome).cast(pl.Float64).mean()).item()
+        ),
         moments=moments,
         drivers=None if moments is None else moments.table.head(top_drivers),
         score=score,

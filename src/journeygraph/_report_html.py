@@ -165,7 +165,7 @@ def _headline(facts: Facts, _drawings: Drawings, _own: None) -> str:
         ),
     ]
     if facts.outcome is not None:
-        rate = facts.overall[facts.outcome]
+        rate = facts.outcome_value
         kind = facts.outcome_kind or "mean"
         kpis.append(
             _kpi(
@@ -355,6 +355,8 @@ def _card(facts: Facts, row: Mapping[str, Any], drawing: _page.Drawing) -> str:
         [(f"archetype {i}", own, _BLUE), ("everyone", everyone, _GREY)],
         label=f"Divergence profile of archetype {i}",
     )
+    sessions = facts.journeys.options.journey == "session"
+    outcome_header = "outcome of the sessions' customers" if sessions else "outcome"
     outcomes = [
         [
             column,
@@ -364,7 +366,7 @@ def _card(facts: Facts, row: Mapping[str, Any], drawing: _page.Drawing) -> str:
         for column, kind in facts.outcomes
     ]
     outcome_table = (
-        _table(["outcome", f"archetype {i}", "everyone"], outcomes, numeric={1, 2})
+        _table([outcome_header, f"archetype {i}", "everyone"], outcomes, numeric={1, 2})
         if outcomes
         else ""
     )

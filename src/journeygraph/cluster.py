@@ -704,7 +704,7 @@ class Archetypes:
     # ------------------------------------------------------------------ graphs
     @cached_property
     def _edge_support(self) -> pl.DataFrame:
-        """Per archetype and transition: events, customers, support, lift, median time."""
+        """Per archetype and transition: events, journeys, support, lift, median time."""
         edges = self.journeys.core.edges.join(self._codes, on=JOURNEY, how="left")
         n = self.journeys.n_journeys
         overall = edges.group_by("source", "target").agg(pl.len().alias("_overall"))
@@ -712,16 +712,16 @@ class Archetypes:
             edges.group_by("archetype", "source", "target")
             .agg(
                 pl.col("count").sum().alias("events"),
-                pl.len().alias("customers"),
+                pl.len().alias("journeys"),
                 pl.col("median_time").median().alias("median_time"),
             )
             .join(self._sizes, on="archetype")
             .join(overall, on=["source", "target"])
-            .with_columns(ratio(pl.col("customers"), pl.col("size")).alias("support"))
+            .with_columns(ratio(pl.col("journeys"), pl.col("size")).alias("support"))
             # lift = (customers / size) / (overall / n), as one exact division
             .with_columns(
                 ratio(
-                    pl.col("customers").cast(pl.Float64) * n,
+                    pl.col("journeys").cast(pl.Float64) * n,
                     pl.col("size").cast(pl.Float64) * pl.col("_overall"),
                 ).alias("lift")
             )
@@ -731,7 +731,7 @@ class Archetypes:
             pl.col("source").cast(pl.String),
             pl.col("target").cast(pl.String),
             "events",
-            "customers",
+            "journeys",
             "support",
             "lift",
             "median_time",
@@ -739,10 +739,10 @@ class Archetypes:
 
     @cached_property
     def _node_support(self) -> pl.DataFrame:
-        """Per archetype and touchpoint: events, customers, starts, ends, support."""
+        """Per archetype and touchpoint: events, journeys, starts, ends, support."""
         nodes = self.journeys.core.nodes.join(self._codes, on=JOURNEY, how="left")
         per = nodes.group_by("archetype", "touchpoint").agg(
-            pl.col("visits").sum().alias("events"), pl.len().alias("customers")
+            pl.col("visits").sum().alias("events"), pl.len().alias("journeys")
         )
         ends = self.journeys.stats.select(
             pl.col("entry").cast(pl.String), pl.col("exit").cast(pl.String)
@@ -756,7 +756,7 @@ class Archetypes:
             .join(self._sizes, on="archetype")
             .with_columns(
                 pl.col("starts", "ends").fill_null(0).cast(pl.UInt32),
-                ratio(pl.col("customers"), pl.col("size")).alias("support"),
+                ratio(pl.col("journeys"), pl.col("size")).alias("support"),
             )
             .drop("size")
             .sort("archetype", "touchpoint")
@@ -769,8 +769,8 @@ class Archetypes:
         archetype's journeys, and the touchpoints they connect (plus entry and
         exit touchpoints of at least that share). Edges carry ``weight``
         (= ``support``, the share of members making the transition),
-        ``events``, ``customers``, ``lift`` (support here / support among all
-        journeys) and ``median_time``; nodes carry ``events``, ``customers``,
+        ``events``, ``journeys``, ``lift`` (support here / support among all
+        journeys) and ``median_time``; nodes carry ``events``, ``journeys``,
         ``support``, ``starts`` and ``ends``. ``graph.graph`` holds the
         archetype's ``archetype``, ``size``, ``share`` and ``description``.
 
@@ -826,7 +826,7 @@ class Archetypes:
         ``direction="under"``: among transitions made by at least
         ``min_support`` of all journeys, the ``top`` with the lowest lift, lift
         below 1 (the archetype avoids them; support may be 0). Columns:
-        ``source``, ``target``, ``support``, ``lift``, ``customers``.
+        ``source``, ``target``, ``support``, ``lift``, ``journeys``.
 
         Examples
         --------
@@ -835,7 +835,7 @@ class Archetypes:
         >>> data = datasets.generate(2_000, seed=0)
         >>> arch = jg.cluster(jg.mine(jg.read_events(data.events, **datasets.COLUMNS)), k=5)
         >>> arch.distinctive_edges(0).columns
-        ['source', 'target', 'support', 'lift', 'customers']
+        ['source', 'target', 'support', 'lift', 'journeys']
         >>> bool((arch.distinctive_edges(0, direction="under")["lift"] < 1).all())
         True
         """
@@ -843,7 +843,7 @@ class Archetypes:
         if direction not in ("over", "under"):
             msg = f'direction must be "over" or "under", got {direction!r}'
             raise JourneygraphError(msg)
-        columns = ["source", "target", "support", "lift", "customers"]
+        columns = ["source", "target", "support", "lift", "journeys"]
         if direction == "over":
             return (
                 self._edge_support.filter(
@@ -864,16 +864,16 @@ class Archetypes:
         )
         overall = edges.group_by("source", "target").agg(pl.len().alias("_all"))
         own = self._edge_support.filter(pl.col("archetype") == i).select(
-            "source", "target", "customers"
+            "source", "target", "journeys"
         )
         return (
             overall.filter(pl.col("_all") >= min_support * n)
             .join(own, on=["source", "target"], how="left")
-            .with_columns(pl.col("customers").fill_null(0).cast(pl.UInt32))
+            .with_columns(pl.col("journeys").fill_null(0).cast(pl.UInt32))
             .with_columns(
-                ratio(pl.col("customers"), size).alias("support"),
+                ratio(pl.col("journeys"), size).alias("support"),
                 ratio(
-                    pl.col("customers").cast(pl.Float64) * n,
+                    pl.col("journeys").cast(pl.Float64) * n,
                     pl.col("_all").cast(pl.Float64) * size,
                 ).alias("lift"),
             )
