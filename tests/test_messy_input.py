@@ -16,6 +16,8 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import journeygraph as jg
@@ -181,6 +183,52 @@ def test_a_row_differing_in_any_attribute_is_not_a_duplicate() -> None:
     log = jg.read_events(df, customer="u", timestamp="t", touchpoint="e")
     assert log.report.dropped == {"exact duplicate": 1}
     assert log.collect().get_column("_row").to_list() == [0, 2, 3]
+
+
+duplicated_rows = st.lists(
+    st.tuples(
+        st.integers(0, 2),  # customer
+        st.integers(0, 3),  # timestamp: many ties
+        st.sampled_from(["a", "b"]),
+        st.sampled_from(["web", "app"]),  # an attribute
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=duplicated_rows, as_text=st.booleans(), lazy=st.booleans())
+def test_exact_duplicates_are_the_rows_equal_to_an_earlier_row(
+    rows: list[tuple[int, int, str, str]], as_text: bool, lazy: bool
+) -> None:
+    df = pl.DataFrame(rows, schema=["u", "t", "e", "device"], orient="row")
+    if as_text:
+        df = df.with_columns(pl.format("user-{}", "u").alias("u"))
+    # brute force: a row is a duplicate when an earlier row has the same values in every column
+    seen: set[tuple[object, ...]] = set()
+    firsts = []
+    for i, row in enumerate(df.iter_rows()):
+        if row not in seen:
+            firsts.append(i)
+        seen.add(row)
+    cols = {"customer": "u", "timestamp": "t", "touchpoint": "e", "timestamp_unit": "s"}
+    log = jg.read_events(df.lazy() if lazy else df, **cols)  # type: ignore[arg-type]
+    assert log.lazy().collect().get_column("_row").to_list() == firsts
+    repeats = df.height - len(firsts)
+    assert log.report.dropped == ({"exact duplicate": repeats} if repeats else {})
+    # mining with a filter drops the same duplicates and filters the rest
+    start = dt.datetime(1970, 1, 1, 0, 0, 1)
+    unique = df.gather(firsts)
+    late = unique.filter(pl.col("t") >= 1)
+    if late.height:
+        mined = jg.mine(jg.read_events(df.lazy() if lazy else df, **cols), start=start)  # type: ignore[arg-type]
+        reference = jg.mine(jg.read_events(late, duplicates="keep", **cols), start=start)  # type: ignore[arg-type]
+        assert_frame_equal(mined.edges, reference.edges)
+        assert_frame_equal(mined.stats, reference.stats)
+        early = unique.height - late.height
+        expected = {"exact duplicate": repeats, "before start=": early}
+        assert mined.report.dropped == {k: n for k, n in expected.items() if n}
 
 
 # ------------------------------------------------------------------ sessions

@@ -33,7 +33,7 @@ import polars as pl
 from . import _kernels
 from ._errors import JourneygraphError
 from ._frames import CUSTOMER_CODE, JOURNEY, LOGGED, ROW, categories, durations, offsets
-from .ingest import USUAL_ORDER, by_customer_and_time, event_order
+from .ingest import USUAL_ORDER, Ordering, by_customer_and_time, event_order
 from .schema import MineOptions
 
 __all__ = ["Blocks", "Core", "Mined", "decode", "encode"]
@@ -75,9 +75,16 @@ class Blocks:
     channel: npt.NDArray[np.int32]
 
     @classmethod
-    def of(cls, frame: pl.DataFrame, sort_keys: list[str], options: MineOptions) -> Blocks:
-        """Order the events, then split them into sessions and journeys."""
-        new_customer, time, rows, touchpoint, channel = _ordered(frame, sort_keys)
+    def of(
+        cls,
+        frame: pl.DataFrame,
+        sort_keys: list[str],
+        options: MineOptions,
+        ordering: Ordering | None = None,
+    ) -> Blocks:
+        """Order the events (unless ``ordering`` gives the usual order), then split them
+        into sessions and journeys."""
+        new_customer, time, rows, touchpoint, channel = _ordered(frame, sort_keys, ordering)
         gap = -1 if options.session_gap is None else options.session_gap // _MICROSECOND
         new_id = np.empty(0, dtype=np.bool_)
         if "session" in frame.columns:  # a session starts where the id changes
@@ -114,6 +121,8 @@ class Core:
         The columns that order a customer's events (ties included).
     has_channel
         Whether the events were read with a channel column.
+    ordering
+        The usual order of ``events`` if already known (see `EventLog.collect_ordered`).
     """
 
     def __init__(
@@ -123,8 +132,10 @@ class Core:
         options: MineOptions,
         sort_keys: list[str],
         has_channel: bool,
+        ordering: Ordering | None = None,
     ) -> None:
         self.events = events
+        self._ordering = ordering
         self.options = options
         self.sort_keys = sort_keys
         self.has_channel = has_channel
@@ -152,7 +163,9 @@ class Core:
     @cached_property
     def blocks(self) -> Blocks:
         """The kept events as arrays, split into journeys."""
-        return Blocks.of(self.events, self.sort_keys, self.options)
+        blocks = Blocks.of(self.events, self.sort_keys, self.options, self._ordering)
+        self._ordering = None  # no longer needed
+        return blocks
 
     @cached_property
     def mined(self) -> Mined:
@@ -371,18 +384,25 @@ def _comparable(ids: pl.Series, value: Any) -> bool:
     return isinstance(value, str)
 
 
-def _ordered(frame: pl.DataFrame, sort_keys: list[str]) -> tuple[npt.NDArray[Any], ...]:
+def _ordered(
+    frame: pl.DataFrame, sort_keys: list[str], ordering: Ordering | None
+) -> tuple[npt.NDArray[Any], ...]:
     """Events in order, as arrays: customer starts, times, rows, touchpoint and channel codes."""
     tp = pl.col("touchpoint").to_physical().cast(pl.Int32).alias("touchpoint")
     ch = pl.col("channel").to_physical().cast(pl.Int32).fill_null(-1).alias("channel")
     with_channel = "channel" in frame.columns
     if sort_keys == USUAL_ORDER:
+        if ordering is None:
+            ordering = by_customer_and_time(frame)
         codes = frame.select(tp, ch) if with_channel else frame.select(tp)
-        return by_customer_and_time(
-            frame,
-            codes.get_column("touchpoint").to_numpy(),
-            codes.get_column("channel").to_numpy() if with_channel else None,
+        rows = ordering.rows
+        touchpoint = codes.get_column("touchpoint").to_numpy()[rows]
+        channel = (
+            codes.get_column("channel").to_numpy()[rows]
+            if with_channel
+            else np.empty(0, dtype=np.int32)
         )
+        return ordering.new_customer, ordering.time, rows, touchpoint, channel
     perm = event_order(frame, sort_keys)
     ordered = frame if perm is None else frame.gather(perm)
     columns = ordered.select(

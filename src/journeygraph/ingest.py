@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -114,6 +114,11 @@ class EventLog:
         # canonical columns plus REASON (null for valid rows) and RAW_TS (for messages)
         self._frame = frame
         self.schema = schema
+        # input rows (ROW) of exact duplicates, once found; none when duplicates="keep"
+        self._duplicates: pl.Series | None = (
+            None if schema.duplicates == "drop" else pl.Series(ROW, [], dtype=pl.UInt32)
+        )
+        self._invalid: dict[str | None, int] | None = None  # rows by reason, before duplicates
 
     def __repr__(self) -> str:
         roles = ", ".join(f"{k}={v!r}" for k, v in self.schema.roles.items())
@@ -136,18 +141,36 @@ class EventLog:
         return tally(self.schema, self.reason_counts(), self.invalid_examples)
 
     def reason_counts(self) -> dict[str | None, int]:
-        """Rows by the reason they are invalid (``None``: valid), without raising.
+        """Rows by the reason they are dropped (``None``: kept), without raising.
 
+        Invalid rows are counted by the first reason that applies, exact
+        duplicates (with ``duplicates="drop"``) as ``"exact duplicate"``.
         `report` is built from these counts (see `tally`); a backend that
         checks the rows in parts (Spark, batch by batch) adds them up.
         """
-        counts = (
-            self._frame.group_by(REASON)
-            .agg(pl.len().alias("n"))
-            .collect(engine=self._engine)
-            .rows()
-        )
-        return dict(counts)
+        counts = dict(self._invalid_counts())
+        if counts.get(None) and self._duplicates is None:
+            self._collect_ordered([pl.col("customer", "timestamp", ROW)])
+        repeats = 0 if self._duplicates is None else self._duplicates.len()
+        if repeats:
+            counts[None] -= repeats
+            counts[DUPLICATE] = repeats
+        return counts
+
+    def _invalid_counts(self) -> dict[str | None, int]:
+        if self._invalid is None:
+            counts = (
+                self._frame.group_by(REASON).agg(pl.len().alias("n")).collect(engine="streaming")
+            )
+            self._invalid = dict(counts.rows())
+        return self._invalid
+
+    def check_rows(self) -> None:
+        """Raise `InvalidEventsError` now if rows are invalid (and ``on_invalid="raise"``).
+
+        Counts the invalid rows, once; exact duplicates are found later.
+        """
+        tally(self.schema, self._invalid_counts(), self.invalid_examples)
 
     def invalid_examples(self) -> pl.DataFrame:
         """The first three invalid rows of each reason, in input order.
@@ -168,14 +191,25 @@ class EventLog:
         """The valid events as a LazyFrame, in input order (see `collect`).
 
         Raises `InvalidEventsError` first if rows are invalid and
-        ``on_invalid="raise"``.
+        ``on_invalid="raise"``. Exact duplicates (``duplicates="drop"``) are
+        left out.
         """
-        self.report  # noqa: B018 -- validates (cached)
-        return self._frame.filter(pl.col(REASON).is_null()).drop(REASON, RAW_TS)
+        self.report  # noqa: B018 -- validates and finds duplicates (cached)
+        valid = pl.col(REASON).is_null()
+        if self._duplicates is not None and self._duplicates.len():
+            valid = valid & ~pl.col(ROW).is_in(self._duplicates.implode())
+        return self._frame.filter(valid).drop(REASON, RAW_TS)
 
     def collect(self) -> pl.DataFrame:
         """The valid events as a DataFrame, ordered by the ordering rule."""
-        return order_events(self.lazy().collect(engine=self._engine), self.sort_keys())
+        names = self._frame.collect_schema().names()
+        frame, ordering = self._collect_ordered(
+            [pl.col(c) for c in names if c not in (REASON, RAW_TS)]
+        )
+        self.report  # noqa: B018 -- counted by the pass above
+        if self.sort_keys() == USUAL_ORDER:
+            return frame.gather(ordering.rows)
+        return order_events(frame, self.sort_keys())
 
     def sort_keys(self) -> list[str]:
         """Columns that define event order, most significant first."""
@@ -184,46 +218,74 @@ class EventLog:
         keys = ["customer", "timestamp", "tie_breaker", "touchpoint"]
         return [*keys, "channel"] if self.has_channel else keys
 
-    @property
-    def _engine(self) -> Literal["streaming", "in-memory"]:
-        # the duplicate check (first of equal rows) is not streamable: polars'
-        # streaming engine falls back and took 1.5-5 s where in-memory takes 0.8 s (2M rows)
-        return "in-memory" if self.schema.duplicates == "drop" else "streaming"
+    def _compared(self) -> list[str]:
+        """The columns two events must agree in to be exact duplicates (all but bookkeeping)."""
+        return [c for c in self._frame.collect_schema().names() if c not in (ROW, REASON, RAW_TS)]
 
     def _checked_frame(self) -> pl.LazyFrame:
-        """The canonical frame with its row checks (and duplicate check) computed once."""
-        return self._frame.collect(engine=self._engine).lazy()
+        """The canonical frame with its row checks computed once (for eager input)."""
+        return self._frame.collect(engine="streaming").lazy()
 
-    def collect_checked(self, exprs: list[pl.Expr]) -> pl.DataFrame:
-        """Valid rows of ``exprs`` in input order, checking rows in the same pass.
+    def collect_ordered(self, exprs: list[pl.Expr]) -> tuple[pl.DataFrame, Ordering]:
+        """Valid rows of ``exprs`` in input order, and their usual order (`Ordering`).
 
-        Saves the separate scan `report` would make when nothing has
-        been checked yet; `mine` reads its events through it.
+        Checks the rows in the same pass when that has not been done yet, and
+        finds exact duplicates in the ordering, where equal events sit next to
+        each other: only events of one customer with equal timestamps are
+        compared. ``exprs`` must keep the ``customer``, ``timestamp`` and
+        ``_row`` columns; `mine` reads its events through this.
 
         Examples
         --------
         >>> import polars as pl
         >>> import journeygraph as jg
-        >>> df = pl.DataFrame({"user": ["a", "a", None], "ts": [1, 2, 3],
-        ...                    "event": ["home", "cart", "home"]})
+        >>> df = pl.DataFrame({"user": ["a", "a", "a", None], "ts": [2, 1, 1, 3],
+        ...                    "event": ["home", "cart", "cart", "home"]})
         >>> log = jg.read_events(df.lazy(), customer="user", timestamp="ts",
         ...                      touchpoint="event", on_invalid="drop")
-        >>> log.collect_checked([pl.col("touchpoint")]).height, log.report.rows_kept
-        (2, 2)
+        >>> frame, ordering = log.collect_ordered([pl.col("customer", "timestamp", "_row")])
+        >>> frame.height, ordering.rows.tolist()
+        (2, [1, 0])
+        >>> print(log.report)
+        4 rows read, 2 kept
+          dropped 1: exact duplicate
+          dropped 1: missing customer
         """
-        if "report" in self.__dict__:
-            return self.lazy().select(exprs).collect(engine=self._engine)
-        frame = self._frame.select(*exprs, REASON).collect(engine=self._engine)
+        return self._collect_ordered(exprs)
+
+    def _collect_ordered(self, exprs: list[pl.Expr]) -> tuple[pl.DataFrame, Ordering]:
+        find = self._duplicates is None
+        compared = self._compared()
+        same = [pl.col(c).alias(f"_same{i}") for i, c in enumerate(compared)] if find else []
+        frame = self._frame.select(*exprs, *same, REASON).collect(engine="streaming")
         reasons = frame.get_column(REASON)
+        if self._invalid is None:  # counted from this pass
+            self._invalid = (
+                {None: frame.height}
+                if reasons.null_count() == frame.height
+                else dict(reasons.value_counts(name="n").rows())
+            )
+        tally(self.schema, self._invalid, self.invalid_examples)  # errors raise before ordering
         if reasons.null_count() < frame.height:
-            # counted from this pass; only an error message scans again, for its examples
-            counts = dict(reasons.value_counts(name="n").rows())
-            self.__dict__["report"] = tally(self.schema, counts, self.invalid_examples)
-            return frame.filter(reasons.is_null()).drop(REASON)
-        if frame.height == 0:
-            self.report  # noqa: B018 -- raises: no events
-        self.__dict__["report"] = IngestReport(rows_read=frame.height, rows_kept=frame.height)
-        return frame.drop(REASON)
+            frame = frame.filter(reasons.is_null())
+        frame = frame.drop(REASON)
+        ordering = by_customer_and_time(frame)
+        if find:
+            names = [f"_same{i}" for i in range(len(compared))]
+            repeats = _repeats(frame.select(names), ordering)
+            self._duplicates = frame.get_column(ROW).gather(repeats).sort()
+            frame = frame.drop(names)
+            drop = np.zeros(frame.height, dtype=np.bool_)
+            drop[repeats] = True
+        elif self._duplicates is not None and self._duplicates.len():
+            drop = frame.get_column(ROW).is_in(self._duplicates.implode()).to_numpy()
+        else:
+            drop = np.zeros(0, dtype=np.bool_)
+        if drop.any():
+            keep = ~drop
+            frame = frame.filter(pl.Series(keep))
+            ordering = ordering.restricted(keep)
+        return frame, ordering
 
 
 def tally(
@@ -336,7 +398,7 @@ def event_order(frame: pl.DataFrame, keys: list[str]) -> pl.Series | None:
     first; missing values sort last.
     """
     if keys == USUAL_ORDER and frame.height:
-        rows = by_customer_and_time(frame)[2]
+        rows = by_customer_and_time(frame).rows
         return pl.Series(rows, dtype=pl.get_index_type())
     if keys[-1] == ROW:
         keys = keys[:-1]  # stable order keeps input order, which is what ROW encodes
@@ -354,26 +416,54 @@ def event_order(frame: pl.DataFrame, keys: list[str]) -> pl.Series | None:
     return perm
 
 
-def by_customer_and_time(
-    frame: pl.DataFrame,
-    touchpoint: npt.NDArray[np.int32] | None = None,
-    channel: npt.NDArray[np.int32] | None = None,
-) -> tuple[npt.NDArray[Any], ...]:
-    """The usual order of ``frame``'s rows, carrying integer code columns (see `_kernels.order`).
+class Ordering(NamedTuple):
+    """Rows of a frame in the usual order (customer, then time, ties in input order)."""
 
-    Returns where each customer starts (bool per event), times in microseconds,
-    input rows, and the touchpoint and channel codes (empty unless given), in order.
-    """
+    new_customer: npt.NDArray[np.bool_]  # where each customer's events start
+    time: npt.NDArray[np.int64]  # microseconds since the epoch, in order
+    rows: npt.NDArray[np.int64]  # the frame's row at each place of the order
+
+    def restricted(self, keep: npt.NDArray[np.bool_]) -> Ordering:
+        """The same order of the rows ``keep`` marks, numbered as ``frame.filter(keep)`` is."""
+        kept = keep[self.rows]
+        rows = (np.cumsum(keep) - 1)[self.rows[kept]]
+        customer = np.cumsum(self.new_customer)[kept]
+        new_customer = np.ones(len(rows), dtype=np.bool_)
+        new_customer[1:] = customer[1:] != customer[:-1]
+        return Ordering(new_customer, self.time[kept], rows)
+
+
+def by_customer_and_time(frame: pl.DataFrame) -> Ordering:
+    """The usual order of ``frame``'s rows (see `_kernels.order`)."""
+    if frame.height == 0:
+        return Ordering(
+            np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        )
     code, lo, n_codes = customer_codes(frame.get_column("customer"))
     none = np.empty(0, dtype=np.int32)
-    return _kernels.order(
-        code,
-        lo,
-        n_codes,
-        frame.get_column("timestamp").to_physical().to_numpy(),
-        none if touchpoint is None else touchpoint,
-        none if channel is None else channel,
-    )
+    time = frame.get_column("timestamp").to_physical().to_numpy()
+    new_customer, time, rows, _, _ = _kernels.order(code, lo, n_codes, time, none, none)
+    return Ordering(new_customer, time, rows)
+
+
+def _repeats(frame: pl.DataFrame, ordering: Ordering) -> npt.NDArray[np.int64]:
+    """Rows of ``frame`` (in input order) that exactly repeat an earlier row.
+
+    Equal rows have equal customers and times, so in the order they sit in
+    one run of a customer's events with equal timestamps: only the rows of
+    such runs are compared, all columns at once, the earliest of equal rows kept.
+    """
+    tied = np.zeros(len(ordering.time), dtype=np.bool_)
+    tied[1:] = ~ordering.new_customer[1:] & (ordering.time[1:] == ordering.time[:-1])
+    if not tied.any():
+        return np.zeros(0, dtype=np.int64)
+    in_run = tied.copy()
+    in_run[:-1] |= tied[1:]
+    rows = np.sort(ordering.rows[in_run])
+    runs = frame.gather(rows)
+    first = runs.select(pl.struct(runs.columns).is_first_distinct()).to_series().to_numpy()
+    repeats: npt.NDArray[np.int64] = rows[~first]
+    return repeats
 
 
 def customer_codes(customer: pl.Series) -> tuple[npt.NDArray[np.int64], int, int]:
@@ -568,7 +658,7 @@ def read_events(
     log = _canonical(lf, schema)
     if eager:  # checked once here; `mine` then only filters the checked rows
         log = EventLog(log._checked_frame(), schema)
-        log.report  # noqa: B018 -- eager input in, errors out right away
+        log.check_rows()  # eager input in, errors out right away
     return log
 
 
@@ -726,20 +816,14 @@ def _canonical(lf: pl.LazyFrame, schema: EventSchema) -> EventLog:
     if session is not None:
         columns.append(session.alias("session"))
     columns += [pl.col(c) for c in attributes]
-    names = [*schema.roles, *attributes]
     columns += [pl.col(ROW), reason.otherwise(None).alias(REASON)]
     # only error messages read it, and only for invalid rows: null (free) for valid ones
     columns.append(
         pl.when(reason.otherwise(None).is_not_null()).then(raw_ts.cast(pl.String)).alias(RAW_TS)
     )
     # RAW_TS is only read by error messages; projection pushdown skips it otherwise
-    frame = lf.with_row_index(ROW).select(columns)
-    if schema.duplicates == "drop":  # the first of equal valid events is kept
-        repeat = pl.col(REASON).is_null() & ~pl.struct(names).is_first_distinct()
-        frame = frame.with_columns(
-            pl.when(repeat).then(pl.lit(DUPLICATE)).otherwise(pl.col(REASON)).alias(REASON)
-        )
-    return EventLog(frame, schema)
+    # exact duplicates are found later, in the events' order (`EventLog.collect_ordered`)
+    return EventLog(lf.with_row_index(ROW).select(columns), schema)
 
 
 def _fused(names: list[str], given: str | None) -> tuple[str, str] | None:

@@ -562,13 +562,15 @@ def mine(
     if reason is not None:
         exprs.append(reason.otherwise(None).alias("_filter"))
     _kernels.warm_up()  # numba starts on another thread while polars reads the events
-    frame = log.collect_checked(exprs)
+    frame, ordering = log.collect_ordered(exprs)
     ingest_report = log.report
     dropped = dict(ingest_report.dropped)
     if reason is not None:
         counts = frame.get_column("_filter").drop_nulls().value_counts()
         dropped.update(dict(counts.iter_rows()))
-        frame = frame.filter(pl.col("_filter").is_null()).drop("_filter")
+        unfiltered = frame.get_column("_filter").is_null()
+        frame = frame.filter(unfiltered).drop("_filter")
+        ordering = ordering.restricted(unfiltered.to_numpy())
     if frame.height == 0:
         msg = (
             f"no events left after mining filters (dropped: {dropped}); widen start=/end= "
@@ -581,7 +583,13 @@ def mine(
         dropped=dropped,
         repaired=ingest_report.repaired,
     )
-    core = Core(encode(frame), options=options, sort_keys=sort_keys, has_channel=log.has_channel)
+    core = Core(
+        encode(frame),
+        options=options,
+        sort_keys=sort_keys,
+        has_channel=log.has_channel,
+        ordering=ordering,
+    )
     journeys = Journeys(core, report=report)
     journeys.log = log
     return journeys
