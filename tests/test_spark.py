@@ -260,3 +260,24 @@ def test_graph_and_to_local_are_the_local_journeys(spark: Any, shop: Path) -> No
         spark_types(some.stats),
         spark_types(local.stats).filter(pl.col("customer").is_in(customers)),
     )
+
+
+def test_exact_duplicates_are_dropped_and_counted_as_locally(spark: Any, tmp_path: Path) -> None:
+    # retried calls repeat rows exactly, some in another file (another batch, another
+    # task); rows equal but for an attribute are not duplicates
+    events = realistic_log(40, seed=11, non_iso_rate=0.0, duplicate_rate=0.1).events
+    events = events.with_columns(pl.lit("ok").alias("note"))
+    again = events.gather_every(7)
+    differs = events.gather_every(9, offset=3).with_columns(pl.lit("retry").alias("note"))
+    events.write_parquet(tmp_path / "part-0.parquet")
+    pl.concat([again, differs]).write_parquet(tmp_path / "part-1.parquet")
+    local_log = jg.read_events(str(tmp_path / "*.parquet"), **COLUMNS)
+    remote_log = jg.read_events(spark.read.parquet(str(tmp_path)), **COLUMNS)
+    dropped = local_log.report.dropped["exact duplicate"]
+    assert dropped >= again.height  # the copies in the other file are duplicates too
+    assert remote_log.report == local_log.report
+    assert_same_journeys(jg.mine(remote_log), jg.mine(local_log))
+    kept = {**COLUMNS, "duplicates": "keep"}
+    remote_kept = jg.read_events(spark.read.parquet(str(tmp_path)), **kept)
+    assert remote_kept.report == jg.read_events(str(tmp_path / "*.parquet"), **kept).report
+    assert remote_kept.report.rows_kept == remote_log.report.rows_read

@@ -146,15 +146,25 @@ class SparkEventLog:
         return self._engine.read_events(self._collect(self.frame), **self.schema.model_dump())
 
     # -------------------------------------------------------------- internals
+    @property
+    def _carried(self) -> list[str]:
+        """Attributes the executors read: all of them when exact duplicates are dropped
+        (a duplicate equals its first in every column), else none."""
+        return self.attributes if self.schema.duplicates == "drop" else []
+
     def _plan(self, options: MineOptions | None = None, engine: Engine | None = None) -> _Plan:
         read = self.schema.model_dump()
-        read.update(attributes=[], on_invalid="drop")
+        read.update(attributes=self._carried, on_invalid="drop")
         options_ = None if options is None else options.model_dump()
         return _Plan(read, options_, self._order, engine or self._engine)
 
     def _events(self) -> DataFrame:
         """The columns mining reads, partitioned by customer."""
-        columns = [*self.schema.roles.values(), *[c for c in self.frame.columns if c in _HELPERS]]
+        columns = [
+            *self.schema.roles.values(),
+            *self._carried,
+            *[c for c in self.frame.columns if c in _HELPERS],
+        ]
         return self.frame.select(*columns).repartition(self.schema.customer)
 
     def _collect(self, frame: DataFrame) -> pl.DataFrame:
@@ -169,11 +179,17 @@ class SparkEventLog:
         return local
 
     def _check(self) -> dict[str | None, int]:
-        """Rows by reason (``None``: valid), counted batch by batch in Spark."""
+        """Rows by reason (``None``: valid), counted in Spark.
+
+        Batch by batch; by customer partitions when exact duplicates are
+        dropped, since a customer's duplicates may sit in different batches.
+        """
         plan = self._plan()
         schema = _spark_schema({"report": _REPORT_FIELDS})
+        whole = self.schema.duplicates == "drop"
+        frame = self._events() if whole else self.frame
         parts = (
-            self.frame.mapInArrow(lambda batches: plan.check(batches), schema)
+            frame.mapInArrow(lambda batches: plan.check(batches, whole=whole), schema)
             .select("report.*")
             .groupBy("key")
             .sum("n")
@@ -328,10 +344,13 @@ class _Plan:
         """The partition's rows as a local log (lazy: rows are checked when counted)."""
         return self.engine.read_events(frame.lazy(), **self.read)
 
-    def check(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        """Reason counts of a batch of raw rows (the ``report`` table)."""
-        for batch in batches:
-            frame = _local_frame([batch], self.order, self.helpers)
+    def check(
+        self, batches: Iterable[pa.RecordBatch], *, whole: bool = False
+    ) -> Iterator[pa.RecordBatch]:
+        """Reason counts of each batch of raw rows, or of all of them (``whole``)."""
+        parts = [list(batches)] if whole else ([b] for b in batches)
+        for part in parts:
+            frame = _local_frame(part, self.order, self.helpers)
             if frame is None:
                 continue
             counts = self.log(frame).reason_counts()
