@@ -22,7 +22,7 @@ from polars.testing import assert_frame_equal
 
 import journeygraph as jg
 from journeygraph.strategies import event_logs
-from realistic import COLUMNS, realistic_log
+from realistic import COLUMNS, STAGES, realistic_log
 
 SETTINGS = settings(
     max_examples=3,
@@ -89,6 +89,15 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     log.events.slice(0, half).write_parquet(folder / "part-0.parquet")
     log.events.slice(half).write_parquet(folder / "part-1.parquet")
     return folder
+
+
+@pytest.fixture(scope="module")
+def shop_journeys(spark: Any, shop: Path) -> tuple[Any, jg.Journeys]:
+    """The shop's session journeys mined in Spark and locally (shared by the analyses)."""
+    options = {"session_gap": "30m", "journey": "session"}
+    remote = jg.mine(jg.read_events(spark.read.parquet(str(shop)), **COLUMNS), **options)
+    local = jg.mine(jg.read_events(str(shop / "*.parquet"), **COLUMNS), **options)
+    return remote, local
 
 
 def test_import_does_not_import_pyspark() -> None:
@@ -242,10 +251,8 @@ def test_filters_emptying_whole_partitions_are_counted(spark: Any, shop: Path) -
         jg.mine(jg.read_events(spark.read.parquet(str(shop)), **COLUMNS), keep={"nothing"})
 
 
-def test_graph_and_to_local_are_the_local_journeys(spark: Any, shop: Path) -> None:
-    options = {"session_gap": "30m", "journey": "session"}
-    remote = jg.mine(jg.read_events(spark.read.parquet(str(shop)), **COLUMNS), **options)
-    local = jg.mine(jg.read_events(str(shop / "*.parquet"), **COLUMNS), **options)
+def test_graph_and_to_local_are_the_local_journeys(shop_journeys: tuple[Any, Any]) -> None:
+    remote, local = shop_journeys
     journey = local.stats.get_column("journey")[5]
     want, got = local.graph(journey), remote.graph(journey)
     assert nx.utils.graphs_equal(got, want)
@@ -281,3 +288,49 @@ def test_exact_duplicates_are_dropped_and_counted_as_locally(spark: Any, tmp_pat
     remote_kept = jg.read_events(spark.read.parquet(str(tmp_path)), **kept)
     assert remote_kept.report == jg.read_events(str(tmp_path / "*.parquet"), **kept).report
     assert remote_kept.report.rows_kept == remote_log.report.rows_read
+
+
+def assert_same_divergence(remote: Any, local: Any, by: str | None = None) -> None:
+    """Per-journey tables (Spark) and population tables (polars) equal the local ones."""
+    keys = {"customers": ["journey"], "deviations": ["journey", "position", "kind"]}
+    for name, key in keys.items():
+        got = collected(getattr(remote, name)).sort(key)
+        want = spark_types(getattr(local, name)).sort(key)
+        assert_frame_equal(got, want)
+    assert_frame_equal(remote.overlay(), local.overlay())
+    assert_frame_equal(remote.stage_reach(), local.stage_reach())
+    assert_frame_equal(remote.deviation_counts(), local.deviation_counts())
+    assert_frame_equal(remote.summary(), local.summary())
+    if by is not None:
+        assert_frame_equal(remote.summary(by), local.summary(by))
+    assert remote.conformance == pytest.approx(local.conformance, abs=1e-12)
+
+
+def test_compare_gives_the_local_tables(shop_journeys: tuple[Any, Any]) -> None:
+    remote, local = shop_journeys
+    customers = realistic_log(300, seed=7, non_iso_rate=0.0, duplicate_rate=0.05).customers
+    # the shop's journeys skip stages, loop and leave the map: every table has rows
+    jmap = jg.JourneyMap.linear(STAGES)
+    options = {"customers": customers, "customer": "user_id"}
+    div = jg.compare(remote, jmap, **options)
+    want = jg.compare(local, jmap, **options)
+    assert 0.05 < want.conformance < 0.95
+    assert_same_divergence(div, want, by="plan")
+    with pytest.raises(jg.JourneygraphError, match="no column 'tier' to split by"):
+        div.summary("tier")
+
+
+@SETTINGS
+@given(frame=event_logs(customers=(1, 8), events=(1, 6)))
+def test_compare_random_logs_gives_the_local_tables(spark: Any, frame: pl.DataFrame) -> None:
+    columns = {"customer": "customer", "timestamp": "timestamp", "touchpoint": "touchpoint"}
+    ordered = frame.sort("customer", "timestamp", "touchpoint", nulls_last=True)
+    remote = jg.mine(jg.read_events(spark.createDataFrame(frame.to_arrow()), **columns))
+    local = jg.mine(jg.read_events(ordered, **columns))
+    # a map over some of the touchpoints: the others are off the map
+    touchpoints = local.touchpoints
+    jmap = jg.JourneyMap.linear(touchpoints[: len(touchpoints) // 2 + 1])
+    for strict in (False, True):
+        assert_same_divergence(
+            jg.compare(remote, jmap, strict=strict), jg.compare(local, jmap, strict=strict)
+        )

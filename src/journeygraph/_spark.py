@@ -44,9 +44,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
+import numpy as np
 import polars as pl
 
 from ._aggregates import Weight, aggregate_graph_of, edge_table, variant_table
+from ._deviations import NAMES as DEVIATIONS
 from ._errors import FilteredOutError, JourneygraphError
 from ._frames import RAW_TS, REASON, ROW
 from .schema import EventSchema, IngestReport, MineOptions
@@ -59,6 +61,8 @@ __all__ = ["Engine", "SparkEventLog", "SparkJourneys", "mine", "read_events"]
 
 EventLog = Any  # journeygraph.ingest.EventLog (this module sits below ingest and mine)
 Journeys = Any  # journeygraph.mine.Journeys
+# what executors make of one partition's local journeys: named tables
+Work = Callable[[Journeys], dict[str, pl.DataFrame]]
 
 
 @dataclass(frozen=True)
@@ -431,6 +435,51 @@ class _Plan:
         for name, table in _partition_tables(journeys).items():
             yield _batch(name, table, layout)
 
+    def analyse(
+        self, batches: Iterable[pa.RecordBatch], work: Work, layout: dict[str, Any]
+    ) -> Iterator[pa.RecordBatch]:
+        """Mine one partition again and yield the tables ``work`` makes of its journeys."""
+        frame = _local_frame(list(batches), self.order, self.helpers)
+        if frame is None:
+            return
+        log = self.log(frame)
+        if not log.reason_counts().get(None):
+            return
+        assert self.options is not None
+        assert self.engine.mine is not None
+        try:
+            journeys = self.engine.mine(log, **self.options)
+        except FilteredOutError:
+            return
+        for name, table in work(journeys).items():
+            yield _batch(name, table, layout)
+
+
+def _gather(
+    tables: DataFrame, names: tuple[str, ...], layout: dict[str, list[tuple[str, Any]]]
+) -> dict[str, pl.DataFrame]:
+    """The rows of the small tables ``names`` of a pass, on the driver (one job)."""
+    from pyspark.sql import functions as F
+
+    present = F.col(names[0]).isNotNull()
+    for name in names[1:]:
+        present = present | F.col(name).isNotNull()
+    arrow = tables.where(present).select(*names).toArrow()
+    out = {}
+    for name in names:
+        column = arrow.column(name)
+        rows = pl.from_arrow(column.filter(column.is_valid()))
+        assert isinstance(rows, pl.Series)
+        out[name] = rows.struct.unnest() if rows.len() else _rows([], layout[name])
+    return out
+
+
+def _unpack(tables: DataFrame, name: str) -> DataFrame:
+    """One table of a pass as a Spark DataFrame of its own columns."""
+    from pyspark.sql import functions as F
+
+    return tables.where(F.col(name).isNotNull()).select(f"{name}.*")
+
 
 def _partition_tables(journeys: Journeys) -> dict[str, pl.DataFrame]:
     """Everything one partition contributes: per-journey tables and summable counts."""
@@ -573,6 +622,14 @@ def _layout(
     log: SparkEventLog, options: MineOptions, engine: Engine
 ) -> dict[str, list[tuple[str, Any]]]:
     """The columns and types of each per-partition table, from mining one made-up event."""
+    layout = _layout_of(_partition_tables(_one_event(log, options, engine)))
+    layout["durations"] = list(_DURATION_FIELDS)
+    layout["report"] = list(_REPORT_FIELDS)
+    return layout
+
+
+def _one_event(log: SparkEventLog, options: MineOptions, engine: Engine) -> Journeys:
+    """Journeys of one made-up event, mined locally: they show every table's types."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
     roles = list(log.schema.roles.values())
@@ -591,11 +648,11 @@ def _layout(
     )
     assert engine.mine is not None
     events = engine.read_events(one, **log.schema.model_dump())
-    sample = engine.mine(events, **plain.model_dump())
-    layout = {name: list(t.schema.items()) for name, t in _partition_tables(sample).items()}
-    layout["durations"] = list(_DURATION_FIELDS)
-    layout["report"] = list(_REPORT_FIELDS)
-    return layout
+    return engine.mine(events, **plain.model_dump())
+
+
+def _layout_of(tables: dict[str, pl.DataFrame]) -> dict[str, list[tuple[str, Any]]]:
+    return {name: list(t.schema.items()) for name, t in tables.items()}
 
 
 def _example(schema: EventSchema, column: str, dtype: pl.DataType) -> Any:
@@ -659,9 +716,7 @@ class SparkJourneys:
         return self.n_journeys
 
     def _table(self, name: str) -> DataFrame:
-        from pyspark.sql import functions as F
-
-        return self._tables.where(F.col(name).isNotNull()).select(f"{name}.*")
+        return _unpack(self._tables, name)
 
     @property
     def edges(self) -> DataFrame:
@@ -681,20 +736,26 @@ class SparkJourneys:
     @cached_property
     def _small(self) -> dict[str, pl.DataFrame]:
         """The small per-partition tables (report counts, pair and touchpoint sums), one job."""
-        from pyspark.sql import functions as F
+        return _gather(self._tables, ("report", "pairs", "touchpoints"), self._layout)
 
-        names = ("report", "pairs", "touchpoints")
-        found = self._tables.where(
-            F.col(names[0]).isNotNull() | F.col(names[1]).isNotNull() | F.col(names[2]).isNotNull()
-        )
-        arrow = found.select(*names).toArrow()
-        out = {}
-        for name in names:
-            column = arrow.column(name)
-            rows = pl.from_arrow(column.filter(column.is_valid()))
-            assert isinstance(rows, pl.Series)
-            out[name] = rows.struct.unnest() if rows.len() else _rows([], self._layout[name])
-        return out
+    @property
+    def id_type(self) -> pl.DataType:
+        """The polars type of the customer ids (as in the local journeys)."""
+        dtype: pl.DataType = dict(self._layout["stats"])["customer"]
+        return dtype
+
+    def _analyse(self, work: Work) -> tuple[DataFrame, dict[str, list[tuple[str, Any]]]]:
+        """The tables ``work`` makes of each partition's local journeys, persisted.
+
+        One more pass over the events: each partition is read and mined
+        again, as in `jg.mine`'s pass, and handed to ``work`` on the executor.
+        """
+        plan = self._plan
+        layout = _layout_of(work(_one_event(self.log, self.options, plan.engine)))
+        schema = _spark_schema(layout)
+        events = self.log._events()
+        tables = events.mapInArrow(lambda batches: plan.analyse(batches, work, layout), schema)
+        return tables.persist(), layout
 
     @cached_property
     def _counts(self) -> pl.DataFrame:
@@ -866,6 +927,204 @@ class SparkJourneys:
             raise JourneygraphError(msg)
         graph: nx.DiGraph[Any] = self.to_local([rows[0][0]]).graph(journey)
         return graph
+
+    def unpersist(self) -> None:
+        """Free the persisted tables in Spark."""
+        self._tables.unpersist()
+
+
+# ---------------------------------------------------------------------------- compare
+_COUNTS = ("reach", "reach_ideal", "drop_off")
+
+
+def compare(
+    journeys: SparkJourneys,
+    jmap: Any,
+    strict: bool,
+    customers: pl.DataFrame | None,
+    notes: list[str],
+    local: tuple[Callable[..., Any], Callable[[pl.DataFrame, str | None], pl.DataFrame]],
+) -> SparkDivergence:
+    """Compare Spark journeys with a map (``jg.compare`` dispatches here, after its checks).
+
+    ``local`` is the local alignment (without `compare`'s checks: a partition
+    may miss every map touchpoint) and the local summary of customers rows.
+    Each partition's journeys are compared by the local alignment; the per-journey
+    tables stay in Spark, the population tables are summed.
+    """
+    align, summary = local
+    work = _CompareWork(jmap, strict, customers, align)
+    tables, layout = journeys._analyse(work)
+    return SparkDivergence(journeys, jmap, strict, tables, layout, summary, notes)
+
+
+@dataclass(frozen=True)
+class _CompareWork:
+    """One partition's comparison: per-journey tables and summable population counts."""
+
+    jmap: Any
+    strict: bool
+    customers: pl.DataFrame | None
+    align: Callable[..., Any]
+
+    def __call__(self, journeys: Journeys) -> dict[str, pl.DataFrame]:
+        div = self.align(journeys, self.jmap, strict=self.strict, table=self.customers)
+        n = journeys.n_journeys
+        # shares of this partition's journeys, back to counts (exact: k / n * n rounds to k)
+        reach = div.stage_reach().with_columns(
+            (pl.col(c) * n).round().cast(pl.Int64) for c in _COUNTS
+        )
+        return {
+            "customers": div.customers,
+            "deviations": div.deviations,
+            "overlay": div.overlay(),
+            "counts": div.deviation_counts().drop("share"),
+            "reach": reach,
+        }
+
+
+class SparkDivergence:
+    """Spark journeys held against a journey map. Build with ``jg.compare(spark_journeys, jmap)``.
+
+    ``customers`` and ``deviations`` are Spark DataFrames with the local
+    `Divergence` tables' columns (names for Enums, ``long`` counts). The
+    population tables are polars frames equal to the local ones: `overlay`,
+    `stage_reach` and `deviation_counts` from counts summed over partitions;
+    `summary` from the distinct (fitness, conformance, deviation) rows of
+    ``customers``, counted in Spark and finished by the local code.
+
+    Attributes
+    ----------
+    journeys : SparkJourneys
+        The journeys compared.
+    jmap : JourneyMap
+        The map they were compared with.
+    strict : bool
+        Whether every event was aligned on its own (else stage visits).
+    map_warnings : list of str
+        Map touchpoints the journeys never visit, as for `Divergence.map_warnings`.
+    """
+
+    def __init__(
+        self,
+        journeys: SparkJourneys,
+        jmap: Any,
+        strict: bool,
+        tables: DataFrame,
+        layout: dict[str, list[tuple[str, Any]]],
+        summary: Callable[[pl.DataFrame, str | None], pl.DataFrame],
+        notes: list[str],
+    ) -> None:
+        self.journeys = journeys
+        self.jmap = jmap
+        self.strict = strict
+        self.map_warnings = notes
+        self._tables = tables
+        self._layout = layout
+        self._summary = summary
+
+    def __repr__(self) -> str:
+        return (
+            f"SparkDivergence({self.journeys.n_journeys:,} journeys vs "
+            f"{len(self.jmap.stages)} stages, conformance {self.conformance:.1%})"
+        )
+
+    @property
+    def customers(self) -> DataFrame:
+        """One row per journey (see `Divergence.customers`), a Spark DataFrame."""
+        return _unpack(self._tables, "customers")
+
+    @property
+    def deviations(self) -> DataFrame:
+        """One row per deviation (see `Divergence.deviations`), a Spark DataFrame."""
+        return _unpack(self._tables, "deviations")
+
+    @cached_property
+    def _small(self) -> dict[str, pl.DataFrame]:
+        found = _gather(self._tables, ("overlay", "counts", "reach"), self._layout)
+        types = {name: dict(self._layout[name]) for name in found}
+        return {
+            name: frame.select(pl.col(c).cast(types[name][c]) for c in frame.columns)
+            for name, frame in found.items()
+        }
+
+    def summary(self, by: str | None = None) -> pl.DataFrame:
+        """Population numbers, overall or per segment (see `Divergence.summary`).
+
+        The distinct rows of the columns it needs are counted in Spark; the
+        local code finishes them on the driver (quartiles need the whole
+        distribution of fitness, which takes few distinct values).
+        """
+        from pyspark.sql import functions as F
+
+        frame = self.customers
+        if by is not None and by not in frame.columns:
+            msg = f"no column {by!r} to split by; customers has {frame.columns}"
+            raise JourneygraphError(msg)
+        columns = [
+            *([] if by is None else [F.col(by)]),
+            F.col("fitness"),
+            F.col("conforms"),
+            *[(F.col(k) > 0).alias(k) for k in DEVIATIONS],
+        ]
+        needed = frame.select(*columns)
+        counted = pl.from_arrow(needed.groupBy(*needed.columns).count().toArrow())
+        assert isinstance(counted, pl.DataFrame)
+        rows = np.repeat(np.arange(counted.height), counted.get_column("count").to_numpy())
+        return self._summary(counted.drop("count")[rows], by)
+
+    @property
+    def conformance(self) -> float:
+        """Share of journeys without any deviation."""
+        return float(self.summary().get_column("conformance")[0] or 0.0)
+
+    def deviation_counts(self) -> pl.DataFrame:
+        """Per deviation kind and stage: ``deviations``, ``journeys`` and ``share`` of all
+        journeys, most frequent first (see `Divergence.deviation_counts`)."""
+        parts = self._small["counts"]
+        summed = parts.group_by("kind", "stage").agg(
+            pl.col("deviations", "journeys").sum().cast(parts.schema["journeys"])
+        )
+        return summed.with_columns(
+            (pl.col("journeys") / self.journeys.n_journeys).alias("share")
+        ).sort(["journeys", "kind", "stage"], descending=[True, False, False], nulls_last=True)
+
+    def stage_reach(self) -> pl.DataFrame:
+        """Per stage: ``reach``, ``reach_ideal`` and ``drop_off`` shares of all journeys,
+        in map order (see `Divergence.stage_reach`)."""
+        order = pl.DataFrame({"stage": list(self.jmap.stage_names)})
+        n = self.journeys.n_journeys
+        summed = self._small["reach"].group_by("stage").agg(pl.col(_COUNTS).sum())
+        return order.join(summed, on="stage", how="left", maintain_order="left").select(
+            "stage", *[(pl.col(c).fill_null(0) / n).alias(c) for c in _COUNTS]
+        )
+
+    def overlay(self) -> pl.DataFrame:
+        """Every map move and every observed step off the map, with usage (see
+        `Divergence.overlay`): map moves in map order, then shadow paths by volume."""
+        parts = self._small["overlay"]
+        counts = parts.schema["journeys"]
+        summed = parts.group_by("source", "target", "kind").agg(
+            pl.col("journeys").sum().cast(counts), pl.col("bypassed").sum().cast(counts)
+        )
+        moves = pl.DataFrame(
+            [(a, b, i) for i, (a, b) in enumerate(self.jmap.moves)],
+            schema={"source": pl.String, "target": pl.String, "_order": pl.Int64},
+            orient="row",
+        )
+        on_map = moves.join(summed.filter(pl.col("kind") == "map"), on=["source", "target"])
+        shadow = summed.filter(pl.col("kind") == "shadow").with_columns(
+            pl.lit(None, counts).alias("bypassed")
+        )
+        columns = ["source", "target", "kind", "journeys", "bypassed"]
+        return pl.concat(
+            [
+                on_map.sort("_order").select(columns),
+                shadow.select(columns).sort(
+                    ["journeys", "source", "target"], descending=[True, False, False]
+                ),
+            ]
+        )
 
     def unpersist(self) -> None:
         """Free the persisted tables in Spark."""

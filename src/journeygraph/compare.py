@@ -33,7 +33,7 @@ import difflib
 import warnings
 from dataclasses import replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import networkx as nx
 import numpy as np
@@ -43,13 +43,14 @@ from . import _moments, _page
 from ._align import Automaton, Move, align
 from ._customers import customer_table, outcome_kind, score_column
 from ._deviations import ALIGNMENT_KINDS, NAMES
-from ._errors import JourneygraphError, refuse_spark
+from ._errors import JourneygraphError
 from ._frames import JOURNEY, group_runs, lookup
 from ._moments import Moments
 from .ingest import EventLog
 from .mine import Journeys
 
 if TYPE_CHECKING:
+    from ._spark import SparkDivergence, SparkJourneys
     from .journeymap import JourneyMap
 
 __all__ = ["DEVIATIONS", "Divergence", "Moments", "compare"]
@@ -327,18 +328,7 @@ class Divergence:
         if by is not None and by not in frame.columns:
             msg = f"no column {by!r} to split by; customers has {frame.columns}"
             raise JourneygraphError(msg)
-        aggs = [
-            pl.len().alias("journeys"),
-            pl.col("conforms").mean().alias("conformance"),
-            pl.col("fitness").mean().alias("mean_fitness"),
-            pl.col("fitness").quantile(0.25, "nearest").alias("fitness_q25"),
-            pl.col("fitness").median().alias("fitness_median"),
-            pl.col("fitness").quantile(0.75, "nearest").alias("fitness_q75"),
-            *[(pl.col(k) > 0).mean().alias(k) for k in DEVIATIONS],
-        ]
-        if by is None:
-            return frame.select(aggs)
-        return frame.group_by(by).agg(aggs).sort(by, nulls_last=True)
+        return _summary_of(frame, by)
 
     def deviation_counts(self) -> pl.DataFrame:
         """Per deviation kind and stage: ``deviations``, ``journeys`` and
@@ -758,6 +748,22 @@ class Divergence:
         return pl.concat(parts)
 
 
+def _summary_of(frame: pl.DataFrame, by: str | None) -> pl.DataFrame:
+    """`Divergence.summary` of the ``customers`` rows in ``frame`` (also Spark's last step)."""
+    aggs = [
+        pl.len().alias("journeys"),
+        pl.col("conforms").mean().alias("conformance"),
+        pl.col("fitness").mean().alias("mean_fitness"),
+        pl.col("fitness").quantile(0.25, "nearest").alias("fitness_q25"),
+        pl.col("fitness").median().alias("fitness_median"),
+        pl.col("fitness").quantile(0.75, "nearest").alias("fitness_q75"),
+        *[(pl.col(k) > 0).mean().alias(k) for k in DEVIATIONS],
+    ]
+    if by is None:
+        return frame.select(aggs)
+    return frame.group_by(by).agg(aggs).sort(by, nulls_last=True)
+
+
 def _label(moves: list[Move], starts: set[int]) -> list[tuple[str, int, int | None]]:
     """Deviation labels of one aligned sequence: (kind, visit index, stage)."""
     syncs = [i for i, m in enumerate(moves) if m.kind == "sync"]
@@ -797,7 +803,9 @@ def _label(moves: list[Move], starts: set[int]) -> list[tuple[str, int, int | No
 _GIVE_TABLE = "; pass a customer table with it: jg.compare(journeys, jmap, customers=table)"
 
 
-def _unvisited(jmap: JourneyMap, journeys: Journeys) -> list[tuple[str, str | None]]:
+def _unvisited(
+    jmap: JourneyMap, journeys: Journeys | SparkJourneys
+) -> list[tuple[str, str | None]]:
     """Map touchpoints absent from the journeys, with a case-insensitive or close match."""
     seen = list(journeys.touchpoints)
     by_case = {t.casefold(): t for t in seen}
@@ -816,7 +824,7 @@ def _never_occurs(touchpoint: str, hint: str | None) -> str:
     return f"map touchpoint {touchpoint!r} never occurs in the journeys{guess}"
 
 
-def _check_map_against(jmap: JourneyMap, journeys: Journeys) -> None:
+def _check_map_against(jmap: JourneyMap, journeys: Journeys | SparkJourneys) -> None:
     """Raise when no map touchpoint occurs in the journeys: every number would be 0."""
     missing = _unvisited(jmap, journeys)
     owned = [t for stage in jmap.stages for t in stage.touchpoints]
@@ -837,9 +845,10 @@ def _check_types(journeys: Any, jmap: Any) -> None:
     """TypeErrors that say what to pass instead of an AttributeError deep inside."""
     from .journeymap import JourneyMap
 
-    refuse_spark(journeys, "compare")
-    if not isinstance(journeys, Journeys):
-        how = "jg.mine(log)" if isinstance(journeys, EventLog) else "jg.mine(jg.read_events(...))"
+    spark = type(journeys).__name__ == "SparkJourneys"
+    if not isinstance(journeys, Journeys) and not spark:
+        log = isinstance(journeys, EventLog) or type(journeys).__name__ == "SparkEventLog"
+        how = "jg.mine(log)" if log else "jg.mine(jg.read_events(...))"
         msg = f"compare() takes mined Journeys first, not a {type(journeys).__name__}; use {how}"
         raise TypeError(msg)
     if not isinstance(jmap, JourneyMap):
@@ -852,6 +861,18 @@ def _check_types(journeys: Any, jmap: Any) -> None:
         raise TypeError(msg)
 
 
+@overload
+def compare(
+    journeys: SparkJourneys,
+    jmap: JourneyMap,
+    *,
+    strict: bool = False,
+    customers: pl.DataFrame | None = None,
+    customer: str | None = None,
+) -> SparkDivergence: ...
+
+
+@overload
 def compare(
     journeys: Journeys,
     jmap: JourneyMap,
@@ -859,7 +880,17 @@ def compare(
     strict: bool = False,
     customers: pl.DataFrame | EventLog | None = None,
     customer: str | None = None,
-) -> Divergence:
+) -> Divergence: ...
+
+
+def compare(
+    journeys: Journeys | SparkJourneys,
+    jmap: JourneyMap,
+    *,
+    strict: bool = False,
+    customers: pl.DataFrame | EventLog | None = None,
+    customer: str | None = None,
+) -> Divergence | SparkDivergence:
     """Align every journey with the journey map and label each divergence.
 
     Parameters
@@ -897,9 +928,36 @@ def compare(
     (2, 'off_map', 1, None)
     (2, 'loop', 2, 'Buy')
     """
+    if type(journeys).__name__ == "SparkJourneys":  # the same work per customer partition
+        from . import _spark  # imports pyspark only now
+
+        assert isinstance(journeys, _spark.SparkJourneys)
+        _check_types(journeys, jmap)
+        _check_map_against(jmap, journeys)
+        if isinstance(customers, EventLog):
+            msg = "on Spark journeys customers= takes a polars DataFrame (one row per customer)"
+            raise JourneygraphError(msg)
+        table = customer_table(customers, ids=journeys.id_type, customer=customer)
+        notes = [_never_occurs(t, hint) for t, hint in _unvisited(jmap, journeys)]
+        found = _spark.compare(journeys, jmap, strict, table, notes, (_divergence, _summary_of))
+        for message in found.map_warnings:
+            warnings.warn(message, UserWarning, stacklevel=2)
+        return found
     _check_types(journeys, jmap)
+    assert isinstance(journeys, Journeys)  # _check_types raised otherwise
     _check_map_against(jmap, journeys)
     table = customer_table(customers, ids=journeys.core.id_type, customer=customer)
+    div = _divergence(journeys, jmap, strict=strict, table=table)
+    for message in div.map_warnings:
+        warnings.warn(message, UserWarning, stacklevel=2)
+    return div
+
+
+def _divergence(
+    journeys: Journeys, jmap: JourneyMap, *, strict: bool, table: pl.DataFrame | None
+) -> Divergence:
+    """The alignment behind `compare`, without its checks and warnings (a Spark partition
+    may miss every map touchpoint)."""
     stage_of = jmap.stage_of
     index_of = jmap.index_of
     automaton = Automaton(
@@ -949,7 +1007,7 @@ def compare(
         .sort(JOURNEY)
     )
     costs, moves = align(automaton, distinct.get_column("_symbols").to_list())
-    div = Divergence(
+    return Divergence(
         journeys,
         jmap,
         strict=strict,
@@ -960,6 +1018,3 @@ def compare(
         shortest=automaton.shortest_word,
         customers=table,
     )
-    for message in div.map_warnings:
-        warnings.warn(message, UserWarning, stacklevel=2)
-    return div
