@@ -176,22 +176,20 @@ def test_tie_breaker_gives_the_local_tables(spark: Any) -> None:
     assert_same_journeys(jg.mine(remote_log), jg.mine(jg.read_events(frame, **columns)))
 
 
-def test_analyses_not_on_spark_yet_say_how_to_work_locally(spark: Any, tmp_path: Path) -> None:
+def test_what_does_not_run_on_spark_says_how_to_work_locally(spark: Any, tmp_path: Path) -> None:
     frame = pl.DataFrame(
         {"user": ["a", "a", "b"], "ts": [1, 2, 1], "event": ["home", "cart", "home"]}
     )
     columns = {"customer": "user", "timestamp": "ts", "touchpoint": "event"}
-    remote = jg.mine(jg.read_events(spark.createDataFrame(frame.to_arrow()), **columns))
+    log = jg.read_events(spark.createDataFrame(frame.to_arrow()), **columns)
+    remote = jg.mine(log)
     jmap = jg.JourneyMap.linear(["home", "cart"])
-    calls = {
-        "compare": lambda: jg.compare(remote, jmap),
-        "cluster": lambda: jg.cluster(remote, 2),
-        "report": lambda: jg.report(remote, jmap, tmp_path),
-    }
-    for name, call in calls.items():
-        advice = rf"{name}\(\) does not run on Spark.*to_local"
-        with pytest.raises(jg.JourneygraphError, match=advice):
-            call()
+    with pytest.raises(jg.JourneygraphError, match=r"report\(\) does not run on Spark.*to_local"):
+        jg.report(remote, jmap, tmp_path)
+    with pytest.raises(jg.JourneygraphError, match=r"cluster the sample locally.*to_local"):
+        jg.cluster(remote, 2, jmap=jmap)
+    with pytest.raises(TypeError, match=r"use jg.mine\(log\)"):
+        jg.compare(log, jmap)  # type: ignore[call-overload]
     # the advice works: a local sample compares
     assert jg.compare(remote.to_local(), jmap).customers.height == 2
 
@@ -334,3 +332,25 @@ def test_compare_random_logs_gives_the_local_tables(spark: Any, frame: pl.DataFr
         assert_same_divergence(
             jg.compare(remote, jmap, strict=strict), jg.compare(local, jmap, strict=strict)
         )
+
+
+def test_cluster_labels_every_journey_with_the_model_fitted_on_a_sample(
+    shop_journeys: tuple[Any, Any],
+) -> None:
+    remote, local = shop_journeys
+    arch = jg.cluster(remote, 3, seed=1, fraction=0.5, n_init=1)
+    # the model is the one fitted on the sample of customers that to_local(fraction=) picks
+    sample = remote.to_local(fraction=0.5, seed=1)
+    assert 0.3 < sample.n_journeys / local.n_journeys < 0.7
+    refit = jg.ArchetypeModel(3, seed=1, n_init=1).fit(sample)
+    assert refit.feature_names_ == arch.model.feature_names_
+    assert (refit.feature_log_prob_ == arch.model.feature_log_prob_).all()
+    # every journey labelled in Spark as the same model labels the local journeys
+    want = local.stats.select("journey", "customer").join(
+        arch.model.predict(local), on="journey", maintain_order="left"
+    )
+    got = collected(arch.labels).sort("journey")
+    assert_frame_equal(got, spark_types(want).sort("journey"))
+    sizes = want.group_by("archetype").len("size").sort("archetype")
+    assert_frame_equal(arch.sizes().select("archetype", "size"), sizes, check_dtypes=False)
+    assert arch.sizes().get_column("share").sum() == pytest.approx(1.0)

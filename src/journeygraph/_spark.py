@@ -1129,3 +1129,95 @@ class SparkDivergence:
     def unpersist(self) -> None:
         """Free the persisted tables in Spark."""
         self._tables.unpersist()
+
+
+# ---------------------------------------------------------------------------- cluster
+def cluster(journeys: SparkJourneys, model: Any, fraction: float | None) -> SparkArchetypes:
+    """Fit ``model`` on a driver sample, label every journey in Spark (``jg.cluster`` dispatches).
+
+    The sample is ``fraction`` of the customers (by default enough for about
+    twice the model's ``sample_size`` journeys), chosen by a hash of the id
+    and the model's seed; the fitted model goes to every partition.
+    """
+    n = journeys.n_journeys
+    if fraction is None:
+        fraction = min(1.0, 2 * model.sample_size / n)
+    model.fit(journeys.to_local(fraction=fraction, seed=model.seed))
+    tables, layout = journeys._analyse(_Labels(model))
+    return SparkArchetypes(model, journeys, tables, layout, fraction)
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """One partition's archetype labels (`ArchetypeModel.predict`) and their counts."""
+
+    model: Any
+
+    def __call__(self, journeys: Journeys) -> dict[str, pl.DataFrame]:
+        labels = journeys.stats.select("journey", "customer").join(
+            self.model.predict(journeys), on="journey", maintain_order="left"
+        )
+        return {"labels": labels, "sizes": labels.group_by("archetype").len("size")}
+
+
+class SparkArchetypes:
+    """Spark journeys grouped into archetypes. Build with ``jg.cluster(spark_journeys, k)``.
+
+    The model is fitted on the driver, on a sample of customers; every journey
+    is labelled by it in Spark. ``labels`` is a Spark DataFrame (the local
+    `Archetypes.labels` columns), `sizes` the archetype sizes summed over
+    partitions. For an archetype's description, graph and examples, cluster
+    the sample locally (``jg.cluster(journeys.to_local(fraction=...), ...)``).
+
+    Attributes
+    ----------
+    model : ArchetypeModel
+        The model fitted on the sample (use ``model.predict`` on local journeys).
+    journeys : SparkJourneys
+        The journeys labelled.
+    fraction : float
+        The share of customers the model was fitted on.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        journeys: SparkJourneys,
+        tables: DataFrame,
+        layout: dict[str, list[tuple[str, Any]]],
+        fraction: float,
+    ) -> None:
+        self.model = model
+        self.journeys = journeys
+        self.fraction = fraction
+        self._tables = tables
+        self._layout = layout
+
+    def __repr__(self) -> str:
+        return f"SparkArchetypes({len(self)} archetypes of {self.journeys.n_journeys:,} journeys)"
+
+    def __len__(self) -> int:
+        return int(self.model.k_)
+
+    @property
+    def labels(self) -> DataFrame:
+        """One row per journey: ``journey``, ``customer``, ``archetype``, ``probability``."""
+        return _unpack(self._tables, "labels")
+
+    def sizes(self) -> pl.DataFrame:
+        """Per archetype: ``size`` (journeys) and ``share`` of all journeys."""
+        parts = _gather(self._tables, ("sizes",), self._layout)["sizes"]
+        types = dict(self._layout["sizes"])
+        every = pl.DataFrame({"archetype": pl.arange(0, len(self), eager=True)})
+        summed = parts.group_by("archetype").agg(pl.col("size").sum())
+        summed = summed.select(pl.col(c).cast(types[c]) for c in summed.columns)
+        return (
+            every.with_columns(pl.col("archetype").cast(types["archetype"]))
+            .join(summed, on="archetype", how="left", maintain_order="left")
+            .with_columns(pl.col("size").fill_null(0))
+            .with_columns((pl.col("size") / self.journeys.n_journeys).alias("share"))
+        )
+
+    def unpersist(self) -> None:
+        """Free the persisted tables in Spark."""
+        self._tables.unpersist()

@@ -63,7 +63,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import networkx as nx
 import numpy as np
@@ -74,12 +74,15 @@ from tqdm import tqdm
 
 from . import _page
 from ._customers import customer_table
-from ._errors import JourneygraphError, refuse_spark
+from ._errors import JourneygraphError
 from ._frames import JOURNEY, group_runs, lookup, ratio
 from .compare import DEVIATIONS, Divergence, compare
 from .ingest import EventLog
 from .journeymap import JourneyMap
 from .mine import Journeys
+
+if TYPE_CHECKING:
+    from ._spark import SparkArchetypes, SparkJourneys
 
 __all__ = ["ArchetypeModel", "Archetypes", "cluster"]
 
@@ -609,7 +612,6 @@ def _assignments(journeys: Journeys, rows: _Rows, log_resp: _F64) -> pl.DataFram
 
 
 def _check_journeys(journeys: object) -> None:
-    refuse_spark(journeys, "cluster")
     if not isinstance(journeys, Journeys):
         msg = (
             f"expected the Journeys from jg.mine(...), got {type(journeys).__name__}; "
@@ -1120,6 +1122,20 @@ def _top(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     )
 
 
+@overload
+def cluster(
+    journeys: SparkJourneys,
+    k: int | Literal["auto"] = "auto",
+    *,
+    seed: int = 0,
+    jmap: None = None,
+    customers: None = None,
+    customer: str | None = None,
+    **options: Any,
+) -> SparkArchetypes: ...
+
+
+@overload
 def cluster(
     journeys: Journeys,
     k: int | Literal["auto"] = "auto",
@@ -1129,7 +1145,19 @@ def cluster(
     customers: pl.DataFrame | EventLog | None = None,
     customer: str | None = None,
     **options: Any,
-) -> Archetypes:
+) -> Archetypes: ...
+
+
+def cluster(
+    journeys: Journeys | SparkJourneys,
+    k: int | Literal["auto"] = "auto",
+    *,
+    seed: int = 0,
+    jmap: JourneyMap | Divergence | None = None,
+    customers: pl.DataFrame | EventLog | None = None,
+    customer: str | None = None,
+    **options: Any,
+) -> Archetypes | SparkArchetypes:
     """Group journeys into archetypes (fit an `ArchetypeModel` and describe it).
 
     Parameters
@@ -1167,6 +1195,19 @@ def cluster(
     >>> arch.labels.columns
     ['journey', 'customer', 'archetype', 'probability']
     """
+    if type(journeys).__name__ == "SparkJourneys":  # fit on a sample, label in Spark
+        from . import _spark  # imports pyspark only now
+
+        if jmap is not None or customers is not None:
+            msg = (
+                "cluster() on Spark journeys labels them with a model fitted on a sample; "
+                "for divergence profiles and outcomes per archetype cluster the sample "
+                "locally: jg.cluster(journeys.to_local(fraction=0.01), k, jmap=..., customers=...)"
+            )
+            raise JourneygraphError(msg)
+        fraction = options.pop("fraction", None)
+        assert isinstance(journeys, _spark.SparkJourneys)
+        return _spark.cluster(journeys, ArchetypeModel(k, seed=seed, **options), fraction)
     model = ArchetypeModel(k, seed=seed, **options)
     if isinstance(jmap, Divergence) and jmap.journeys is not journeys:
         msg = (
@@ -1175,6 +1216,7 @@ def cluster(
         )
         raise JourneygraphError(msg)
     _check_journeys(journeys)
+    assert isinstance(journeys, Journeys)
     table = customer_table(customers, ids=journeys.core.id_type, customer=customer)
     model.fit(journeys)
     divergence = jmap if isinstance(jmap, Divergence) or jmap is None else compare(journeys, jmap)
