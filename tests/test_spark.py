@@ -188,6 +188,8 @@ def test_what_does_not_run_on_spark_says_how_to_work_locally(spark: Any, tmp_pat
         jg.report(remote, jmap, tmp_path)
     with pytest.raises(jg.JourneygraphError, match=r"cluster the sample locally.*to_local"):
         jg.cluster(remote, 2, jmap=jmap)
+    with pytest.raises(jg.JourneygraphError, match=r"drivers\(\) does not run on Spark"):
+        jg.compare(remote, jmap).drivers(reached="cart")
     with pytest.raises(TypeError, match=r"use jg.mine\(log\)"):
         jg.compare(log, jmap)  # type: ignore[call-overload]
     # the advice works: a local sample compares

@@ -73,8 +73,9 @@ def refuse_spark(value: object, call: str) -> None:
     if type(value).__module__ != "journeygraph._spark":
         return
     msg = (
-        f"{call}() does not run on Spark journeys yet (reading, mining and the aggregate "
-        "tables do; see docs/spark.md); work on this machine with journeys.to_local("
+        f"{call}() does not run on Spark journeys yet (reading, mining, the aggregate "
+        "tables, compare and cluster do; see docs/spark.md); work on this machine with "
+        "journeys.to_local("
         "fraction=0.01) for a sample, or to_local(customers=[...]) for chosen customers"
     )
     raise JourneygraphError(msg)

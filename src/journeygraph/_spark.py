@@ -49,7 +49,7 @@ import polars as pl
 
 from ._aggregates import Weight, aggregate_graph_of, edge_table, variant_table
 from ._deviations import NAMES as DEVIATIONS
-from ._errors import FilteredOutError, JourneygraphError
+from ._errors import FilteredOutError, JourneygraphError, refuse_spark
 from ._frames import RAW_TS, REASON, ROW
 from .schema import EventSchema, IngestReport, MineOptions
 
@@ -1125,6 +1125,18 @@ class SparkDivergence:
                 ),
             ]
         )
+
+    def drivers(self, *args: Any, **kwargs: Any) -> Any:
+        """Not on Spark yet: moments that matter need every event of the journeys at risk."""
+        refuse_spark(self.journeys, "drivers")
+
+    def perception_gap(self, *args: Any, **kwargs: Any) -> Any:
+        """Not on Spark yet (see `Divergence.perception_gap`)."""
+        refuse_spark(self.journeys, "perception_gap")
+
+    def overlay_graph(self, *args: Any, **kwargs: Any) -> Any:
+        """Not on Spark yet: draw `overlay` and `stage_reach`, or see `Divergence.overlay_graph`."""
+        refuse_spark(self.journeys, "overlay_graph")
 
     def unpersist(self) -> None:
         """Free the persisted tables in Spark."""
