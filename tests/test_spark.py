@@ -356,3 +356,21 @@ def test_cluster_labels_every_journey_with_the_model_fitted_on_a_sample(
     sizes = want.group_by("archetype").len("size").sort("archetype")
     assert_frame_equal(arch.sizes().select("archetype", "size"), sizes, check_dtypes=False)
     assert arch.sizes().get_column("share").sum() == pytest.approx(1.0)
+
+
+def test_csv_files_keep_file_and_row_order_for_ties(spark: Any, tmp_path: Path) -> None:
+    # times written to the minute: many of one customer's events tie, in no name order
+    events = realistic_log(120, seed=5, non_iso_rate=0.0, duplicate_rate=0.02).events
+    events = events.with_columns(pl.col("ts").str.replace(r":\d\dZ$", ":00Z"))
+    half = events.height // 2
+    events.slice(0, half).write_csv(tmp_path / "part-0.csv")
+    events.slice(half).write_csv(tmp_path / "part-1.csv")
+    remote_log = jg.read_events(spark.read.csv(str(tmp_path), header=True), **COLUMNS)
+    assert "file" in remote_log.tie_rule
+    local_log = jg.read_events(str(tmp_path / "*.csv"), **COLUMNS)
+    local = jg.mine(local_log)
+    assert_same_journeys(jg.mine(remote_log), local)
+    # the file order matters: ordering ties by name gives other journeys
+    by_name = events.sort("user_id", "ts", "event", "platform", maintain_order=True)
+    other = jg.mine(jg.read_events(by_name, **COLUMNS))
+    assert not other.edges.sort(KEYS["edges"]).equals(local.edges.sort(KEYS["edges"]))
