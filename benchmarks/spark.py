@@ -105,6 +105,7 @@ def spark_case(path: str, master: str, partitions: int, memory: str) -> dict[str
     log = jg.read_events(spark.read.parquet(path), **datasets.COLUMNS)
     journeys = jg.mine(log)  # the pass: shuffle by customer, mine, persist, report
     mined = time.perf_counter()
+    rss_mined = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     journeys.aggregate_edges, journeys.aggregate_nodes  # noqa: B018
     aggregated = time.perf_counter()
     rows = [journeys.edges.count(), journeys.nodes.count(), journeys.stats.count()]
@@ -123,6 +124,7 @@ def spark_case(path: str, master: str, partitions: int, memory: str) -> dict[str
         "journeys": journeys.n_journeys,
         "table_rows": rows,
         "events_per_core_second": journeys.n_events / ((mined - started) * cores),
+        "driver_python_rss_after_mine_gb": rss_mined,
         "driver_python_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
         "driver_jvm_rss_gb": peaks.jvm,
         "worker_peak_rss_gb": peaks.workers,
@@ -136,6 +138,7 @@ def main() -> None:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--partitions", type=int, default=40)
     parser.add_argument("--driver-memory", default="6g")
+    parser.add_argument("--engines", default="local,spark", help="which runs, comma-separated")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -151,6 +154,7 @@ def main() -> None:
         ["local", path],
         ["spark", path, args.master, str(args.partitions), args.driver_memory],
     ]
+    runs = [run for run in runs if run[0] in args.engines.split(",")]
     for child in runs:
         out = subprocess.run(
             [sys.executable, __file__, "--child", *child],
