@@ -90,7 +90,29 @@ def test_text_ids_whose_hashes_collide_are_ranked_exactly() -> None:
     assert n == n_also == 4
 
 
-def test_import_does_not_import_numba() -> None:
-    # numba takes a quarter of a second to import: kernels import it on first call
-    code = "import sys, journeygraph; assert 'numba' not in sys.modules"
+def test_import_does_not_import_heavy_packages() -> None:
+    # numba, scipy, networkx and polars take seconds together: names import on first use
+    heavy = ("numba", "scipy", "networkx", "polars", "pydantic")
+    code = (
+        "import sys, journeygraph\n"
+        f"loaded = [m for m in {heavy!r} if m in sys.modules]\n"
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_public_name_is_its_module_object_whatever_is_imported_first() -> None:
+    # importing the submodule `report` (or `mine`, ...) must not hide the function of that name
+    code = (
+        "import importlib, journeygraph as jg\n"
+        "import journeygraph.report, journeygraph.compare, journeygraph.cli\n"
+        "for name in jg.__all__:\n"
+        "    value = getattr(jg, name)\n"
+        "    home = jg._HOME.get(name)\n"
+        "    if home is not None:\n"
+        "        assert value is getattr(importlib.import_module('journeygraph.' + home), name), name\n"
+        "assert callable(jg.report) and callable(jg.mine) and callable(jg.compare)\n"
+        "assert jg.journeymap.JourneyMap is jg.JourneyMap\n"
+        "assert sorted(set(jg.__all__) - set(dir(jg))) == []"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -6,13 +6,15 @@ both finish their aggregates here, so a weight is defined in one place.
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-import networkx as nx
 import polars as pl
 
 from ._errors import JourneygraphError
 from ._frames import ratio
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["WEIGHTS", "Weight", "aggregate_graph_of", "edge_table", "variant_table"]
 
@@ -66,6 +68,8 @@ def aggregate_graph_of(
     if weight not in WEIGHTS:
         msg = f"weight={weight!r} is not one of {list(WEIGHTS)}"
         raise JourneygraphError(msg)
+    import networkx as nx  # only graphs need it
+
     g: nx.DiGraph[Any] = nx.DiGraph(weight=weight)
     for row in nodes.iter_rows(named=True):
         g.add_node(row.pop("touchpoint"), **row)

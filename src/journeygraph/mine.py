@@ -34,7 +34,6 @@ from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-import networkx as nx
 import polars as pl
 
 from . import _kernels, _page
@@ -46,6 +45,8 @@ from .ingest import EventLog
 from .schema import IngestReport, MineOptions, validated
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from ._spark import SparkEventLog, SparkJourneys
     from .flows import Flows
 
@@ -221,6 +222,8 @@ class Journeys:
             yield from self._graphs(lo, min(lo + chunk, self.n_journeys))
 
     def _graphs(self, lo: int, hi: int) -> Iterator[nx.DiGraph[Any]]:
+        import networkx as nx  # only graphs need it
+
         stats = self.stats.slice(lo, hi - lo).to_dicts()
         parts = []
         for table, offsets in (
