@@ -4,9 +4,9 @@ planted archetypes, the results tables against brute force, and errors."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import itertools
 import math
-import sys
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -20,7 +20,7 @@ import journeygraph as jg
 from journeygraph import datasets
 from journeygraph.strategies import event_logs
 
-cluster_module = sys.modules["journeygraph.cluster"]
+cluster_module = importlib.import_module("journeygraph.cluster")
 COLUMNS = {"customer": "customer", "timestamp": "timestamp", "touchpoint": "touchpoint"}
 ALPHABET = ("home", "search", "product", "cart", "pay", "chat")
 

@@ -335,6 +335,60 @@ class Core:
         pair, duration = _kernels.transitions(b.starts, b.touchpoint, b.time, len(self.touchpoints))
         return pl.DataFrame([pl.Series("_pair", pair), durations(duration, "duration")])
 
+    def edge_sums(self) -> pl.DataFrame:
+        """Per observed touchpoint pair: ``_pair`` (source * n + target), ``source``,
+        ``target``, ``events``, ``journeys`` and ``customers``, in pair order."""
+        edges = self.mined.edges
+        n = len(self.touchpoints)
+        pair = edges[1].astype(np.int64) * n + edges[2]
+        keys, journeys, sums = _sums(pair, n * n, edges[3])
+        frame = pl.DataFrame(
+            [
+                pl.Series("_pair", keys),
+                self.vocabulary.gather(pl.Series(keys // n)).alias("source"),
+                self.vocabulary.gather(pl.Series(keys % n)).alias("target"),
+                pl.Series("events", sums, dtype=pl.UInt64),
+                pl.Series("journeys", journeys, dtype=pl.UInt64),
+            ]
+        )
+        return frame.with_columns(self._customers(pair, edges[0], keys, journeys))
+
+    def node_sums(self) -> pl.DataFrame:
+        """Per visited touchpoint: ``touchpoint``, ``visits``, ``customers``, ``journeys``,
+        ``starts`` and ``ends`` (journeys entering / leaving there), in touchpoint order."""
+        nodes = self.mined.nodes
+        b = self.blocks
+        n = len(self.touchpoints)
+        keys, journeys, visits = _sums(nodes[1].astype(np.int64), n, nodes[2])
+        starts = np.bincount(b.touchpoint[b.starts[:-1]], minlength=n)[keys]
+        ends = np.bincount(b.touchpoint[b.starts[1:] - 1], minlength=n)[keys]
+        frame = pl.DataFrame(
+            [
+                self.vocabulary.gather(pl.Series(keys)),
+                pl.Series("visits", visits, dtype=pl.UInt64),
+                pl.Series("journeys", journeys, dtype=pl.UInt64),
+                pl.Series("starts", starts, dtype=pl.UInt64),
+                pl.Series("ends", ends, dtype=pl.UInt64),
+            ]
+        )
+        customers = self._customers(nodes[1].astype(np.int64), nodes[0], keys, journeys)
+        return frame.insert_column(2, customers)
+
+    def _customers(
+        self,
+        key: npt.NDArray[np.int64],
+        journey: npt.NDArray[np.uint32],
+        keys: npt.NDArray[np.int64],
+        journeys: npt.NDArray[np.int64],
+    ) -> pl.Series:
+        """Distinct customers of each of ``keys`` among rows (``key``, ``journey``)."""
+        if self.options.journey == "customer":  # journeys are customers
+            return pl.Series("customers", journeys, dtype=pl.UInt64)
+        pairs = pl.DataFrame({"key": key, "customer": self.blocks.customer[journey]})
+        counted = pairs.group_by("key").agg(pl.col("customer").n_unique().alias("customers"))
+        found = pl.DataFrame({"key": keys}).join(counted, on="key", how="left")
+        return found.get_column("customers").cast(pl.UInt64)
+
     def distinct_customers(self) -> pl.Expr:
         """Customers among the rows of `edges` or `nodes` grouped by a key, as ``customers``."""
         if self.options.journey == "customer":
@@ -418,6 +472,21 @@ def _ordered(
     if not with_channel:
         arrays.append(np.empty(0, dtype=np.int32))
     return tuple(arrays)
+
+
+def _sums(
+    key: npt.NDArray[np.int64], size: int, weight: npt.NDArray[np.uint32]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The distinct of ``key`` (each below ``size``), sorted; the rows and the sum of
+    ``weight`` of each."""
+    if size <= 1 << 22:  # counting: no sort
+        rows = np.bincount(key, minlength=size)
+        keys = np.flatnonzero(rows)
+        sums = np.bincount(key, weights=weight, minlength=size)[keys]
+        return keys, rows[keys], sums.astype(np.int64)  # exact: sums stay below 2**53
+    keys, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=weight, minlength=len(keys))
+    return keys, counts, sums.astype(np.int64)
 
 
 _MICROSECOND = dt.timedelta(microseconds=1)

@@ -251,18 +251,7 @@ class Journeys:
         (of all transitions), ``p_next`` (P(target | source)), ``p_prev``
         (P(source | target)), ``median_time``. Sorted by source, target.
         """
-        n = len(self.touchpoints)
-        pair = (
-            pl.col("source").to_physical().cast(pl.Int64) * n
-            + pl.col("target").to_physical().cast(pl.Int64)
-        ).alias("_pair")
-        counted = self._core.edges.group_by(pair).agg(
-            pl.col("source").first(),
-            pl.col("target").first(),
-            pl.col("count").sum().alias("events"),
-            pl.len().alias("journeys"),
-            self._core.distinct_customers(),
-        )
+        counted = self._core.edge_sums()
         timed = (
             self._core.transition_times()
             .group_by("_pair")
@@ -278,24 +267,7 @@ class Journeys:
         ``journeys``, ``starts`` and ``ends`` (journeys entering / leaving
         there). Sorted by touchpoint.
         """
-        visits = self._core.nodes.group_by("touchpoint").agg(
-            pl.col("visits").sum().cast(pl.UInt64),
-            self._core.distinct_customers().cast(pl.UInt64),
-            pl.len().cast(pl.UInt64).alias("journeys"),
-        )
-        stats = self.stats
-        starts = stats.group_by(pl.col("entry").alias("touchpoint")).agg(
-            pl.len().cast(pl.UInt64).alias("starts")
-        )
-        ends = stats.group_by(pl.col("exit").alias("touchpoint")).agg(
-            pl.len().cast(pl.UInt64).alias("ends")
-        )
-        return (
-            visits.join(starts, on="touchpoint", how="left")
-            .join(ends, on="touchpoint", how="left")
-            .with_columns(pl.col("starts", "ends").fill_null(0))
-            .sort("touchpoint")
-        )
+        return self._core.node_sums()
 
     def aggregate_graph(self, weight: Weight = "events") -> nx.DiGraph[Any]:
         """All journeys as one ``networkx.DiGraph`` of touchpoints.
