@@ -199,7 +199,7 @@ def test_map_touchpoints_never_visited_are_named_with_a_suggestion() -> None:
     typo = jg.JourneyMap.linear(
         {"Browse": ["Home", "search"], "Consider": ["product"], "Buy": ["cart", "chekout"]}
     )
-    with pytest.warns(UserWarning, match="never occurs") as caught:
+    with pytest.warns(jg.MapWarning, match="never occurs") as caught:
         div = jg.compare(sessions(), typo)
     messages = [str(w.message) for w in caught]
     assert "map touchpoint 'Home' never occurs in the journeys; did you mean 'home'?" in messages

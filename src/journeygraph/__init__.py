@@ -18,7 +18,7 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
-from ._errors import InvalidEventsError, JourneygraphError
+from ._errors import InvalidEventsError, JourneygraphError, MapWarning
 from ._version import __version__ as __version__
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ __all__ = [
     "JourneyMap",
     "JourneygraphError",
     "Journeys",
+    "MapWarning",
     "MineOptions",
     "Moments",
     "Stage",

@@ -9,11 +9,31 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["FilteredOutError", "InvalidEventsError", "JourneygraphError", "refuse_spark"]
+__all__ = [
+    "FilteredOutError",
+    "InvalidEventsError",
+    "JourneygraphError",
+    "MapWarning",
+    "refuse_spark",
+]
 
 
 class JourneygraphError(ValueError):
     """Base class of the errors journeygraph raises for bad input."""
+
+
+class MapWarning(UserWarning):
+    """Warned by `compare` when the journey map names touchpoints the journeys never visit.
+
+    The message names each one with the likely name meant (``'Home' never
+    occurs; did you mean 'home'?``). Silence it where that is expected, e.g.
+    in property tests over small random journeys:
+
+    >>> import warnings
+    >>> import journeygraph as jg
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", jg.MapWarning)
+    """
 
 
 class InvalidEventsError(JourneygraphError):

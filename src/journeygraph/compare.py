@@ -43,7 +43,7 @@ from . import _moments, _page
 from ._align import Automaton, Move, align
 from ._customers import customer_table, outcome_kind, score_column
 from ._deviations import ALIGNMENT_KINDS, NAMES
-from ._errors import JourneygraphError
+from ._errors import JourneygraphError, MapWarning
 from ._frames import JOURNEY, group_runs, lookup
 from ._moments import Moments
 from .ingest import EventLog
@@ -504,7 +504,7 @@ class Divergence:
     def map_warnings(self) -> list[str]:
         """Map touchpoints the journeys never visit, each with the likely name meant.
 
-        `compare` issues each as a ``UserWarning``; the report shows them.
+        `compare` issues each as a `MapWarning`; the report shows them.
         """
         return [_never_occurs(t, hint) for t, hint in _unvisited(self.jmap, self.journeys)]
 
@@ -941,7 +941,7 @@ def compare(
         notes = [_never_occurs(t, hint) for t, hint in _unvisited(jmap, journeys)]
         found = _spark.compare(journeys, jmap, strict, table, notes, (_divergence, _summary_of))
         for message in found.map_warnings:
-            warnings.warn(message, UserWarning, stacklevel=2)
+            warnings.warn(message, MapWarning, stacklevel=2)
         return found
     _check_types(journeys, jmap)
     assert isinstance(journeys, Journeys)  # _check_types raised otherwise
@@ -949,7 +949,7 @@ def compare(
     table = customer_table(customers, ids=journeys.core.id_type, customer=customer)
     div = _divergence(journeys, jmap, strict=strict, table=table)
     for message in div.map_warnings:
-        warnings.warn(message, UserWarning, stacklevel=2)
+        warnings.warn(message, MapWarning, stacklevel=2)
     return div
 
 
