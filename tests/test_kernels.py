@@ -9,12 +9,12 @@ import sys
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import journeygraph as jg
 from journeygraph import _kernels, datasets
-from journeygraph.ingest import codes_from_keys, customer_codes
+from journeygraph.ingest import by_customer_and_time, codes_from_keys, customer_codes
 
 
 @given(
@@ -117,3 +117,26 @@ def test_every_public_name_is_its_module_object_whatever_is_imported_first() -> 
         "assert sorted(set(jg.__all__) - set(dir(jg))) == []"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    events=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 3)), min_size=64, max_size=200),
+    drop=st.lists(st.integers(0, 199), max_size=40),
+)
+def test_an_ordering_restricted_to_kept_rows_is_the_ordering_of_those_rows(
+    events: list[tuple[int, int]], drop: list[int]
+) -> None:
+    # a few dropped rows (duplicates) take the fast path, many (filters) the general one
+    frame = pl.DataFrame(events, schema=["customer", "timestamp"], orient="row").with_columns(
+        pl.format("c{}", "customer").alias("customer"),
+        pl.col("timestamp").cast(pl.Datetime("us", "UTC")),
+    )
+    keep = np.ones(frame.height, dtype=np.bool_)
+    keep[[d for d in drop if d < frame.height]] = False
+    if not keep.any():
+        return
+    got = by_customer_and_time(frame).restricted(keep)
+    expected = by_customer_and_time(frame.filter(pl.Series(keep)))
+    for a, b in zip(got, expected, strict=True):
+        assert a.tolist() == b.tolist()

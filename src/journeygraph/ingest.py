@@ -272,7 +272,8 @@ class EventLog:
         ordering = by_customer_and_time(frame)
         if find:
             names = [f"_same{i}" for i in range(len(compared))]
-            repeats = _repeats(frame.select(names), ordering)
+            narrow = names[compared.index("touchpoint")]
+            repeats = _repeats(frame.select(names), ordering, narrow)
             self._duplicates = frame.get_column(ROW).gather(repeats).sort()
             frame = frame.drop(names)
             drop = np.zeros(frame.height, dtype=np.bool_)
@@ -425,6 +426,16 @@ class Ordering(NamedTuple):
 
     def restricted(self, keep: npt.NDArray[np.bool_]) -> Ordering:
         """The same order of the rows ``keep`` marks, numbered as ``frame.filter(keep)`` is."""
+        dropped = np.flatnonzero(~keep)
+        if len(dropped) <= len(keep) >> 6:  # a few rows (duplicates): delete them in place
+            # the kept rows' places, and a dropped customer start moved to the next kept event
+            places = np.flatnonzero(~keep[self.rows])
+            new_customer = np.delete(self.new_customer, places)
+            moved = (places - np.arange(len(places)))[self.new_customer[places]]
+            new_customer[moved[moved < len(new_customer)]] = True
+            rows = np.delete(self.rows, places)
+            rows -= np.searchsorted(dropped, rows)  # the rows dropped before each
+            return Ordering(new_customer, np.delete(self.time, places), rows)
         kept = keep[self.rows]
         rows = (np.cumsum(keep) - 1)[self.rows[kept]]
         customer = np.cumsum(self.new_customer)[kept]
@@ -446,12 +457,13 @@ def by_customer_and_time(frame: pl.DataFrame) -> Ordering:
     return Ordering(new_customer, time, rows)
 
 
-def _repeats(frame: pl.DataFrame, ordering: Ordering) -> npt.NDArray[np.int64]:
+def _repeats(frame: pl.DataFrame, ordering: Ordering, narrow: str) -> npt.NDArray[np.int64]:
     """Rows of ``frame`` (in input order) that exactly repeat an earlier row.
 
     Equal rows have equal customers and times, so in the order they sit in
-    one run of a customer's events with equal timestamps: only the rows of
-    such runs are compared, all columns at once, the earliest of equal rows kept.
+    one run of a customer's events with equal timestamps. Within such runs,
+    rows that agree in the ``narrow`` column are compared in all columns,
+    and the earliest of equal rows is kept.
     """
     tied = np.zeros(len(ordering.time), dtype=np.bool_)
     tied[1:] = ~ordering.new_customer[1:] & (ordering.time[1:] == ordering.time[:-1])
@@ -459,7 +471,11 @@ def _repeats(frame: pl.DataFrame, ordering: Ordering) -> npt.NDArray[np.int64]:
         return np.zeros(0, dtype=np.int64)
     in_run = tied.copy()
     in_run[:-1] |= tied[1:]
-    rows = np.sort(ordering.rows[in_run])
+    run = np.cumsum(~tied)[in_run]
+    rows = ordering.rows[in_run]
+    same = pl.DataFrame({"run": run, "value": frame.get_column(narrow).gather(rows)})
+    alike = same.select(pl.struct("run", "value").is_duplicated()).to_series().to_numpy()
+    rows = np.sort(rows[alike])
     runs = frame.gather(rows)
     first = runs.select(pl.struct(runs.columns).is_first_distinct()).to_series().to_numpy()
     repeats: npt.NDArray[np.int64] = rows[~first]
