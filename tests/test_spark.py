@@ -376,3 +376,18 @@ def test_csv_files_keep_file_and_row_order_for_ties(spark: Any, tmp_path: Path) 
     by_name = events.sort("user_id", "ts", "event", "platform", maintain_order=True)
     other = jg.mine(jg.read_events(by_name, **COLUMNS))
     assert not other.edges.sort(KEYS["edges"]).equals(local.edges.sort(KEYS["edges"]))
+
+
+def test_compare_the_sample_data_with_an_optional_stage(spark: Any) -> None:
+    # the library's sample: integer ids, a map with an optional stage, a segment column
+    from journeygraph import datasets
+
+    sample = datasets.generate(300, seed=2)
+    events = sample.events.sort("customer_id", "timestamp", "touchpoint", "channel")
+    remote = jg.mine(jg.read_events(spark.createDataFrame(events.to_arrow()), **datasets.COLUMNS))
+    local = jg.mine(jg.read_events(events, **datasets.COLUMNS))
+    jmap = jg.JourneyMap.linear(datasets.IDEAL_STAGES, optional=["Renew"])
+    options = {"customers": sample.customers, "customer": "customer_id"}
+    assert_same_divergence(
+        jg.compare(remote, jmap, **options), jg.compare(local, jmap, **options), by="archetype"
+    )
