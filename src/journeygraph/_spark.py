@@ -1068,10 +1068,11 @@ class SparkDivergence:
             *[(F.col(k) > 0).alias(k) for k in DEVIATIONS],
         ]
         needed = frame.select(*columns)
-        counted = pl.from_arrow(needed.groupBy(*needed.columns).count().toArrow())
+        grouped = needed.groupBy(*needed.columns).agg(F.count(F.lit(1)).alias("_jg_n"))
+        counted = pl.from_arrow(grouped.toArrow())
         assert isinstance(counted, pl.DataFrame)
-        rows = np.repeat(np.arange(counted.height), counted.get_column("count").to_numpy())
-        return self._summary(counted.drop("count")[rows], by)
+        rows = np.repeat(np.arange(counted.height), counted.get_column("_jg_n").to_numpy())
+        return self._summary(counted.drop("_jg_n")[rows], by)
 
     @property
     def conformance(self) -> float:
