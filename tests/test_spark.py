@@ -9,6 +9,7 @@ with a tie-breaker column. Errors and ingest counts match the local ones.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -391,3 +392,41 @@ def test_compare_the_sample_data_with_an_optional_stage(spark: Any) -> None:
     assert_same_divergence(
         jg.compare(remote, jmap, **options), jg.compare(local, jmap, **options), by="archetype"
     )
+
+
+CONNECT = """
+import os, sys
+import polars as pl
+from polars.testing import assert_frame_equal
+from pyspark.sql import SparkSession
+import journeygraph as jg
+from journeygraph import datasets
+
+spark = (
+    SparkSession.builder.remote("local[2]")
+    .config("spark.sql.shuffle.partitions", "4")
+    .config("spark.sql.session.timeZone", "UTC")
+    .getOrCreate()
+)
+assert type(spark).__module__.startswith("pyspark.sql.connect")
+sample = datasets.generate(150, seed=3)
+events = sample.events.sort("customer_id", "timestamp", "touchpoint", "channel")
+remote = jg.mine(jg.read_events(spark.createDataFrame(events.to_pandas()), **datasets.COLUMNS))
+local = jg.mine(jg.read_events(events, **datasets.COLUMNS))
+assert remote.report == local.report
+assert_frame_equal(remote.aggregate_edges, local.aggregate_edges)
+assert_frame_equal(remote.variants(), local.variants())
+jmap = jg.JourneyMap.linear(datasets.IDEAL_STAGES, optional=["Renew"])
+div, want = jg.compare(remote, jmap), jg.compare(local, jmap)
+assert_frame_equal(div.summary(), want.summary())
+assert_frame_equal(div.overlay(), want.overlay())
+spark.stop()
+"""
+
+
+@pytest.mark.slow
+def test_spark_connect_gives_the_local_tables() -> None:
+    # a Spark Connect session (a local server): no SparkContext on the client, the
+    # server's workers run the same engine; its own process, apart from the classic session
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+    subprocess.run([sys.executable, "-c", CONNECT], check=True, env=env, timeout=900)
