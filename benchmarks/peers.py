@@ -138,6 +138,7 @@ def pm4py_job(path: str) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     frame = pd.read_parquet(path).drop_duplicates()[[CUSTOMER, TIME, TOUCHPOINT]]
+    frame[CUSTOMER] = frame[CUSTOMER].astype(str)  # pm4py takes text case ids only
     dfg, starts, ends = pm4py.discover_dfg(
         frame, case_id_key=CUSTOMER, activity_key=TOUCHPOINT, timestamp_key=TIME
     )
