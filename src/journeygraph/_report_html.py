@@ -171,7 +171,7 @@ def _headline(facts: Facts, _drawings: Drawings, _own: None) -> str:
             _kpi(
                 "outcome",
                 f"{facts.outcome} ({kind}"
-                + (" of customers)" if facts.journeys.options.journey == "session" else ")"),
+                + (" of customers)" if _unit(facts) == "session" else ")"),
                 _value(rate, kind),
                 rate,
             )
@@ -355,8 +355,8 @@ def _card(facts: Facts, row: Mapping[str, Any], drawing: _page.Drawing) -> str:
         [(f"archetype {i}", own, _BLUE), ("everyone", everyone, _GREY)],
         label=f"Divergence profile of archetype {i}",
     )
-    sessions = facts.journeys.options.journey == "session"
-    outcome_header = "outcome of the sessions' customers" if sessions else "outcome"
+    per_session = _unit(facts) == "session"
+    outcome_header = "outcome of the sessions' customers" if per_session else "outcome"
     outcomes = [
         [
             column,

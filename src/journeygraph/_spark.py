@@ -674,7 +674,25 @@ def _example(schema: EventSchema, column: str, dtype: pl.DataType) -> Any:
     return "a"
 
 
-class SparkJourneys:
+class _Persisted:
+    """Tables from one pass over customer partitions, persisted in Spark as one
+    packed DataFrame (`_unpack` one by name, `_gather` the small ones)."""
+
+    _tables: DataFrame
+    _layout: dict[str, list[tuple[str, Any]]]
+
+    def _table(self, name: str) -> DataFrame:
+        return _unpack(self._tables, name)
+
+    def _gathered(self, names: tuple[str, ...]) -> dict[str, pl.DataFrame]:
+        return _gather(self._tables, names, self._layout)
+
+    def unpersist(self) -> None:
+        """Free the persisted tables in Spark."""
+        self._tables.unpersist()
+
+
+class SparkJourneys(_Persisted):
     """Journeys mined on Spark: per-journey tables in Spark, aggregates on the driver.
 
     Built by ``jg.mine(spark_log, ...)``. ``edges``, ``nodes`` and ``stats``
@@ -715,9 +733,6 @@ class SparkJourneys:
     def __len__(self) -> int:
         return self.n_journeys
 
-    def _table(self, name: str) -> DataFrame:
-        return _unpack(self._tables, name)
-
     @property
     def edges(self) -> DataFrame:
         """One row per journey and transition (see `Journeys.edges`), a Spark DataFrame."""
@@ -736,7 +751,7 @@ class SparkJourneys:
     @cached_property
     def _small(self) -> dict[str, pl.DataFrame]:
         """The small per-partition tables (report counts, pair and touchpoint sums), one job."""
-        return _gather(self._tables, ("report", "pairs", "touchpoints"), self._layout)
+        return self._gathered(("report", "pairs", "touchpoints"))
 
     @property
     def id_type(self) -> pl.DataType:
@@ -928,10 +943,6 @@ class SparkJourneys:
         graph: nx.DiGraph[Any] = self.to_local([rows[0][0]]).graph(journey)
         return graph
 
-    def unpersist(self) -> None:
-        """Free the persisted tables in Spark."""
-        self._tables.unpersist()
-
 
 # ---------------------------------------------------------------------------- compare
 _COUNTS = ("reach", "reach_ideal", "drop_off")
@@ -983,7 +994,7 @@ class _CompareWork:
         }
 
 
-class SparkDivergence:
+class SparkDivergence(_Persisted):
     """Spark journeys held against a journey map. Build with ``jg.compare(spark_journeys, jmap)``.
 
     ``customers`` and ``deviations`` are Spark DataFrames with the local
@@ -1032,16 +1043,16 @@ class SparkDivergence:
     @property
     def customers(self) -> DataFrame:
         """One row per journey (see `Divergence.customers`), a Spark DataFrame."""
-        return _unpack(self._tables, "customers")
+        return self._table("customers")
 
     @property
     def deviations(self) -> DataFrame:
         """One row per deviation (see `Divergence.deviations`), a Spark DataFrame."""
-        return _unpack(self._tables, "deviations")
+        return self._table("deviations")
 
     @cached_property
     def _small(self) -> dict[str, pl.DataFrame]:
-        found = _gather(self._tables, ("overlay", "counts", "reach"), self._layout)
+        found = self._gathered(("overlay", "counts", "reach"))
         types = {name: dict(self._layout[name]) for name in found}
         return {
             name: frame.select(pl.col(c).cast(types[name][c]) for c in frame.columns)
@@ -1139,10 +1150,6 @@ class SparkDivergence:
         """Not on Spark yet: draw `overlay` and `stage_reach`, or see `Divergence.overlay_graph`."""
         refuse_spark(self.journeys, "overlay_graph")
 
-    def unpersist(self) -> None:
-        """Free the persisted tables in Spark."""
-        self._tables.unpersist()
-
 
 # ---------------------------------------------------------------------------- cluster
 def cluster(journeys: SparkJourneys, model: Any, fraction: float | None) -> SparkArchetypes:
@@ -1173,7 +1180,7 @@ class _Labels:
         return {"labels": labels, "sizes": labels.group_by("archetype").len("size")}
 
 
-class SparkArchetypes:
+class SparkArchetypes(_Persisted):
     """Spark journeys grouped into archetypes. Build with ``jg.cluster(spark_journeys, k)``.
 
     The model is fitted on the driver, on a sample of customers; every journey
@@ -1215,11 +1222,11 @@ class SparkArchetypes:
     @property
     def labels(self) -> DataFrame:
         """One row per journey: ``journey``, ``customer``, ``archetype``, ``probability``."""
-        return _unpack(self._tables, "labels")
+        return self._table("labels")
 
     def sizes(self) -> pl.DataFrame:
         """Per archetype: ``size`` (journeys) and ``share`` of all journeys."""
-        parts = _gather(self._tables, ("sizes",), self._layout)["sizes"]
+        parts = self._gathered(("sizes",))["sizes"]
         types = dict(self._layout["sizes"])
         every = pl.DataFrame({"archetype": pl.arange(0, len(self), eager=True)})
         summed = parts.group_by("archetype").agg(pl.col("size").sum())
@@ -1230,7 +1237,3 @@ class SparkArchetypes:
             .with_columns(pl.col("size").fill_null(0))
             .with_columns((pl.col("size") / self.journeys.n_journeys).alias("share"))
         )
-
-    def unpersist(self) -> None:
-        """Free the persisted tables in Spark."""
-        self._tables.unpersist()
