@@ -306,6 +306,12 @@ def assert_same_divergence(remote: Any, local: Any, by: str | None = None) -> No
     if by is not None:
         assert_frame_equal(remote.summary(by), local.summary(by))
     assert remote.conformance == pytest.approx(local.conformance, abs=1e-12)
+    for top in (20, 1):
+        want, got = local.overlay_graph(top_shadow=top), remote.overlay_graph(top_shadow=top)
+        assert dict(got.nodes(data=True)) == dict(want.nodes(data=True))
+        assert {(a, b): d for a, b, d in got.edges(data=True)} == {
+            (a, b): d for a, b, d in want.edges(data=True)
+        }
 
 
 def test_compare_gives_the_local_tables(shop_journeys: tuple[Any, Any]) -> None:

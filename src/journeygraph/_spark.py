@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame
 
-__all__ = ["Engine", "SparkEventLog", "SparkJourneys", "mine", "read_events"]
+__all__ = ["CompareCode", "Engine", "SparkEventLog", "SparkJourneys", "mine", "read_events"]
 
 EventLog = Any  # journeygraph.ingest.EventLog (this module sits below ingest and mine)
 Journeys = Any  # journeygraph.mine.Journeys
@@ -948,25 +948,39 @@ class SparkJourneys(_Persisted):
 _COUNTS = ("reach", "reach_ideal", "drop_off")
 
 
+@dataclass(frozen=True)
+class CompareCode:
+    """The local code `compare` hands over: executors and the driver run exactly these.
+
+    ``align`` is the local alignment without `compare`'s checks (a partition may
+    miss every map touchpoint); ``through`` counts the journeys through each
+    stage and off-map touchpoint of a local `Divergence`; ``summary`` and
+    ``graph`` finish `Divergence.summary` and `Divergence.overlay_graph` from
+    their tables.
+    """
+
+    align: Callable[..., Any]
+    summary: Callable[[pl.DataFrame, str | None], pl.DataFrame]
+    through: Callable[[Any], pl.DataFrame]
+    graph: Callable[[pl.DataFrame, pl.DataFrame, pl.DataFrame, int], nx.DiGraph[str]]
+
+
 def compare(
     journeys: SparkJourneys,
     jmap: Any,
     strict: bool,
     customers: pl.DataFrame | None,
     notes: list[str],
-    local: tuple[Callable[..., Any], Callable[[pl.DataFrame, str | None], pl.DataFrame]],
+    code: CompareCode,
 ) -> SparkDivergence:
     """Compare Spark journeys with a map (``jg.compare`` dispatches here, after its checks).
 
-    ``local`` is the local alignment (without `compare`'s checks: a partition
-    may miss every map touchpoint) and the local summary of customers rows.
-    Each partition's journeys are compared by the local alignment; the per-journey
-    tables stay in Spark, the population tables are summed.
+    Each partition's journeys are compared by the local alignment (``code``);
+    the per-journey tables stay in Spark, the population tables are summed.
     """
-    align, summary = local
-    work = _CompareWork(jmap, strict, customers, align)
+    work = _CompareWork(jmap, strict, customers, code)
     tables, layout = journeys._analyse(work)
-    return SparkDivergence(journeys, jmap, strict, tables, layout, summary, notes)
+    return SparkDivergence(journeys, jmap, strict, tables, layout, code, notes)
 
 
 @dataclass(frozen=True)
@@ -976,10 +990,10 @@ class _CompareWork:
     jmap: Any
     strict: bool
     customers: pl.DataFrame | None
-    align: Callable[..., Any]
+    code: CompareCode
 
     def __call__(self, journeys: Journeys) -> dict[str, pl.DataFrame]:
-        div = self.align(journeys, self.jmap, strict=self.strict, table=self.customers)
+        div = self.code.align(journeys, self.jmap, strict=self.strict, table=self.customers)
         n = journeys.n_journeys
         # shares of this partition's journeys, back to counts (exact: k / n * n rounds to k)
         reach = div.stage_reach().with_columns(
@@ -991,6 +1005,7 @@ class _CompareWork:
             "overlay": div.overlay(),
             "counts": div.deviation_counts().drop("share"),
             "reach": reach,
+            "through": self.code.through(div),
         }
 
 
@@ -1023,7 +1038,7 @@ class SparkDivergence(_Persisted):
         strict: bool,
         tables: DataFrame,
         layout: dict[str, list[tuple[str, Any]]],
-        summary: Callable[[pl.DataFrame, str | None], pl.DataFrame],
+        code: CompareCode,
         notes: list[str],
     ) -> None:
         self.journeys = journeys
@@ -1032,7 +1047,7 @@ class SparkDivergence(_Persisted):
         self.map_warnings = notes
         self._tables = tables
         self._layout = layout
-        self._summary = summary
+        self._code = code
 
     def __repr__(self) -> str:
         return (
@@ -1052,7 +1067,7 @@ class SparkDivergence(_Persisted):
 
     @cached_property
     def _small(self) -> dict[str, pl.DataFrame]:
-        found = self._gathered(("overlay", "counts", "reach"))
+        found = self._gathered(("overlay", "counts", "reach", "through"))
         types = {name: dict(self._layout[name]) for name in found}
         return {
             name: frame.select(pl.col(c).cast(types[name][c]) for c in frame.columns)
@@ -1083,7 +1098,7 @@ class SparkDivergence(_Persisted):
         counted = pl.from_arrow(grouped.toArrow())
         assert isinstance(counted, pl.DataFrame)
         rows = np.repeat(np.arange(counted.height), counted.get_column("_jg_n").to_numpy())
-        return self._summary(counted.drop("_jg_n")[rows], by)
+        return self._code.summary(counted.drop("_jg_n")[rows], by)
 
     @property
     def conformance(self) -> float:
@@ -1146,9 +1161,17 @@ class SparkDivergence(_Persisted):
         """Not on Spark yet (see `Divergence.perception_gap`)."""
         refuse_spark(self.journeys, "perception_gap")
 
-    def overlay_graph(self, *args: Any, **kwargs: Any) -> Any:
-        """Not on Spark yet: draw `overlay` and `stage_reach`, or see `Divergence.overlay_graph`."""
-        refuse_spark(self.journeys, "overlay_graph")
+    def overlay_graph(self, *, top_shadow: int = 20) -> nx.DiGraph[str]:
+        """The overlay as a ``networkx.DiGraph`` (see `Divergence.overlay_graph`).
+
+        Built on the driver by the local code from `stage_reach`, `overlay` and
+        the journeys through each stage and off-map touchpoint, all summed over
+        partitions.
+        """
+        parts = self._small["through"]
+        through = parts.group_by("symbol", "touchpoint").agg(pl.col("journeys").sum())
+        graph = self._code.graph(self.stage_reach(), self.overlay(), through, top_shadow)
+        return graph
 
 
 # ---------------------------------------------------------------------------- cluster

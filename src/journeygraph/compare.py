@@ -490,16 +490,6 @@ class Divergence:
             )
         )
 
-    def _journeys_through(self) -> dict[int | str, int]:
-        """Distinct journeys visiting each stage (by index) and each off-map touchpoint."""
-        visits = self._visits
-        on_map = visits.filter(pl.col("symbol") >= 0).group_by("symbol")
-        stages = on_map.agg(pl.col(JOURNEY).n_unique())
-        off = visits.filter(pl.col("symbol") < 0).group_by(pl.col("touchpoint").cast(pl.String))
-        out: dict[int | str, int] = {int(s): int(n) for s, n in stages.iter_rows()}
-        out.update({str(t): int(n) for t, n in off.agg(pl.col(JOURNEY).n_unique()).iter_rows()})
-        return out
-
     @cached_property
     def map_warnings(self) -> list[str]:
         """Map touchpoints the journeys never visit, each with the likely name meant.
@@ -518,29 +508,22 @@ class Divergence:
         (``map``/``shadow``), ``used`` (map edges with at least one journey),
         ``journeys`` and ``bypassed``. Only the
         ``top_shadow`` busiest shadow paths are kept.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import journeygraph as jg
+        >>> df = pl.DataFrame({"user": [1, 1, 2, 2], "ts": [1, 2, 1, 2],
+        ...                    "event": ["search", "pay", "search", "chat"]})
+        >>> log = jg.read_events(df, customer="user", timestamp="ts", touchpoint="event")
+        >>> g = jg.compare(jg.mine(log), jg.JourneyMap.linear(["search", "pay"])).overlay_graph()
+        >>> sorted(g.edges(data="journeys"))
+        [('search', 'chat', 1), ('search', 'pay', 1)]
+        >>> g.nodes["chat"]["kind"], g.nodes["chat"]["journeys"], g.nodes["search"]["journeys"]
+        ('off_map', 1, 2)
         """
-        g: nx.DiGraph[str] = nx.DiGraph()
-        through = self._journeys_through()
-        for i, row in enumerate(self.stage_reach().iter_rows(named=True)):
-            stage = row.pop("stage")
-            g.add_node(stage, kind="stage", index=i, **row, journeys=through.get(i, 0))
-        overlay = self.overlay()
-        shadow = overlay.filter(pl.col("kind") == "shadow").head(top_shadow)
-        for row in pl.concat([overlay.filter(pl.col("kind") == "map"), shadow]).iter_rows(
-            named=True
-        ):
-            for node in (row["source"], row["target"]):
-                if node not in g:
-                    g.add_node(node, kind="off_map", journeys=through.get(node, 0))
-            g.add_edge(
-                row["source"],
-                row["target"],
-                kind=row["kind"],
-                journeys=row["journeys"],
-                bypassed=row["bypassed"],
-                used=row["journeys"] > 0,
-            )
-        return g
+        through = _through_of(self)
+        return _overlay_graph_of(self.stage_reach(), self.overlay(), through, top_shadow)
 
     # ---------------------------------------------------------------- outcomes
     def drivers(
@@ -764,6 +747,48 @@ def _summary_of(frame: pl.DataFrame, by: str | None) -> pl.DataFrame:
     return frame.group_by(by).agg(aggs).sort(by, nulls_last=True)
 
 
+def _through_of(div: Divergence) -> pl.DataFrame:
+    """Distinct journeys visiting each stage and each off-map touchpoint: ``symbol``
+    (stage index, -1 off the map), ``touchpoint`` (off the map, else null), ``journeys``."""
+    touchpoint = pl.when(pl.col("symbol") < 0).then(pl.col("touchpoint").cast(pl.String))
+    key = pl.when(pl.col("symbol") >= 0).then(pl.col("symbol")).otherwise(-1)
+    return (
+        div._visits.group_by(key.cast(pl.Int64).alias("symbol"), touchpoint.alias("touchpoint"))
+        .agg(pl.col(JOURNEY).n_unique().cast(pl.Int64).alias("journeys"))
+        .sort("symbol", "touchpoint")
+    )
+
+
+def _overlay_graph_of(
+    reach: pl.DataFrame, overlay: pl.DataFrame, through: pl.DataFrame, top_shadow: int
+) -> nx.DiGraph[str]:
+    """`Divergence.overlay_graph` from `stage_reach`, `overlay` and the journeys through
+    each stage and off-map touchpoint (``Divergence._through``; summed over partitions
+    on Spark)."""
+    g: nx.DiGraph[str] = nx.DiGraph()
+    counts: dict[int | str, int] = {
+        (int(symbol) if symbol >= 0 else str(touchpoint)): int(n)
+        for symbol, touchpoint, n in through.iter_rows()
+    }
+    for i, row in enumerate(reach.iter_rows(named=True)):
+        stage = row.pop("stage")
+        g.add_node(stage, kind="stage", index=i, **row, journeys=counts.get(i, 0))
+    shadow = overlay.filter(pl.col("kind") == "shadow").head(top_shadow)
+    for row in pl.concat([overlay.filter(pl.col("kind") == "map"), shadow]).iter_rows(named=True):
+        for node in (row["source"], row["target"]):
+            if node not in g:
+                g.add_node(node, kind="off_map", journeys=counts.get(node, 0))
+        g.add_edge(
+            row["source"],
+            row["target"],
+            kind=row["kind"],
+            journeys=row["journeys"],
+            bypassed=row["bypassed"],
+            used=row["journeys"] > 0,
+        )
+    return g
+
+
 def _label(moves: list[Move], starts: set[int]) -> list[tuple[str, int, int | None]]:
     """Deviation labels of one aligned sequence: (kind, visit index, stage)."""
     syncs = [i for i, m in enumerate(moves) if m.kind == "sync"]
@@ -939,7 +964,10 @@ def compare(
             raise JourneygraphError(msg)
         table = customer_table(customers, ids=journeys.id_type, customer=customer)
         notes = [_never_occurs(t, hint) for t, hint in _unvisited(jmap, journeys)]
-        found = _spark.compare(journeys, jmap, strict, table, notes, (_divergence, _summary_of))
+        code = _spark.CompareCode(
+            align=_divergence, summary=_summary_of, through=_through_of, graph=_overlay_graph_of
+        )
+        found = _spark.compare(journeys, jmap, strict, table, notes, code)
         for message in found.map_warnings:
             warnings.warn(message, MapWarning, stacklevel=2)
         return found
