@@ -317,6 +317,11 @@ def assert_same_divergence(remote: Any, local: Any, by: str | None = None) -> No
 def test_compare_gives_the_local_tables(shop_journeys: tuple[Any, Any]) -> None:
     remote, local = shop_journeys
     customers = realistic_log(300, seed=7, non_iso_rate=0.0, duplicate_rate=0.05).customers
+    # a survey some customers answered: a small unsigned score, as survey tools export
+    nps = pl.col("user_id").hash(3) % 11
+    customers = customers.with_columns(
+        pl.when(pl.col("user_id").hash(5) % 3 > 0).then(nps).cast(pl.UInt8).alias("nps")
+    )
     # the shop's journeys skip stages, loop and leave the map: every table has rows
     jmap = jg.JourneyMap.linear(STAGES)
     options = {"customers": customers, "customer": "user_id"}
@@ -324,6 +329,14 @@ def test_compare_gives_the_local_tables(shop_journeys: tuple[Any, Any]) -> None:
     want = jg.compare(local, jmap, **options)
     assert 0.05 < want.conformance < 0.95
     assert_same_divergence(div, want, by="plan")
+    # sessions are rolled up to their customers in each partition
+    for outcome in (None, "purchased", "plan"):
+        assert_frame_equal(div.perception_gap("nps", outcome), want.perception_gap("nps", outcome))
+    with pytest.raises(jg.JourneygraphError) as local_error:
+        want.perception_gap("plan")
+    with pytest.raises(jg.JourneygraphError) as remote_error:
+        div.perception_gap("plan")
+    assert str(remote_error.value) == str(local_error.value)
     with pytest.raises(jg.JourneygraphError, match="no column 'tier' to split by"):
         div.summary("tier")
 
@@ -395,9 +408,17 @@ def test_compare_the_sample_data_with_an_optional_stage(spark: Any) -> None:
     local = jg.mine(jg.read_events(events, **datasets.COLUMNS))
     jmap = jg.JourneyMap.linear(datasets.IDEAL_STAGES, optional=["Renew"])
     options = {"customers": sample.customers, "customer": "customer_id"}
-    assert_same_divergence(
-        jg.compare(remote, jmap, **options), jg.compare(local, jmap, **options), by="archetype"
-    )
+    div, want = jg.compare(remote, jmap, **options), jg.compare(local, jmap, **options)
+    assert_same_divergence(div, want, by="archetype")
+    gap = div.perception_gap("survey_score", "churned")
+    assert_frame_equal(gap, want.perception_gap("survey_score", "churned"))
+    assert gap.get_column("group").to_list() == [
+        "all",
+        "conforms",
+        "deviates",
+        "churned=false",
+        "churned=true",
+    ]
 
 
 CONNECT = """

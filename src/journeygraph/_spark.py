@@ -954,15 +954,18 @@ class CompareCode:
 
     ``align`` is the local alignment without `compare`'s checks (a partition may
     miss every map touchpoint); ``through`` counts the journeys through each
-    stage and off-map touchpoint of a local `Divergence`; ``summary`` and
-    ``graph`` finish `Divergence.summary` and `Divergence.overlay_graph` from
-    their tables.
+    stage and off-map touchpoint of a local `Divergence`; ``gap_sums`` makes
+    the summable counts of `Divergence.perception_gap` from ``customers`` rows;
+    ``summary``, ``graph`` and ``gap`` finish `Divergence.summary`,
+    `Divergence.overlay_graph` and `Divergence.perception_gap` from their tables.
     """
 
     align: Callable[..., Any]
     summary: Callable[[pl.DataFrame, str | None], pl.DataFrame]
     through: Callable[[Any], pl.DataFrame]
     graph: Callable[[pl.DataFrame, pl.DataFrame, pl.DataFrame, int], nx.DiGraph[str]]
+    gap_sums: Callable[..., pl.DataFrame]
+    gap: Callable[[pl.DataFrame], pl.DataFrame]
 
 
 def compare(
@@ -1007,6 +1010,31 @@ class _CompareWork:
             "reach": reach,
             "through": self.code.through(div),
         }
+
+
+@dataclass(frozen=True)
+class _GapWork:
+    """One partition of ``customers`` (whole customers): the local `perception_gap` sums."""
+
+    sums: Callable[..., pl.DataFrame]
+    score: str
+    outcome: str | None
+    sessions: bool
+    fields: list[tuple[str, Any]]
+
+    @property
+    def columns(self) -> list[str]:
+        return [c for c, _ in self.fields]
+
+    def __call__(
+        self, batches: Iterable[pa.RecordBatch], layout: dict[str, Any]
+    ) -> Iterator[pa.RecordBatch]:
+        frame = _local_frame(list(batches), (), ())
+        if frame is None:
+            return
+        frame = frame.cast(dict(self.fields))  # the local types (Spark has no unsigned)
+        found = self.sums(frame, self.score, self.outcome, sessions=self.sessions)
+        yield _batch("gap", found, layout)
 
 
 class SparkDivergence(_Persisted):
@@ -1157,9 +1185,37 @@ class SparkDivergence(_Persisted):
         """Not on Spark yet: moments that matter need every event of the journeys at risk."""
         refuse_spark(self.journeys, "drivers")
 
-    def perception_gap(self, *args: Any, **kwargs: Any) -> Any:
-        """Not on Spark yet (see `Divergence.perception_gap`)."""
-        refuse_spark(self.journeys, "perception_gap")
+    def perception_gap(self, score: str, outcome: str | None = None) -> pl.DataFrame:
+        """Who answers surveys, and how their scores compare with behaviour (see
+        `Divergence.perception_gap`).
+
+        Each partition of ``customers`` holds whole customers: the local code
+        counts and sums its rows per group there (rolling sessions up to their
+        customers), the driver adds the sums and finishes them by the local code.
+        """
+        sessions = self.journeys.options.journey == "session"
+        fields = self._layout["customers"]
+        # the local checks and errors, and the sums' columns, on an empty table
+        empty = self._code.gap_sums(_rows([], fields), score, outcome, sessions=sessions)
+        needed = dict.fromkeys(["customer", "fitness", "conforms", score, outcome])
+        types = dict(fields)
+        work = _GapWork(
+            self._code.gap_sums,
+            score,
+            outcome,
+            sessions,
+            [(c, types[c]) for c in needed if c is not None],
+        )
+        layout = {"gap": list(empty.schema.items())}
+        sums = (
+            self.customers.select(*work.columns)
+            .mapInArrow(lambda batches: work(batches, layout), _spark_schema(layout))
+            .select("gap.*")
+            .toArrow()
+        )
+        found = pl.from_arrow(sums)
+        assert isinstance(found, pl.DataFrame)
+        return self._code.gap(found.cast(empty.schema))
 
     def overlay_graph(self, *, top_shadow: int = 20) -> nx.DiGraph[str]:
         """The overlay as a ``networkx.DiGraph`` (see `Divergence.overlay_graph`).

@@ -693,42 +693,8 @@ class Divergence:
         >>> gap.select("group", "customers", "answered", "mean_score").rows()
         [('all', 3, 0.6666666666666666, 9.5), ('conforms', 1, 1.0, 9.0), ('deviates', 2, 0.5, 10.0)]
         """
-        frame = self.customers
-        score_column(frame, score)
-        if outcome is not None and outcome not in frame.columns:
-            msg = f"no column {outcome!r}{_GIVE_TABLE}; customers has {frame.columns}"
-            raise JourneygraphError(msg)
-        if self.journeys.options.journey == "session":
-            per_customer = [c for c in (score, outcome) if c is not None]
-            frame = frame.group_by("customer").agg(
-                pl.col(per_customer).first(),
-                pl.col("fitness").mean(),
-                pl.col("conforms").all(),
-            )
-        answered = pl.col(score).is_not_null()
-        aggs = [
-            pl.len().alias("customers"),
-            answered.mean().alias("answered"),
-            pl.col(score).mean().alias("mean_score"),
-            pl.col("fitness").filter(answered).mean().alias("fitness_answered"),
-            pl.col("fitness").filter(~answered).mean().alias("fitness_silent"),
-        ]
-        parts = [frame.select(pl.lit("all").alias("group"), *aggs)]
-        parts.append(
-            frame.group_by(
-                pl.when(pl.col("conforms")).then(pl.lit("conforms")).otherwise(pl.lit("deviates"))
-            )
-            .agg(aggs)
-            .rename({"literal": "group"})
-            .sort("group")
-        )
-        if outcome is not None:
-            parts.append(
-                frame.group_by(pl.format(f"{outcome}={{}}", pl.col(outcome)).alias("group"))
-                .agg(aggs)
-                .sort("group")
-            )
-        return pl.concat(parts)
+        sessions = self.journeys.options.journey == "session"
+        return _gap_of(_gap_sums(self.customers, score, outcome, sessions=sessions))
 
 
 def _summary_of(frame: pl.DataFrame, by: str | None) -> pl.DataFrame:
@@ -745,6 +711,66 @@ def _summary_of(frame: pl.DataFrame, by: str | None) -> pl.DataFrame:
     if by is None:
         return frame.select(aggs)
     return frame.group_by(by).agg(aggs).sort(by, nulls_last=True)
+
+
+def _gap_sums(
+    frame: pl.DataFrame, score: str, outcome: str | None, *, sessions: bool
+) -> pl.DataFrame:
+    """The counts and sums behind `Divergence.perception_gap`, per group, from ``customers``
+    rows (checked): summable over partitions of whole customers, finished by `_gap_of`.
+
+    Columns: ``_part`` (0 all, 1 conformance, 2 outcome), ``group``, ``customers``,
+    ``answered`` (with a score) and the sums ``_score``, ``_fitness_answered``,
+    ``_fitness_silent``.
+    """
+    score_column(frame, score)
+    if outcome is not None and outcome not in frame.columns:
+        msg = f"no column {outcome!r}{_GIVE_TABLE}; customers has {frame.columns}"
+        raise JourneygraphError(msg)
+    if sessions:
+        per_customer = [c for c in (score, outcome) if c is not None]
+        frame = frame.group_by("customer").agg(
+            pl.col(per_customer).first(),
+            pl.col("fitness").mean(),
+            pl.col("conforms").all(),
+        )
+    answered = pl.col(score).is_not_null()
+    fitness = pl.col("fitness").cast(pl.Float64)
+    aggs = [
+        pl.len().cast(pl.Int64).alias("customers"),
+        answered.sum().cast(pl.Int64).alias("answered"),
+        pl.col(score).cast(pl.Float64).sum().alias("_score"),
+        fitness.filter(answered).sum().alias("_fitness_answered"),
+        fitness.filter(~answered).sum().alias("_fitness_silent"),
+    ]
+    conformance = pl.when(pl.col("conforms")).then(pl.lit("conforms")).otherwise(pl.lit("deviates"))
+    groups = [(1, conformance)]
+    if outcome is not None:
+        groups.append((2, pl.format(f"{outcome}={{}}", pl.col(outcome))))
+    parts = [frame.select(pl.lit(0).alias("_part"), pl.lit("all").alias("group"), *aggs)]
+    parts += [
+        frame.group_by(key.alias("group")).agg(aggs).select(pl.lit(part).alias("_part"), pl.all())
+        for part, key in groups
+    ]
+    return pl.concat(parts)
+
+
+def _gap_of(sums: pl.DataFrame) -> pl.DataFrame:
+    """`Divergence.perception_gap` from `_gap_sums` (of one frame, or of many added up)."""
+    summed = (
+        sums.group_by("_part", "group")
+        .agg(pl.exclude("_part", "group").sum())
+        .sort("_part", "group")
+    )
+    n, k = pl.col("customers"), pl.col("answered")
+    return summed.select(
+        "group",
+        n.cast(pl.UInt32),
+        (k / n).alias("answered"),
+        pl.when(k > 0).then(pl.col("_score") / k).alias("mean_score"),
+        pl.when(k > 0).then(pl.col("_fitness_answered") / k).alias("fitness_answered"),
+        pl.when(n > k).then(pl.col("_fitness_silent") / (n - k)).alias("fitness_silent"),
+    )
 
 
 def _through_of(div: Divergence) -> pl.DataFrame:
@@ -965,7 +991,12 @@ def compare(
         table = customer_table(customers, ids=journeys.id_type, customer=customer)
         notes = [_never_occurs(t, hint) for t, hint in _unvisited(jmap, journeys)]
         code = _spark.CompareCode(
-            align=_divergence, summary=_summary_of, through=_through_of, graph=_overlay_graph_of
+            align=_divergence,
+            summary=_summary_of,
+            through=_through_of,
+            graph=_overlay_graph_of,
+            gap_sums=_gap_sums,
+            gap=_gap_of,
         )
         found = _spark.compare(journeys, jmap, strict, table, notes, code)
         for message in found.map_warnings:
