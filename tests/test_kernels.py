@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -77,6 +78,37 @@ def test_positions_finds_every_query(keys: set[int], data: st.DataObject) -> Non
         return
     picks = data.draw(st.lists(st.integers(0, len(table) - 1), max_size=50))
     assert _kernels.positions(table, table[picks]).tolist() == picks
+
+
+@given(
+    journeys=st.lists(
+        st.lists(st.tuples(st.integers(0, 2), st.integers(0, 4)), min_size=1, max_size=40),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_pair_medians_are_the_medians_of_each_pairs_durations(
+    journeys: list[list[tuple[int, int]]],
+) -> None:
+    # few touchpoints and few distinct gaps: long runs of equal durations in every pair
+    touchpoint = np.array([tp for j in journeys for tp, _ in j], dtype=np.int32)
+    time = np.concatenate([np.cumsum([gap**3 for _, gap in j]) for j in journeys]).astype(np.int64)
+    starts = np.zeros(len(journeys) + 1, dtype=np.int64)
+    np.cumsum([len(j) for j in journeys], out=starts[1:])
+    spans: dict[int, list[int]] = {}
+    for a, b in itertools.pairwise(starts):
+        for i in range(a, b - 1):
+            pair = int(touchpoint[i]) * 3 + int(touchpoint[i + 1])
+            spans.setdefault(pair, []).append(int(time[i + 1] - time[i]))
+    keys = np.array(sorted(spans), dtype=np.int64)
+    offsets = np.zeros(len(keys) + 1, dtype=np.int64)
+    np.cumsum([len(spans[k]) for k in keys], out=offsets[1:])
+    got = _kernels.pair_medians(starts, touchpoint, time, 3, keys, offsets)
+    for key, median in zip(keys.tolist(), got.tolist(), strict=True):
+        ordered = sorted(spans[key])
+        half = len(ordered) // 2
+        expected = ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) // 2
+        assert median == expected
 
 
 def test_text_ids_whose_hashes_collide_are_ranked_exactly() -> None:

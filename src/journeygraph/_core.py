@@ -335,6 +335,15 @@ class Core:
         pair, duration = _kernels.transitions(b.starts, b.touchpoint, b.time, len(self.touchpoints))
         return pl.DataFrame([pl.Series("_pair", pair), durations(duration, "duration")])
 
+    def pair_medians(self, pairs: pl.Series, events: pl.Series) -> pl.Series:
+        """The median duration (``median_time``) of each of ``pairs`` (``_pair`` codes of
+        `edge_sums`, with their ``events``)."""
+        b = self.blocks
+        n = len(self.touchpoints)
+        ends = offsets(events.to_numpy())
+        median = _kernels.pair_medians(b.starts, b.touchpoint, b.time, n, pairs.to_numpy(), ends)
+        return durations(median, "median_time")
+
     def edge_sums(self) -> pl.DataFrame:
         """Per observed touchpoint pair: ``_pair`` (source * n + target), ``source``,
         ``target``, ``events``, ``journeys`` and ``customers``, in pair order."""

@@ -17,7 +17,8 @@ The kernels:
   events ``collapse_repeats`` keeps;
 * `mine_blocks` computes the edge, node and per-journey counts of every
   journey, in journey order, then touchpoint (or source, target) code order;
-* `transitions` lists every transition's touchpoint pair and duration.
+* `transitions` lists every transition's touchpoint pair and duration;
+* `pair_medians` finds the median duration of each touchpoint pair.
 
 Journeys are split into chunks mined on threads (the kernels release the
 GIL); every chunk writes into its own slice of the output, so the result does
@@ -623,6 +624,101 @@ def transitions(starts: Any, touchpoint: Any, time: Any, n_touchpoints: int) -> 
             duration[row] = time[i + 1] - time[i]
             row += 1
     return pair, duration
+
+
+def pair_medians(
+    starts: Any, touchpoint: Any, time: Any, n_touchpoints: int, keys: Any, offsets: Any
+) -> Any:
+    """The median duration of each transition pair of ``keys`` (over all journeys).
+
+    ``keys`` are the distinct pair codes (``source * n_touchpoints + target``)
+    of every transition, and ``offsets`` their cumulative counts (plus a
+    leading 0): each pair's durations are gathered into its own slice, then
+    each slice's middle is found by selection, not by a sort. For an even
+    count the median is the mean of the two middle values, rounded down.
+    Pairs are split into chunks on threads.
+    """
+    spans = _pair_durations(starts, touchpoint, time, n_touchpoints, keys, offsets)
+    median = np.empty(len(keys), dtype=np.int64)
+    threads = max(1, min(_threads(), len(keys)))
+    chunks = list(pairwise(int(b) for b in np.linspace(0, len(keys), 4 * threads + 1)))
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda c: _medians(spans, offsets, c[0], c[1], median), chunks))
+    return median
+
+
+@_compiled
+def _pair_durations(
+    starts: Any, touchpoint: Any, time: Any, n_touchpoints: int, keys: Any, offsets: Any
+) -> Any:
+    """Every transition's duration, in the slice of its pair (see `pair_medians`)."""
+    size = 16
+    while size < 2 * len(keys):
+        size *= 2
+    mask = size - 1
+    slots = np.zeros((size, 2), dtype=np.int64)  # (pair code, index + 1; 0: empty)
+    for j in range(len(keys)):
+        s = np.int64(_mix(keys[j]) & np.uint64(mask))
+        while slots[s, 1]:
+            s = (s + 1) & mask
+        slots[s, 0] = keys[j]
+        slots[s, 1] = j + 1
+    fill = offsets[:-1].copy()
+    spans = np.empty(offsets[-1], dtype=np.int64)
+    for j in range(len(starts) - 1):
+        for i in range(starts[j], starts[j + 1] - 1):
+            k = np.int64(touchpoint[i]) * n_touchpoints + touchpoint[i + 1]
+            s = np.int64(_mix(k) & np.uint64(mask))
+            while slots[s, 0] != k:
+                s = (s + 1) & mask
+            p = slots[s, 1] - 1
+            spans[fill[p]] = time[i + 1] - time[i]
+            fill[p] += 1
+    return spans
+
+
+@_compiled
+def _medians(spans: Any, offsets: Any, first: int, stop: int, median: Any) -> None:
+    """The median of each slice ``first..stop`` of ``spans`` (reordering them)."""
+    for p in range(first, stop):
+        lo, hi = offsets[p], offsets[p + 1]
+        half = lo + (hi - lo) // 2
+        _select(spans, lo, hi, half)
+        upper = spans[half]
+        if (hi - lo) % 2:
+            median[p] = upper
+        else:  # the lower middle is the largest value left of the upper one
+            lower = spans[lo]
+            for i in range(lo + 1, half):
+                lower = max(lower, spans[i])
+            median[p] = lower // 2 + upper // 2 + (lower % 2 + upper % 2) // 2
+
+
+@_compiled
+def _select(a: Any, lo: int, hi: int, k: int) -> None:
+    """Reorder ``a[lo:hi]`` so that ``a[k]`` is its value of rank ``k - lo``, smaller ones
+    before, larger after (quickselect with three-way partitions: ties cost nothing)."""
+    while hi - lo > 1:
+        x, y, z = a[lo], a[lo + (hi - lo) // 2], a[hi - 1]
+        pivot = max(min(x, y), min(max(x, y), z))  # the median of three
+        lt, i, gt = lo, lo, hi  # a[lo:lt] < pivot, a[lt:i] == pivot, a[gt:hi] > pivot
+        while i < gt:
+            v = a[i]
+            if v < pivot:
+                a[i], a[lt] = a[lt], v
+                lt += 1
+                i += 1
+            elif v > pivot:
+                gt -= 1
+                a[i], a[gt] = a[gt], v
+            else:
+                i += 1
+        if k < lt:
+            hi = lt
+        elif k >= gt:
+            lo = gt
+        else:
+            return
 
 
 @_compiled

@@ -252,12 +252,8 @@ class Journeys:
         (P(source | target)), ``median_time``. Sorted by source, target.
         """
         counted = self._core.edge_sums()
-        timed = (
-            self._core.transition_times()
-            .group_by("_pair")
-            .agg(pl.col("duration").median().alias("median_time"))
-        )
-        return edge_table(counted.join(timed, on="_pair"), self.n_events - self.n_journeys)
+        medians = self._core.pair_medians(counted.get_column("_pair"), counted.get_column("events"))
+        return edge_table(counted.with_columns(medians), self.n_events - self.n_journeys)
 
     @cached_property
     def aggregate_nodes(self) -> pl.DataFrame:
