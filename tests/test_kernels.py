@@ -172,3 +172,18 @@ def test_an_ordering_restricted_to_kept_rows_is_the_ordering_of_those_rows(
     expected = by_customer_and_time(frame.filter(pl.Series(keep)))
     for a, b in zip(got, expected, strict=True):
         assert a.tolist() == b.tolist()
+    # rows taken out of the order only (duplicates) stay out, numbered as the kept rows
+    ordering = by_customer_and_time(frame)
+    out = np.unique([d for d in drop[::3] if d < frame.height]).astype(np.int64)
+    places = np.flatnonzero(np.isin(ordering.rows, out))
+    got = ordering.without(places).restricted(keep)
+    numbered = np.cumsum(keep) - 1
+    assert got.left_out.tolist() == numbered[out[keep[out]]].tolist()
+    compact, _ = ordering.without(places).compact(frame)
+    assert compact.equals(frame.filter(~pl.Series(np.isin(np.arange(frame.height), out))))
+    kept = frame.filter(pl.Series(keep)).with_row_index("_at")
+    expected = by_customer_and_time(kept.filter(~pl.col("_at").is_in(got.left_out.tolist())))
+    assert got.time.tolist() == expected.time.tolist()
+    assert got.new_customer.tolist() == expected.new_customer.tolist()
+    kept_rows = kept.get_column("_at").gather(expected.rows).to_list()
+    assert got.rows.tolist() == kept_rows

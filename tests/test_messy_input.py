@@ -217,9 +217,16 @@ def test_exact_duplicates_are_the_rows_equal_to_an_earlier_row(
     assert log.lazy().collect().get_column("_row").to_list() == firsts
     repeats = df.height - len(firsts)
     assert log.report.dropped == ({"exact duplicate": repeats} if repeats else {})
+    # mined, the duplicates are gone, also from batches merged later
+    unique = df.gather(firsts)
+    mined = jg.mine(log)
+    reference = jg.mine(jg.read_events(unique, duplicates="keep", **cols))  # type: ignore[arg-type]
+    assert_frame_equal(mined.edges, reference.edges)
+    assert_frame_equal(mined.stats, reference.stats)
+    twice = jg.read_events(pl.concat([unique, unique]), duplicates="keep", **cols)  # type: ignore[arg-type]
+    assert_frame_equal(mined.merge(mined).edges, jg.mine(twice).edges)
     # mining with a filter drops the same duplicates and filters the rest
     start = dt.datetime(1970, 1, 1, 0, 0, 1)
-    unique = df.gather(firsts)
     late = unique.filter(pl.col("t") >= 1)
     if late.height:
         mined = jg.mine(jg.read_events(df.lazy() if lazy else df, **cols), start=start)  # type: ignore[arg-type]

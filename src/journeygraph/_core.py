@@ -33,7 +33,7 @@ import polars as pl
 from . import _kernels
 from ._errors import JourneygraphError
 from ._frames import CUSTOMER_CODE, JOURNEY, LOGGED, ROW, categories, durations, offsets
-from .ingest import USUAL_ORDER, Ordering, by_customer_and_time, event_order
+from .ingest import USUAL_ORDER, Ordering, by_customer_and_time, event_order, without_rows
 from .schema import MineOptions
 
 __all__ = ["Blocks", "Core", "Mined", "decode", "encode"]
@@ -122,7 +122,8 @@ class Core:
     has_channel
         Whether the events were read with a channel column.
     ordering
-        The usual order of ``events`` if already known (see `EventLog.collect_ordered`).
+        The usual order of ``events`` if already known (see `EventLog.collect_ordered`);
+        rows it leaves out (exact duplicates) are no events.
     """
 
     def __init__(
@@ -136,6 +137,8 @@ class Core:
     ) -> None:
         self.events = events
         self._ordering = ordering
+        # rows of events that are no events (exact duplicates): `merged` drops them
+        self._left_out = np.zeros(0, dtype=np.int64) if ordering is None else ordering.left_out
         self.options = options
         self.sort_keys = sort_keys
         self.has_channel = has_channel
@@ -405,12 +408,16 @@ class Core:
         return pl.col(CUSTOMER_CODE).n_unique().alias("customers")
 
     # ------------------------------------------------------------------ merge
+    def compacted_events(self) -> pl.DataFrame:
+        """`events` without the rows that are no events (exact duplicates)."""
+        return without_rows(self.events, self._left_out)
+
     def merged(self, other: Core, *, row_shift: int) -> Core:
         """The core of both cores' events; ``other``'s input rows count after ``row_shift``.
 
         The callers check that options, sort keys and channels agree.
         """
-        left, right = self.events, other.events
+        left, right = self.compacted_events(), other.compacted_events()
         if left.schema["customer"] != right.schema["customer"]:
             msg = (
                 f"customer ids have different types ({left.schema['customer']} vs "

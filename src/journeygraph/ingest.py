@@ -209,7 +209,7 @@ class EventLog:
         self.report  # noqa: B018 -- counted by the pass above
         if self.sort_keys() == USUAL_ORDER:
             return frame.gather(ordering.rows)
-        return order_events(frame, self.sort_keys())
+        return order_events(ordering.compact(frame)[0], self.sort_keys())
 
     def sort_keys(self) -> list[str]:
         """Columns that define event order, most significant first."""
@@ -232,8 +232,10 @@ class EventLog:
         Checks the rows in the same pass when that has not been done yet, and
         finds exact duplicates in the ordering, where equal events sit next to
         each other: only events of one customer with equal timestamps are
-        compared. ``exprs`` must keep the ``customer``, ``timestamp`` and
-        ``_row`` columns; `mine` reads its events through this.
+        compared. Duplicates stay in the frame but are left out of the order
+        (``ordering.left_out``; `Ordering.compact` drops them from the frame).
+        ``exprs`` must keep the ``customer``, ``timestamp`` and ``_row``
+        columns; `mine` reads its events through this.
 
         Examples
         --------
@@ -244,8 +246,8 @@ class EventLog:
         >>> log = jg.read_events(df.lazy(), customer="user", timestamp="ts",
         ...                      touchpoint="event", on_invalid="drop")
         >>> frame, ordering = log.collect_ordered([pl.col("customer", "timestamp", "_row")])
-        >>> frame.height, ordering.rows.tolist()
-        (2, [1, 0])
+        >>> frame.height, ordering.rows.tolist(), ordering.left_out.tolist()
+        (3, [1, 0], [2])
         >>> print(log.report)
         4 rows read, 2 kept
           dropped 1: exact duplicate
@@ -273,19 +275,12 @@ class EventLog:
         if find:
             names = [f"_same{i}" for i in range(len(compared))]
             narrow = names[compared.index("touchpoint")]
-            repeats = _repeats(frame.select(names), ordering, narrow)
-            self._duplicates = frame.get_column(ROW).gather(repeats).sort()
+            ordering = ordering.without(_repeats(frame.select(names), ordering, narrow))
+            self._duplicates = frame.get_column(ROW).gather(ordering.left_out)
             frame = frame.drop(names)
-            drop = np.zeros(frame.height, dtype=np.bool_)
-            drop[repeats] = True
         elif self._duplicates is not None and self._duplicates.len():
             drop = frame.get_column(ROW).is_in(self._duplicates.implode()).to_numpy()
-        else:
-            drop = np.zeros(0, dtype=np.bool_)
-        if drop.any():
-            keep = ~drop
-            frame = frame.filter(pl.Series(keep))
-            ordering = ordering.restricted(keep)
+            ordering = ordering.without(np.flatnonzero(drop[ordering.rows]))
         return frame, ordering
 
 
@@ -418,30 +413,69 @@ def event_order(frame: pl.DataFrame, keys: list[str]) -> pl.Series | None:
 
 
 class Ordering(NamedTuple):
-    """Rows of a frame in the usual order (customer, then time, ties in input order)."""
+    """Rows of a frame in the usual order (customer, then time, ties in input order).
+
+    Rows of the frame missing from the order are ``left_out``: exact duplicates,
+    found after ordering and taken out of the order only (copying the frame
+    to drop a few rows costs more than all the ordering); `compact` drops
+    them from a frame where that is needed.
+    """
 
     new_customer: npt.NDArray[np.bool_]  # where each customer's events start
     time: npt.NDArray[np.int64]  # microseconds since the epoch, in order
     rows: npt.NDArray[np.int64]  # the frame's row at each place of the order
+    left_out: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)  # rows not in it, ascending
+
+    def without(self, places: npt.NDArray[np.int64]) -> Ordering:
+        """The order without the events at ``places`` (ascending), whose rows are left out."""
+        new_customer, time, rows = self._deleted(places)
+        left_out = np.sort(np.concatenate([self.left_out, self.rows[places]]))
+        return Ordering(new_customer, time, rows, left_out)
+
+    def compact(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, Ordering]:
+        """``frame`` without the rows left out, and the order numbered as its rows."""
+        if not len(self.left_out):
+            return frame, self
+        keep = np.ones(frame.height, dtype=np.bool_)
+        keep[self.left_out] = False
+        return without_rows(frame, self.left_out), self.restricted(keep)
 
     def restricted(self, keep: npt.NDArray[np.bool_]) -> Ordering:
         """The same order of the rows ``keep`` marks, numbered as ``frame.filter(keep)`` is."""
         dropped = np.flatnonzero(~keep)
+        left_out = self.left_out[keep[self.left_out]]
         if len(dropped) <= len(keep) >> 6:  # a few rows (duplicates): delete them in place
-            # the kept rows' places, and a dropped customer start moved to the next kept event
-            places = np.flatnonzero(~keep[self.rows])
-            new_customer = np.delete(self.new_customer, places)
-            moved = (places - np.arange(len(places)))[self.new_customer[places]]
-            new_customer[moved[moved < len(new_customer)]] = True
-            rows = np.delete(self.rows, places)
+            new_customer, time, rows = self._deleted(np.flatnonzero(~keep[self.rows]))
             rows -= np.searchsorted(dropped, rows)  # the rows dropped before each
-            return Ordering(new_customer, np.delete(self.time, places), rows)
+            left_out -= np.searchsorted(dropped, left_out)
+            return Ordering(new_customer, time, rows, left_out)
         kept = keep[self.rows]
-        rows = (np.cumsum(keep) - 1)[self.rows[kept]]
+        renumbered = np.cumsum(keep) - 1
         customer = np.cumsum(self.new_customer)[kept]
-        new_customer = np.ones(len(rows), dtype=np.bool_)
+        new_customer = np.ones(len(customer), dtype=np.bool_)
         new_customer[1:] = customer[1:] != customer[:-1]
-        return Ordering(new_customer, self.time[kept], rows)
+        return Ordering(
+            new_customer, self.time[kept], renumbered[self.rows[kept]], renumbered[left_out]
+        )
+
+    def _deleted(
+        self, places: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """``new_customer``, ``time`` and ``rows`` without ``places`` (ascending); a
+        customer's start that is deleted moves to its next event."""
+        new_customer = np.delete(self.new_customer, places)
+        moved = (places - np.arange(len(places)))[self.new_customer[places]]
+        new_customer[moved[moved < len(new_customer)]] = True
+        return new_customer, np.delete(self.time, places), np.delete(self.rows, places)
+
+
+def without_rows(frame: pl.DataFrame, rows: npt.NDArray[np.int64]) -> pl.DataFrame:
+    """``frame`` without ``rows`` (0-based)."""
+    if not len(rows):
+        return frame
+    keep = np.ones(frame.height, dtype=np.bool_)
+    keep[rows] = False
+    return frame.filter(pl.Series(keep))
 
 
 def by_customer_and_time(frame: pl.DataFrame) -> Ordering:
@@ -458,7 +492,7 @@ def by_customer_and_time(frame: pl.DataFrame) -> Ordering:
 
 
 def _repeats(frame: pl.DataFrame, ordering: Ordering, narrow: str) -> npt.NDArray[np.int64]:
-    """Rows of ``frame`` (in input order) that exactly repeat an earlier row.
+    """Places in ``ordering`` (ascending) of rows that exactly repeat an earlier row.
 
     Equal rows have equal customers and times, so in the order they sit in
     one run of a customer's events with equal timestamps. Within such runs,
@@ -472,14 +506,15 @@ def _repeats(frame: pl.DataFrame, ordering: Ordering, narrow: str) -> npt.NDArra
     in_run = tied.copy()
     in_run[:-1] |= tied[1:]
     run = np.cumsum(~tied)[in_run]
-    rows = ordering.rows[in_run]
-    same = pl.DataFrame({"run": run, "value": frame.get_column(narrow).gather(rows)})
+    places = np.flatnonzero(in_run)
+    value = frame.get_column(narrow).gather(ordering.rows[places])
+    same = pl.DataFrame({"run": run, "value": value})
     alike = same.select(pl.struct("run", "value").is_duplicated()).to_series().to_numpy()
-    rows = np.sort(rows[alike])
-    runs = frame.gather(rows)
+    places = places[alike]
+    places = places[np.argsort(ordering.rows[places])]  # in input order: the first is kept
+    runs = frame.gather(ordering.rows[places])
     first = runs.select(pl.struct(runs.columns).is_first_distinct()).to_series().to_numpy()
-    repeats: npt.NDArray[np.int64] = rows[~first]
-    return repeats
+    return np.sort(places[~first])
 
 
 def customer_codes(customer: pl.Series) -> tuple[npt.NDArray[np.int64], int, int]:

@@ -41,7 +41,7 @@ from ._aggregates import Weight, aggregate_graph_of, edge_table, variant_table
 from ._core import Core, encode
 from ._errors import FilteredOutError, JourneygraphError
 from ._frames import JOURNEY, LOGGED, ROW
-from .ingest import EventLog
+from .ingest import USUAL_ORDER, EventLog
 from .schema import IngestReport, MineOptions, validated
 
 if TYPE_CHECKING:
@@ -534,6 +534,8 @@ def mine(
         exprs.append(reason.otherwise(None).alias("_filter"))
     _kernels.warm_up()  # numba starts on another thread while polars reads the events
     frame, ordering = log.collect_ordered(exprs)
+    if reason is not None or sort_keys != USUAL_ORDER:  # these need the frame without duplicates
+        frame, ordering = ordering.compact(frame)
     ingest_report = log.report
     dropped = dict(ingest_report.dropped)
     if reason is not None:
@@ -542,7 +544,7 @@ def mine(
         unfiltered = frame.get_column("_filter").is_null()
         frame = frame.filter(unfiltered).drop("_filter")
         ordering = ordering.restricted(unfiltered.to_numpy())
-    if frame.height == 0:
+    if len(ordering.rows) == 0:
         msg = (
             f"no events left after mining filters (dropped: {dropped}); widen start=/end= "
             "or check keep=/drop= names against the touchpoints in the data"
@@ -550,7 +552,7 @@ def mine(
         raise FilteredOutError(msg, dropped=dropped)
     report = IngestReport(
         rows_read=ingest_report.rows_read,
-        rows_kept=frame.height,
+        rows_kept=len(ordering.rows),
         dropped=dropped,
         repaired=ingest_report.repaired,
     )
