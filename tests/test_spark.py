@@ -188,8 +188,8 @@ def test_what_does_not_run_on_spark_says_how_to_work_locally(spark: Any, tmp_pat
     jmap = jg.JourneyMap.linear(["home", "cart"])
     with pytest.raises(jg.JourneygraphError, match=r"report\(\) does not run on Spark.*to_local"):
         jg.report(remote, jmap, tmp_path)
-    with pytest.raises(jg.JourneygraphError, match=r"cluster the sample locally.*to_local"):
-        jg.cluster(remote, 2, jmap=jmap)
+    with pytest.raises(jg.JourneygraphError, match=r"the comparison of these journeys"):
+        jg.cluster(remote, 2, jmap=jg.compare(remote.to_local(), jmap))  # type: ignore[call-overload]
     with pytest.raises(jg.JourneygraphError, match=r"drivers\(\) does not run on Spark"):
         jg.compare(remote, jmap).drivers(reached="cart")
     with pytest.raises(TypeError, match=r"use jg.mine\(log\)"):
@@ -378,6 +378,45 @@ def test_cluster_labels_every_journey_with_the_model_fitted_on_a_sample(
     sizes = want.group_by("archetype").len("size").sort("archetype")
     assert_frame_equal(arch.sizes().select("archetype", "size"), sizes, check_dtypes=False)
     assert arch.sizes().get_column("share").sum() == pytest.approx(1.0)
+
+
+def assert_same_archetypes(remote: Any, local: Any) -> None:
+    """The description (table, graphs, distinctive transitions) equals the local one."""
+    assert_frame_equal(remote.table, local.table)
+    for i in local:
+        for support in (0.05, 0.2):
+            want, got = local.graph(i, min_support=support), remote.graph(i, min_support=support)
+            assert got.graph == want.graph
+            assert dict(got.nodes(data=True)) == dict(want.nodes(data=True))
+            assert sorted(got.edges(data=True)) == sorted(want.edges(data=True))
+        for direction in ("over", "under"):
+            assert_frame_equal(
+                remote.distinctive_edges(i, top=3, direction=direction),
+                local.distinctive_edges(i, top=3, direction=direction),
+            )
+
+
+def test_cluster_describes_archetypes_as_locally(shop_journeys: tuple[Any, Any]) -> None:
+    remote, local = shop_journeys
+    customers = realistic_log(300, seed=7, non_iso_rate=0.0, duplicate_rate=0.05).customers
+    jmap = jg.JourneyMap.linear(STAGES)
+    # fitted on every customer: the local Archetypes of the same model and journeys
+    arch = jg.cluster(
+        remote, 3, seed=1, fraction=1.0, n_init=1, jmap=jmap, customers=customers,
+        customer="user_id",
+    )  # fmt: skip
+    assert arch.sample.n_journeys == local.n_journeys
+    want = jg.Archetypes(
+        arch.model,
+        local,
+        divergence=jg.compare(local, jmap),
+        customers=customers.rename({"user_id": "customer"}),
+    )
+    assert {"conformance", "with_loop", "purchased"} <= set(want.table.columns)
+    assert want.table.get_column("size").min() > 0
+    assert_same_archetypes(arch, want)
+    with pytest.raises(jg.JourneygraphError, match="archetype must be an integer from 0 to 2"):
+        arch.graph(3)
 
 
 def test_csv_files_keep_file_and_row_order_for_ties(spark: Any, tmp_path: Path) -> None:

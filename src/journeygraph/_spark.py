@@ -849,36 +849,7 @@ class SparkJourneys(_Persisted):
 
     def _medians(self) -> pl.DataFrame:
         """Each transition's median duration: the middle value(s) found in Spark, averaged here."""
-        from pyspark.sql import Window
-        from pyspark.sql import functions as F
-
-        counts = self._table("durations").groupBy("source", "target", "duration").sum("n")
-        counts = counts.withColumnRenamed("sum(n)", "n")
-        pair = Window.partitionBy("source", "target")
-        upto = F.sum("n").over(pair.orderBy("duration").rowsBetween(Window.unboundedPreceding, 0))
-        ranked = counts.withColumn("upto", upto).withColumn("total", F.sum("n").over(pair))
-        below = F.col("upto") - F.col("n")
-        low = F.floor((F.col("total") - 1) / 2)
-        high = F.floor(F.col("total") / 2)
-        holds = ((below <= low) & (low < F.col("upto"))) | (
-            (below <= high) & (high < F.col("upto"))
-        )
-        middle = ranked.where(holds).select(
-            "source",
-            "target",
-            "duration",
-            ((below <= low) & (low < F.col("upto"))).alias("low"),
-            ((below <= high) & (high < F.col("upto"))).alias("high"),
-        )
-        found = pl.from_arrow(middle.toArrow())
-        assert isinstance(found, pl.DataFrame)
-        # one row per middle value: the median of the two is the median of them all
-        values = pl.concat(
-            [
-                found.filter(pl.col("low")).select("source", "target", "duration"),
-                found.filter(pl.col("high")).select("source", "target", "duration"),
-            ]
-        )
+        values = _middle_values(self._table("durations"), ("source", "target"), "duration")
         vocab = pl.Enum(self.touchpoints)
         return (
             values.with_columns(pl.col("duration").cast(pl.Duration("us")))
@@ -1231,32 +1202,83 @@ class SparkDivergence(_Persisted):
 
 
 # ---------------------------------------------------------------------------- cluster
-def cluster(journeys: SparkJourneys, model: Any, fraction: float | None) -> SparkArchetypes:
+def cluster(
+    journeys: SparkJourneys,
+    model: Any,
+    fraction: float | None,
+    customers: pl.DataFrame | None,
+    divergence: SparkDivergence | None,
+    local: Any,
+) -> SparkArchetypes:
     """Fit ``model`` on a driver sample, label every journey in Spark (``jg.cluster`` dispatches).
 
     The sample is ``fraction`` of the customers (by default enough for about
     twice the model's ``sample_size`` journeys), chosen by a hash of the id
-    and the model's seed; the fitted model goes to every partition.
+    and the model's seed; the fitted model goes to every partition, with the
+    customer table. ``local`` is `cluster`'s side: the partition work and the
+    local code that finishes the description from summed counts.
     """
     n = journeys.n_journeys
     if fraction is None:
         fraction = min(1.0, 2 * model.sample_size / n)
-    model.fit(journeys.to_local(fraction=fraction, seed=model.seed))
-    tables, layout = journeys._analyse(_Labels(model))
-    return SparkArchetypes(model, journeys, tables, layout, fraction)
+    sample = journeys.to_local(fraction=fraction, seed=model.seed)
+    model.fit(sample)
+    tables, layout = journeys._analyse(local.work(model, customers))
+    return SparkArchetypes(model, journeys, tables, layout, fraction, sample, divergence, local)
 
 
-@dataclass(frozen=True)
-class _Labels:
-    """One partition's archetype labels (`ArchetypeModel.predict`) and their counts."""
+def _middle_values(counts: DataFrame, keys: tuple[str, ...], value: str) -> pl.DataFrame:
+    """Per key, the middle value(s) of value counts ``n`` (summed here over partitions).
 
-    model: Any
+    One row per middle value (the one of an odd count twice): their median is
+    the median of all the values, exactly, and only these rows reach the driver.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
 
-    def __call__(self, journeys: Journeys) -> dict[str, pl.DataFrame]:
-        labels = journeys.stats.select("journey", "customer").join(
-            self.model.predict(journeys), on="journey", maintain_order="left"
-        )
-        return {"labels": labels, "sizes": labels.group_by("archetype").len("size")}
+    summed = counts.groupBy(*keys, value).agg(F.sum("n").alias("n"))
+    group = Window.partitionBy(*keys)
+    upto = F.sum("n").over(group.orderBy(value).rowsBetween(Window.unboundedPreceding, 0))
+    ranked = summed.withColumn("upto", upto).withColumn("total", F.sum("n").over(group))
+    below = F.col("upto") - F.col("n")
+    low = F.floor((F.col("total") - 1) / 2)
+    high = F.floor(F.col("total") / 2)
+    holds_low = (below <= low) & (low < F.col("upto"))
+    holds_high = (below <= high) & (high < F.col("upto"))
+    middle = ranked.where(holds_low | holds_high).select(
+        *keys, value, holds_low.alias("_low"), holds_high.alias("_high")
+    )
+    found = pl.from_arrow(middle.toArrow())
+    assert isinstance(found, pl.DataFrame)
+    return pl.concat(
+        [
+            found.filter(pl.col("_low")).select(*keys, value),
+            found.filter(pl.col("_high")).select(*keys, value),
+        ]
+    )
+
+
+def _summed(parts: pl.DataFrame, types: dict[str, Any]) -> pl.DataFrame:
+    """Per-partition count tables added up: keys are ``archetype`` and the text columns."""
+    keys = [c for c, d in parts.schema.items() if c == "archetype" or d == pl.String]
+    values = [c for c in parts.columns if c not in keys]
+    summed = parts.group_by(keys, maintain_order=True).agg(pl.col(values).sum())
+    return summed.select(pl.col(c).cast(types[c]) for c in parts.columns)
+
+
+def _per_partition(
+    frame: DataFrame, work: Callable[[pl.DataFrame], pl.DataFrame], name: str, example: pl.DataFrame
+) -> DataFrame:
+    """``work`` on every partition of ``frame`` (as one polars frame): a table ``name``
+    with the columns ``work`` gives ``example``."""
+    layout = _layout_of({name: work(example)})
+
+    def run(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        local = _local_frame(list(batches), (), ())
+        if local is not None:
+            yield _batch(name, work(local), layout)
+
+    return frame.mapInArrow(run, _spark_schema(layout))
 
 
 class SparkArchetypes(_Persisted):
@@ -1264,9 +1286,12 @@ class SparkArchetypes(_Persisted):
 
     The model is fitted on the driver, on a sample of customers; every journey
     is labelled by it in Spark. ``labels`` is a Spark DataFrame (the local
-    `Archetypes.labels` columns), `sizes` the archetype sizes summed over
-    partitions. For an archetype's description, graph and examples, cluster
-    the sample locally (``jg.cluster(journeys.to_local(fraction=...), ...)``).
+    `Archetypes.labels` columns). `table`, `graph` and `distinctive_edges`
+    equal the local ones: they are made by the local code from per-archetype
+    counts summed over partitions (exact medians from summed value counts),
+    except that the representative journeys (``representative``,
+    ``representative_path``, ``examples``) are the most central ones of the
+    sample the model was fitted on (all journeys with ``fraction=1``).
 
     Attributes
     ----------
@@ -1276,6 +1301,10 @@ class SparkArchetypes(_Persisted):
         The journeys labelled.
     fraction : float
         The share of customers the model was fitted on.
+    sample : Journeys
+        The local journeys of those customers.
+    divergence : SparkDivergence or None
+        The comparison with the journey map, when one was given.
     """
 
     def __init__(
@@ -1285,18 +1314,27 @@ class SparkArchetypes(_Persisted):
         tables: DataFrame,
         layout: dict[str, list[tuple[str, Any]]],
         fraction: float,
+        sample: Journeys,
+        divergence: SparkDivergence | None,
+        local: Any,
     ) -> None:
         self.model = model
         self.journeys = journeys
         self.fraction = fraction
+        self.sample = sample
+        self.divergence = divergence
         self._tables = tables
         self._layout = layout
+        self._local = local
 
     def __repr__(self) -> str:
         return f"SparkArchetypes({len(self)} archetypes of {self.journeys.n_journeys:,} journeys)"
 
     def __len__(self) -> int:
         return int(self.model.k_)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self)))
 
     @property
     def labels(self) -> DataFrame:
@@ -1305,14 +1343,80 @@ class SparkArchetypes(_Persisted):
 
     def sizes(self) -> pl.DataFrame:
         """Per archetype: ``size`` (journeys) and ``share`` of all journeys."""
-        parts = self._gathered(("sizes",))["sizes"]
         types = dict(self._layout["sizes"])
         every = pl.DataFrame({"archetype": pl.arange(0, len(self), eager=True)})
-        summed = parts.group_by("archetype").agg(pl.col("size").sum())
-        summed = summed.select(pl.col(c).cast(types[c]) for c in summed.columns)
         return (
             every.with_columns(pl.col("archetype").cast(types["archetype"]))
-            .join(summed, on="archetype", how="left", maintain_order="left")
+            .join(self._counts["sizes"], on="archetype", how="left", maintain_order="left")
             .with_columns(pl.col("size").fill_null(0))
             .with_columns((pl.col("size") / self.journeys.n_journeys).alias("share"))
         )
+
+    @cached_property
+    def _counts(self) -> dict[str, pl.DataFrame]:
+        """The per-archetype count tables of every partition, added up (one job)."""
+        names = tuple(n for n in (*self._local.tallies, "outcomes") if n in self._layout)
+        parts = self._gathered(names)
+        return {name: _summed(parts[name], dict(self._layout[name])) for name in names}
+
+    def _divergence_sums(self) -> pl.DataFrame:
+        """`divergence`'s per-journey values summed per archetype: labels joined with
+        ``divergence.customers`` in Spark, summed per partition by the local code."""
+        assert self.divergence is not None
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        k, sums = len(self), self._local.divergence_sums
+        columns = ["journey", "conforms", "fitness", *DEVIATIONS]
+        joined = self.labels.select("journey", "archetype").join(
+            self.divergence.customers.select(*columns), on="journey"
+        )
+        empty = pl.from_arrow(to_arrow_schema(joined.schema).empty_table())
+        assert isinstance(empty, pl.DataFrame)
+        summed = _per_partition(joined, lambda frame: sums(frame, k), "sums", empty)
+        parts = pl.from_arrow(summed.select("sums.*").toArrow())
+        assert isinstance(parts, pl.DataFrame)
+        return _summed(parts, dict(sums(empty, k).schema))
+
+    @cached_property
+    def _description(self) -> Any:
+        types = {name: dict(fields) for name, fields in self._layout.items()}
+        medians = {}
+        for name, (keys, value, _) in self._local.medians.items():
+            table = f"median_{name}"
+            middle = _middle_values(self._table(table), keys, value)
+            middle = middle.with_columns(pl.col(c).cast(types[table][c]) for c in keys)
+            medians[name] = self._local.medians_of(name, middle)
+        means = []
+        if self.divergence is not None:
+            means.append(self._local.means_of(self._divergence_sums()))
+        if "outcomes" in self._counts:
+            means.append(self._local.means_of(self._counts["outcomes"]))
+        counts = {n: t for n, t in self._counts.items() if n in self._local.tallies}
+        return self._local.describe(
+            self.model, self.sample, self.journeys.n_journeys, counts, medians, means
+        )
+
+    @property
+    def table(self) -> pl.DataFrame:
+        """One row per archetype, as `Archetypes.table` (representatives from the sample)."""
+        table: pl.DataFrame = self._description.table
+        return table
+
+    def graph(self, archetype: int, *, min_support: float = 0.05) -> nx.DiGraph[str]:
+        """The archetype graph, as `Archetypes.graph`, from counts summed over partitions."""
+        graph: nx.DiGraph[str] = self._description.graph(archetype, min_support=min_support)
+        return graph
+
+    def distinctive_edges(
+        self,
+        archetype: int,
+        *,
+        top: int = 5,
+        min_support: float = 0.1,
+        direction: str = "over",
+    ) -> pl.DataFrame:
+        """The transitions that most set an archetype apart, as `Archetypes.distinctive_edges`."""
+        found: pl.DataFrame = self._description.distinctive_edges(
+            archetype, top=top, min_support=min_support, direction=direction
+        )
+        return found

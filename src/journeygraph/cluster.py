@@ -58,9 +58,10 @@ Archetypes(5 archetypes of 3,000 journeys)
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
@@ -705,64 +706,22 @@ class Archetypes:
 
     # ------------------------------------------------------------------ graphs
     @cached_property
-    def _edge_support(self) -> pl.DataFrame:
-        """Per archetype and transition: events, journeys, support, lift, median time."""
-        edges = self.journeys.core.edges.join(self._codes, on=JOURNEY, how="left")
-        n = self.journeys.n_journeys
-        overall = edges.group_by("source", "target").agg(pl.len().alias("_overall"))
-        per = (
-            edges.group_by("archetype", "source", "target")
-            .agg(
-                pl.col("count").sum().alias("events"),
-                pl.len().alias("journeys"),
-                pl.col("median_time").median().alias("median_time"),
-            )
-            .join(self._sizes, on="archetype")
-            .join(overall, on=["source", "target"])
-            .with_columns(ratio(pl.col("journeys"), pl.col("size")).alias("support"))
-            # lift = (customers / size) / (overall / n), as one exact division
-            .with_columns(
-                ratio(
-                    pl.col("journeys").cast(pl.Float64) * n,
-                    pl.col("size").cast(pl.Float64) * pl.col("_overall"),
-                ).alias("lift")
-            )
+    def _description(self) -> _Description:
+        """The table, graphs and distinctive transitions, from this clustering's counts."""
+        archetype = self.labels.get_column("archetype")
+        k = len(self)
+        means = []
+        if self.divergence is not None:
+            means.append(_means(archetype, divergence_values(self.divergence.customers), k))
+        if self._customers is not None:
+            means.append(means_of(outcome_sums(self.labels, self._customers, k)))
+        profile = _Profile(
+            n=self.journeys.n_journeys,
+            tallies=tallies(self.journeys, archetype),
+            medians=_medians(self.journeys, archetype),
+            means=means,
         )
-        return per.select(
-            "archetype",
-            pl.col("source").cast(pl.String),
-            pl.col("target").cast(pl.String),
-            "events",
-            "journeys",
-            "support",
-            "lift",
-            "median_time",
-        ).sort("archetype", "source", "target")
-
-    @cached_property
-    def _node_support(self) -> pl.DataFrame:
-        """Per archetype and touchpoint: events, journeys, starts, ends, support."""
-        nodes = self.journeys.core.nodes.join(self._codes, on=JOURNEY, how="left")
-        per = nodes.group_by("archetype", "touchpoint").agg(
-            pl.col("visits").sum().alias("events"), pl.len().alias("journeys")
-        )
-        ends = self.journeys.stats.select(
-            pl.col("entry").cast(pl.String), pl.col("exit").cast(pl.String)
-        ).with_columns(self.labels.get_column("archetype"))
-        starts = ends.group_by("archetype", pl.col("entry").alias("touchpoint")).len("starts")
-        stops = ends.group_by("archetype", pl.col("exit").alias("touchpoint")).len("ends")
-        return (
-            per.with_columns(pl.col("touchpoint").cast(pl.String))
-            .join(starts, on=["archetype", "touchpoint"], how="left")
-            .join(stops, on=["archetype", "touchpoint"], how="left")
-            .join(self._sizes, on="archetype")
-            .with_columns(
-                pl.col("starts", "ends").fill_null(0).cast(pl.UInt32),
-                ratio(pl.col("journeys"), pl.col("size")).alias("support"),
-            )
-            .drop("size")
-            .sort("archetype", "touchpoint")
-        )
+        return _Description(profile, k, self._examples(), self._paths)
 
     def graph(self, archetype: int, *, min_support: float = 0.05) -> nx.DiGraph[str]:
         """The archetype graph: its members' transitions, pruned to what matters.
@@ -786,31 +745,7 @@ class Archetypes:
         >>> all(d["support"] >= 0.05 for _, _, d in g.edges(data=True))
         True
         """
-        i = self._check_archetype(archetype)
-        if not 0 <= min_support <= 1:
-            msg = f"min_support must be between 0 and 1, got {min_support!r}"
-            raise JourneygraphError(msg)
-        edges = self._edge_support.filter(
-            (pl.col("archetype") == i) & (pl.col("support") >= min_support)
-        )
-        nodes = self._node_support.filter(pl.col("archetype") == i)
-        size = int(self._sizes.get_column("size")[i])
-        used = set(edges.get_column("source")) | set(edges.get_column("target"))
-        ends = (pl.max_horizontal("starts", "ends") / size) >= min_support
-        nodes = nodes.filter(pl.col("touchpoint").is_in(sorted(used)) | ends)
-        row = self.table.row(i, named=True)
-        g: nx.DiGraph[str] = nx.DiGraph(
-            archetype=i,
-            size=size,
-            share=row["share"],
-            description=row["description"],
-            title=f"Archetype {i}: {row['description']}",
-        )
-        for node in nodes.drop("archetype").iter_rows(named=True):
-            g.add_node(node.pop("touchpoint"), **node)
-        for edge in edges.drop("archetype").iter_rows(named=True):
-            g.add_edge(edge.pop("source"), edge.pop("target"), weight=edge["support"], **edge)
-        return g
+        return self._description.graph(archetype, min_support=min_support)
 
     def distinctive_edges(
         self,
@@ -841,48 +776,8 @@ class Archetypes:
         >>> bool((arch.distinctive_edges(0, direction="under")["lift"] < 1).all())
         True
         """
-        i = self._check_archetype(archetype)
-        if direction not in ("over", "under"):
-            msg = f'direction must be "over" or "under", got {direction!r}'
-            raise JourneygraphError(msg)
-        columns = ["source", "target", "support", "lift", "journeys"]
-        if direction == "over":
-            return (
-                self._edge_support.filter(
-                    (pl.col("archetype") == i)
-                    & (pl.col("support") >= min_support)
-                    & (pl.col("lift") > 1)
-                )
-                .sort(
-                    ["lift", "support", "source", "target"], descending=[True, True, False, False]
-                )
-                .head(top)
-                .select(columns)
-            )
-        n = self.journeys.n_journeys
-        size = int(self._sizes.filter(pl.col("archetype") == i).get_column("size")[0])
-        edges = self.journeys.core.edges.select(
-            pl.col("source").cast(pl.String), pl.col("target").cast(pl.String)
-        )
-        overall = edges.group_by("source", "target").agg(pl.len().alias("_all"))
-        own = self._edge_support.filter(pl.col("archetype") == i).select(
-            "source", "target", "journeys"
-        )
-        return (
-            overall.filter(pl.col("_all") >= min_support * n)
-            .join(own, on=["source", "target"], how="left")
-            .with_columns(pl.col("journeys").fill_null(0).cast(pl.UInt32))
-            .with_columns(
-                ratio(pl.col("journeys"), size).alias("support"),
-                ratio(
-                    pl.col("journeys").cast(pl.Float64) * n,
-                    pl.col("_all").cast(pl.Float64) * size,
-                ).alias("lift"),
-            )
-            .filter(pl.col("lift") < 1)
-            .sort(["lift", "_all", "source", "target"], descending=[False, True, False, False])
-            .head(top)
-            .select(columns)
+        return self._description.distinctive_edges(
+            archetype, top=top, min_support=min_support, direction=direction
         )
 
     def distribution(self, of: Literal["entry", "exit"] = "entry") -> pl.DataFrame:
@@ -919,14 +814,7 @@ class Archetypes:
         ).sort(["archetype", "journeys", of], descending=[False, True, False])
 
     def _check_archetype(self, archetype: object) -> int:
-        if (
-            isinstance(archetype, bool)
-            or not isinstance(archetype, int | np.integer)
-            or not (0 <= archetype < len(self))
-        ):
-            msg = f"archetype must be an integer from 0 to {len(self) - 1}, got {archetype!r}"
-            raise JourneygraphError(msg)
-        return int(archetype)
+        return _check_archetype(archetype, len(self))
 
     # ------------------------------------------------------------------ table
     @cached_property
@@ -994,48 +882,7 @@ class Archetypes:
         deviation of each kind); with customer outcomes, the mean of every
         numeric or boolean outcome column (a rate for booleans).
         """
-        stats = self.journeys.stats.with_columns(self.labels.get_column("archetype"))
-        base = self._sizes.with_columns(
-            ratio(pl.col("size"), self.journeys.n_journeys).alias("share")
-        ).join(self._examples(), on="archetype", how="left")
-        per = stats.group_by("archetype").agg(
-            pl.col("events").median().alias("events_median"),
-            pl.col("duration").median().alias("duration_median"),
-        )
-        base = base.with_columns(
-            pl.Series("representative_path", self._paths(base.get_column("representative")))
-        )
-        table = base.join(per, on="archetype")
-        for column in ("entry", "exit"):
-            table = table.join(_top(stats, column), on="archetype", how="left")
-        if self.journeys.core.has_channel:
-            channels = self.journeys.core.sequence.select(
-                JOURNEY, pl.col("channel").cast(pl.String)
-            ).join(self._codes, on=JOURNEY)
-            table = table.join(_top(channels, "channel"), on="archetype", how="left")
-        archetype = self.labels.get_column("archetype")
-        if self.divergence is not None:
-            div = self.divergence.customers.select(
-                pl.col("conforms").alias("conformance"),
-                "fitness",
-                *[(pl.col(kind) > 0).alias(f"with_{kind}") for kind in DEVIATIONS],
-            )
-            table = table.join(_means(archetype, div, len(self)), on="archetype")
-        if self._customers is not None:
-            outcomes = [
-                c
-                for c, dtype in self._customers.schema.items()
-                if c != "customer" and (dtype.is_numeric() or dtype == pl.Boolean)
-            ]
-            joined = self.labels.select("customer").join(
-                self._customers, on="customer", how="left", maintain_order="left"
-            )
-            table = table.join(
-                _means(archetype, joined.select(outcomes), len(self)), on="archetype"
-            )
-        table = table.sort("archetype")
-        descriptions = [self._describe(row) for row in table.iter_rows(named=True)]
-        return table.insert_column(3, pl.Series("description", descriptions))
+        return self._description.table
 
     def _paths(self, journeys: pl.Series, steps: int = 6) -> list[str]:
         """The first ``steps`` touchpoints of each journey (consecutive repeats folded)."""
@@ -1055,13 +902,374 @@ class Archetypes:
             paths[code] = " \u2192 ".join(folded[:steps]) + more
         return [paths.get(code, "") for code in wanted.get_column(JOURNEY)]
 
+
+# --------------------------------------------------------------------------- #
+# descriptions from counts (local journeys, or sums over Spark partitions)
+# --------------------------------------------------------------------------- #
+#: the per-archetype count tables of `tallies`: keys, then counts that add up
+TALLIES = ("sizes", "edges", "nodes", "entry", "exit", "channel")
+#: the per-journey values whose per-archetype medians the description shows:
+#: table -> (keys, value column, median column)
+MEDIANS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "events": (("archetype",), "events", "events_median"),
+    "duration": (("archetype",), "duration", "duration_median"),
+    "time": (("archetype", "source", "target"), "median_time", "median_time"),
+}
+
+
+def tallies(journeys: Journeys, archetype: pl.Series) -> dict[str, pl.DataFrame]:
+    """Per-archetype counts of ``journeys`` (``archetype``: each journey's, in journey order).
+
+    Every table is keys (``archetype`` and touchpoint or channel names) and
+    counts; the tables of disjoint sets of journeys add up to the tables of
+    their union, which is how Spark partitions are combined:
+
+    * ``sizes``: ``size`` (journeys);
+    * ``edges``: per transition, ``events`` and ``journeys`` making it;
+    * ``nodes``: per touchpoint, ``events`` and ``journeys`` visiting it;
+    * ``entry`` / ``exit``: per first / last touchpoint, ``n`` journeys;
+    * ``channel`` (when there are channels): per channel, ``n`` events.
+    """
+    codes = pl.DataFrame(
+        {JOURNEY: pl.arange(0, journeys.n_journeys, dtype=pl.UInt32, eager=True),
+         "archetype": archetype}
+    )  # fmt: skip
+    names = [pl.col(c).cast(pl.String) for c in ("source", "target")]
+    edges = journeys.core.edges.join(codes, on=JOURNEY, how="left")
+    nodes = journeys.core.nodes.join(codes, on=JOURNEY, how="left")
+    stats = journeys.stats.select(pl.col("entry", "exit").cast(pl.String)).with_columns(archetype)
+    out = {
+        "sizes": stats.group_by("archetype").len("size"),
+        "edges": edges.group_by("archetype", *names).agg(
+            pl.col("count").sum().alias("events"), pl.len().alias("journeys")
+        ),
+        "nodes": nodes.group_by("archetype", pl.col("touchpoint").cast(pl.String)).agg(
+            pl.col("visits").sum().alias("events"), pl.len().alias("journeys")
+        ),
+        "entry": stats.group_by("archetype", "entry").len("n"),
+        "exit": stats.group_by("archetype", "exit").len("n"),
+    }
+    if journeys.core.has_channel:
+        channels = journeys.core.sequence.select(JOURNEY, pl.col("channel").cast(pl.String))
+        out["channel"] = channels.join(codes, on=JOURNEY).group_by("archetype", "channel").len("n")
+    return out
+
+
+def _median_values(journeys: Journeys, archetype: pl.Series) -> dict[str, pl.DataFrame]:
+    """The per-journey values of `MEDIANS`, with their archetype."""
+    codes = pl.DataFrame(
+        {JOURNEY: pl.arange(0, journeys.n_journeys, dtype=pl.UInt32, eager=True),
+         "archetype": archetype}
+    )  # fmt: skip
+    stats = journeys.stats.select("events", "duration").with_columns(archetype)
+    times = journeys.core.edges.join(codes, on=JOURNEY, how="left").select(
+        "archetype", pl.col("source", "target").cast(pl.String), "median_time"
+    )
+    return {"events": stats, "duration": stats, "time": times}
+
+
+def median_counts(journeys: Journeys, archetype: pl.Series) -> dict[str, pl.DataFrame]:
+    """How often each value of `MEDIANS` occurs per key (``n``): value counts that add up."""
+    values = _median_values(journeys, archetype)
+    return {
+        name: values[name].group_by(*keys, value).len("n")
+        for name, (keys, value, _) in MEDIANS.items()
+    }
+
+
+def medians_of(name: str, values: pl.DataFrame) -> pl.DataFrame:
+    """The median of `MEDIANS` ``name`` per key, from its values (all, or the middle ones)."""
+    keys, value, out = MEDIANS[name]
+    return values.group_by(*keys).agg(pl.col(value).median().alias(out))
+
+
+def _medians(journeys: Journeys, archetype: pl.Series) -> dict[str, pl.DataFrame]:
+    values = _median_values(journeys, archetype)
+    return {name: medians_of(name, values[name]) for name in MEDIANS}
+
+
+def divergence_values(customers: pl.DataFrame) -> pl.DataFrame:
+    """Per journey, what an archetype's divergence profile averages (from
+    `Divergence.customers`): ``conformance``, ``fitness``, ``with_<kind>``."""
+    return customers.select(
+        pl.col("conforms").alias("conformance"),
+        "fitness",
+        *[(pl.col(kind) > 0).alias(f"with_{kind}") for kind in DEVIATIONS],
+    )
+
+
+def _outcomes_of(joined: pl.DataFrame) -> pl.DataFrame:
+    """The outcome columns of a customer table (numeric or boolean), one row per journey."""
+    return joined.select(
+        c
+        for c, dtype in joined.schema.items()
+        if c != "customer" and (dtype.is_numeric() or dtype == pl.Boolean)
+    )
+
+
+def outcome_sums(labels: pl.DataFrame, customers: pl.DataFrame, k: int) -> pl.DataFrame:
+    """`sums` of the outcome columns of ``customers`` over the journeys of ``labels``."""
+    joined = labels.select("customer").join(
+        customers, on="customer", how="left", maintain_order="left"
+    )
+    return sums(labels.get_column("archetype"), _outcomes_of(joined), k)
+
+
+_COUNT = "_jg_n:"  # prefix of the count column of each summed column
+
+
+def sums(archetype: pl.Series, values: pl.DataFrame, k: int) -> pl.DataFrame:
+    """Per archetype, the total (nulls as 0) and the count of non-null values of every column.
+
+    Totals and counts of disjoint sets of journeys add up; `means_of` divides
+    them. Summed with ``np.bincount`` in row order: a parallel group-by adds
+    partial sums in whatever order threads finish, so its means could differ
+    in the last bits between runs.
+    """
+    codes = archetype.to_numpy()
+    out: dict[str, Any] = {"archetype": pl.Series(range(k), dtype=pl.UInt32)}
+    for column in values.columns:
+        series = values.get_column(column).cast(pl.Float64)
+        valid = series.is_not_null().to_numpy()
+        weights = series.fill_null(0.0).to_numpy()
+        out[column] = np.bincount(codes, weights=weights, minlength=k).astype(np.float64)
+        out[_COUNT + column] = np.bincount(codes[valid], minlength=k).astype(np.int64)
+    return pl.DataFrame(out)
+
+
+def means_of(summed: pl.DataFrame) -> pl.DataFrame:
+    """Per-archetype means from `sums` (null where an archetype has no value)."""
+    out: dict[str, Any] = {"archetype": summed.get_column("archetype")}
+    for column in summed.columns[1::2]:
+        count = summed.get_column(_COUNT + column).to_numpy()
+        mean = summed.get_column(column).to_numpy() / np.maximum(count, 1)
+        out[column] = pl.Series(column, mean).scatter(np.flatnonzero(count == 0), None)
+    return pl.DataFrame(out)
+
+
+def _means(archetype: pl.Series, values: pl.DataFrame, k: int) -> pl.DataFrame:
+    """Per-archetype mean of every column (nulls skipped), summed in row order."""
+    return means_of(sums(archetype, values, k))
+
+
+def _top(counts: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Most common value of ``column`` per archetype and its share (ties: smallest value),
+    from the counts ``n`` per (archetype, value)."""
+    return (
+        counts.sort(["archetype", "n", column], descending=[False, True, False])
+        .group_by("archetype", maintain_order=True)
+        .agg(
+            pl.col(column).first().cast(pl.String),
+            (pl.col("n").first() / pl.col("n").sum()).alias(f"{column}_share"),
+        )
+    )
+
+
+def _check_archetype(archetype: object, k: int) -> int:
+    if (
+        isinstance(archetype, bool)
+        or not isinstance(archetype, int | np.integer)
+        or not (0 <= archetype < k)
+    ):
+        msg = f"archetype must be an integer from 0 to {k - 1}, got {archetype!r}"
+        raise JourneygraphError(msg)
+    return int(archetype)
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """What an archetype description is made of: `tallies`, `MEDIANS`, means tables."""
+
+    n: int  # journeys
+    tallies: dict[str, pl.DataFrame]
+    medians: dict[str, pl.DataFrame]
+    means: list[pl.DataFrame]  # joined into the table in order (divergence, outcomes)
+
+
+class _Description:
+    """Archetypes described from their counts: the table, graphs, distinctive transitions.
+
+    `Archetypes` makes one from its journeys; on Spark it is made from counts
+    summed over partitions, with the representatives of the sample the model
+    was fitted on. One definition of each number for both.
+    """
+
+    def __init__(
+        self,
+        profile: _Profile,
+        k: int,
+        examples: pl.DataFrame,
+        paths: Callable[[pl.Series], list[str]],
+    ) -> None:
+        self.profile = profile
+        self.k = k
+        self._examples = examples
+        self._paths = paths
+
+    @cached_property
+    def sizes(self) -> pl.DataFrame:
+        return self.profile.tallies["sizes"].sort("archetype")
+
+    @cached_property
+    def edge_support(self) -> pl.DataFrame:
+        """Per archetype and transition: events, journeys, support, lift, median time."""
+        edges = self.profile.tallies["edges"]
+        n = self.profile.n
+        overall = edges.group_by("source", "target").agg(pl.col("journeys").sum().alias("_overall"))
+        per = (
+            edges.join(
+                self.profile.medians["time"], on=["archetype", "source", "target"], how="left"
+            )
+            .join(self.sizes, on="archetype")
+            .join(overall, on=["source", "target"])
+            .with_columns(ratio(pl.col("journeys"), pl.col("size")).alias("support"))
+            # lift = (customers / size) / (overall / n), as one exact division
+            .with_columns(
+                ratio(
+                    pl.col("journeys").cast(pl.Float64) * n,
+                    pl.col("size").cast(pl.Float64) * pl.col("_overall"),
+                ).alias("lift")
+            )
+        )
+        return per.select(
+            "archetype",
+            "source",
+            "target",
+            "events",
+            "journeys",
+            "support",
+            "lift",
+            "median_time",
+        ).sort("archetype", "source", "target")
+
+    @cached_property
+    def node_support(self) -> pl.DataFrame:
+        """Per archetype and touchpoint: events, journeys, starts, ends, support."""
+        t = self.profile.tallies
+        starts = t["entry"].select("archetype", pl.col("entry").alias("touchpoint"), "n")
+        stops = t["exit"].select("archetype", pl.col("exit").alias("touchpoint"), "n")
+        return (
+            t["nodes"]
+            .join(starts.rename({"n": "starts"}), on=["archetype", "touchpoint"], how="left")
+            .join(stops.rename({"n": "ends"}), on=["archetype", "touchpoint"], how="left")
+            .join(self.sizes, on="archetype")
+            .with_columns(
+                pl.col("starts", "ends").fill_null(0).cast(pl.UInt32),
+                ratio(pl.col("journeys"), pl.col("size")).alias("support"),
+            )
+            .drop("size")
+            .sort("archetype", "touchpoint")
+        )
+
+    @cached_property
+    def table(self) -> pl.DataFrame:
+        """One row per archetype (see `Archetypes.table`)."""
+        t = self.profile.tallies
+        base = self.sizes.with_columns(ratio(pl.col("size"), self.profile.n).alias("share")).join(
+            self._examples, on="archetype", how="left"
+        )
+        base = base.with_columns(
+            pl.Series("representative_path", self._paths(base.get_column("representative")))
+        )
+        per = self.profile.medians["events"].join(self.profile.medians["duration"], on="archetype")
+        table = base.join(per, on="archetype")
+        for column in ("entry", "exit", "channel"):
+            if column in t:
+                table = table.join(_top(t[column], column), on="archetype", how="left")
+        for means in self.profile.means:
+            table = table.join(means, on="archetype")
+        table = table.sort("archetype")
+        descriptions = [self._describe(row) for row in table.iter_rows(named=True)]
+        return table.insert_column(3, pl.Series("description", descriptions))
+
+    def graph(self, archetype: int, *, min_support: float = 0.05) -> nx.DiGraph[str]:
+        """The archetype graph (see `Archetypes.graph`)."""
+        i = _check_archetype(archetype, self.k)
+        if not 0 <= min_support <= 1:
+            msg = f"min_support must be between 0 and 1, got {min_support!r}"
+            raise JourneygraphError(msg)
+        edges = self.edge_support.filter(
+            (pl.col("archetype") == i) & (pl.col("support") >= min_support)
+        )
+        nodes = self.node_support.filter(pl.col("archetype") == i)
+        size = int(self.sizes.get_column("size")[i])
+        used = set(edges.get_column("source")) | set(edges.get_column("target"))
+        ends = (pl.max_horizontal("starts", "ends") / size) >= min_support
+        nodes = nodes.filter(pl.col("touchpoint").is_in(sorted(used)) | ends)
+        row = self.table.row(i, named=True)
+        g: nx.DiGraph[str] = nx.DiGraph(
+            archetype=i,
+            size=size,
+            share=row["share"],
+            description=row["description"],
+            title=f"Archetype {i}: {row['description']}",
+        )
+        for node in nodes.drop("archetype").iter_rows(named=True):
+            g.add_node(node.pop("touchpoint"), **node)
+        for edge in edges.drop("archetype").iter_rows(named=True):
+            g.add_edge(edge.pop("source"), edge.pop("target"), weight=edge["support"], **edge)
+        return g
+
+    def distinctive_edges(
+        self,
+        archetype: int,
+        *,
+        top: int = 5,
+        min_support: float = 0.1,
+        direction: Literal["over", "under"] = "over",
+    ) -> pl.DataFrame:
+        """The transitions that most set an archetype apart (see `Archetypes.distinctive_edges`)."""
+        i = _check_archetype(archetype, self.k)
+        if direction not in ("over", "under"):
+            msg = f'direction must be "over" or "under", got {direction!r}'
+            raise JourneygraphError(msg)
+        columns = ["source", "target", "support", "lift", "journeys"]
+        support = self.edge_support
+        if direction == "over":
+            return (
+                support.filter(
+                    (pl.col("archetype") == i)
+                    & (pl.col("support") >= min_support)
+                    & (pl.col("lift") > 1)
+                )
+                .sort(
+                    ["lift", "support", "source", "target"], descending=[True, True, False, False]
+                )
+                .head(top)
+                .select(columns)
+            )
+        n = self.profile.n
+        size = int(self.sizes.filter(pl.col("archetype") == i).get_column("size")[0])
+        overall = (
+            self.profile.tallies["edges"]
+            .group_by("source", "target")
+            .agg(pl.col("journeys").sum().alias("_all"))
+        )
+        own = support.filter(pl.col("archetype") == i).select("source", "target", "journeys")
+        return (
+            overall.filter(pl.col("_all") >= min_support * n)
+            .join(own, on=["source", "target"], how="left")
+            .with_columns(pl.col("journeys").fill_null(0).cast(pl.UInt32))
+            .with_columns(
+                ratio(pl.col("journeys"), size).alias("support"),
+                ratio(
+                    pl.col("journeys").cast(pl.Float64) * n,
+                    pl.col("_all").cast(pl.Float64) * size,
+                ).alias("lift"),
+            )
+            .filter(pl.col("lift") < 1)
+            .sort(["lift", "_all", "source", "target"], descending=[False, True, False, False])
+            .head(top)
+            .select(columns)
+        )
+
     def _describe(self, row: dict[str, Any]) -> str:
         """A short phrase from the archetype's signature."""
         i = row["archetype"]
         parts: list[str] = []
         if row["entry_share"] >= 0.5:
             parts.append(f"enters via {row['entry']}")
-        loops = self._edge_support.filter(
+        loops = self.edge_support.filter(
             (pl.col("archetype") == i) & (pl.col("support") >= 0.25) & (pl.col("lift") >= 1.2)
         )
         pairs = {(a, b) for a, b in loops.select("source", "target").iter_rows()}
@@ -1090,36 +1298,66 @@ class Archetypes:
         return ", ".join(parts)
 
 
-def _means(archetype: pl.Series, values: pl.DataFrame, k: int) -> pl.DataFrame:
-    """Per-archetype mean of every column (nulls skipped), summed in row order.
+@dataclass(frozen=True)
+class _Labeller:
+    """One Spark partition's archetypes: its journeys labelled by the fitted model, and
+    the summable tables of their description (`tallies`, `median_counts`, outcome `sums`)."""
 
-    A parallel group-by adds partial sums in whatever order threads finish, so
-    its means can differ in the last bits between runs; summing with
-    ``np.bincount`` keeps the table identical for identical input.
-    """
-    codes = archetype.to_numpy()
-    out: dict[str, Any] = {"archetype": pl.Series(range(k), dtype=pl.UInt32)}
-    for column in values.columns:
-        series = values.get_column(column).cast(pl.Float64)
-        valid = series.is_not_null().to_numpy()
-        total = np.bincount(codes, weights=series.fill_null(0.0).to_numpy(), minlength=k)
-        count = np.bincount(codes[valid], minlength=k)
-        mean = total / np.maximum(count, 1)
-        out[column] = pl.Series(column, mean).scatter(np.flatnonzero(count == 0), None)
-    return pl.DataFrame(out)
+    model: ArchetypeModel
+    customers: pl.DataFrame | None
 
-
-def _top(frame: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Most common value of ``column`` per archetype and its share (ties: smallest value)."""
-    counts = frame.group_by("archetype", column).len()
-    return (
-        counts.sort(["archetype", "len", column], descending=[False, True, False])
-        .group_by("archetype", maintain_order=True)
-        .agg(
-            pl.col(column).first().cast(pl.String),
-            (pl.col("len").first() / pl.col("len").sum()).alias(f"{column}_share"),
+    def __call__(self, journeys: Journeys) -> dict[str, pl.DataFrame]:
+        labels = journeys.stats.select("journey", "customer").join(
+            self.model.predict(journeys), on="journey", maintain_order="left"
         )
+        archetype = labels.get_column("archetype")
+        out = {"labels": labels, **tallies(journeys, archetype)}
+        out.update(
+            (f"median_{name}", counts)
+            for name, counts in median_counts(journeys, archetype).items()
+        )
+        if self.customers is not None:
+            out["outcomes"] = outcome_sums(labels, self.customers, self.model.k_)
+        return out
+
+
+def _described(
+    model: ArchetypeModel,
+    sample: Journeys,
+    n: int,
+    counts: dict[str, pl.DataFrame],
+    medians: dict[str, pl.DataFrame],
+    means: list[pl.DataFrame],
+) -> _Description:
+    """Archetypes described from counts summed over Spark partitions; the representative
+    journeys are the most central of ``sample``, the journeys ``model`` was fitted on."""
+    fitted = Archetypes(model, sample, divergence=None, customers=None)
+    return _Description(
+        _Profile(n, counts, medians, means), model.k_, fitted._examples(), fitted._paths
     )
+
+
+def _divergence_sums(frame: pl.DataFrame, k: int) -> pl.DataFrame:
+    """`sums` of `divergence_values` of journeys with their ``archetype``."""
+    return sums(frame.get_column("archetype"), divergence_values(frame), k)
+
+
+@dataclass(frozen=True)
+class _OnSpark:
+    """What `SparkArchetypes` runs of this module: on the executors and to finish."""
+
+    work: Callable[[ArchetypeModel, pl.DataFrame | None], Callable[[Journeys], Any]]
+    describe: Callable[..., _Description]
+    divergence_sums: Callable[[pl.DataFrame, int], pl.DataFrame]
+    medians_of: Callable[[str, pl.DataFrame], pl.DataFrame]
+    means_of: Callable[[pl.DataFrame], pl.DataFrame]
+    tallies: tuple[str, ...] = TALLIES
+    medians: dict[str, tuple[tuple[str, ...], str, str]] = dataclasses.field(
+        default_factory=lambda: dict(MEDIANS)
+    )
+
+
+_ON_SPARK = _OnSpark(_Labeller, _described, _divergence_sums, medians_of, means_of)
 
 
 @overload
@@ -1180,7 +1418,9 @@ def cluster(
         The customer table's id column, when it is not called ``customer``.
     **options
         Other `ArchetypeModel` parameters (``k_range``, ``n_init``,
-        ``sample_size``, ``progress``, ...).
+        ``sample_size``, ``progress``, ...). On Spark journeys also
+        ``fraction``: the share of customers the model is fitted on (the
+        result is a ``SparkArchetypes``; see docs/spark.md).
 
     Examples
     --------
@@ -1198,16 +1438,25 @@ def cluster(
     if type(journeys).__name__ == "SparkJourneys":  # fit on a sample, label in Spark
         from . import _spark  # imports pyspark only now
 
-        if jmap is not None or customers is not None:
-            msg = (
-                "cluster() on Spark journeys labels them with a model fitted on a sample; "
-                "for divergence profiles and outcomes per archetype cluster the sample "
-                "locally: jg.cluster(journeys.to_local(fraction=0.01), k, jmap=..., customers=...)"
-            )
-            raise JourneygraphError(msg)
-        fraction = options.pop("fraction", None)
         assert isinstance(journeys, _spark.SparkJourneys)
-        return _spark.cluster(journeys, ArchetypeModel(k, seed=seed, **options), fraction)
+        fraction = options.pop("fraction", None)
+        model = ArchetypeModel(k, seed=seed, **options)
+        if isinstance(customers, EventLog):
+            msg = "on Spark journeys customers= takes a polars DataFrame (one row per customer)"
+            raise JourneygraphError(msg)
+        table = customer_table(customers, ids=journeys.id_type, customer=customer)
+        spark_div: Any = None
+        if isinstance(jmap, JourneyMap):
+            spark_div = compare(journeys, jmap)
+        elif jmap is not None:
+            if getattr(jmap, "journeys", None) is not journeys:
+                msg = (
+                    "jmap= takes a JourneyMap or the comparison of these journeys: "
+                    "jg.compare(journeys, jmap)"
+                )
+                raise JourneygraphError(msg)
+            spark_div = jmap
+        return _spark.cluster(journeys, model, fraction, table, spark_div, _ON_SPARK)
     model = ArchetypeModel(k, seed=seed, **options)
     if isinstance(jmap, Divergence) and jmap.journeys is not journeys:
         msg = (
