@@ -190,8 +190,6 @@ def test_what_does_not_run_on_spark_says_how_to_work_locally(spark: Any, tmp_pat
         jg.report(remote, jmap, tmp_path)
     with pytest.raises(jg.JourneygraphError, match=r"the comparison of these journeys"):
         jg.cluster(remote, 2, jmap=jg.compare(remote.to_local(), jmap))  # type: ignore[call-overload]
-    with pytest.raises(jg.JourneygraphError, match=r"drivers\(\) does not run on Spark"):
-        jg.compare(remote, jmap).drivers(reached="cart")
     with pytest.raises(TypeError, match=r"use jg.mine\(log\)"):
         jg.compare(log, jmap)  # type: ignore[call-overload]
     # the advice works: a local sample compares
@@ -314,6 +312,20 @@ def assert_same_divergence(remote: Any, local: Any, by: str | None = None) -> No
         }
 
 
+def assert_same_moments(remote: Any, local: Any, *, rows: bool = True) -> None:
+    """Moments from Spark equal the local ones: every column and note, rows by key."""
+    assert (remote.outcome, remote.reached, remote.kind, remote.unit, remote.notes) == (
+        local.outcome,
+        local.reached,
+        local.kind,
+        local.unit,
+        local.notes,
+    )
+    assert local.table.height > 0 or not rows
+    keys = ["feature", "stage"]
+    assert_frame_equal(remote.table.sort(keys), local.table.sort(keys))
+
+
 def test_compare_gives_the_local_tables(shop_journeys: tuple[Any, Any]) -> None:
     remote, local = shop_journeys
     customers = realistic_log(300, seed=7, non_iso_rate=0.0, duplicate_rate=0.05).customers
@@ -337,6 +349,20 @@ def test_compare_gives_the_local_tables(shop_journeys: tuple[Any, Any]) -> None:
     with pytest.raises(jg.JourneygraphError) as remote_error:
         div.perception_gap("plan")
     assert str(remote_error.value) == str(local_error.value)
+    # moments that matter: a customer outcome (sessions rolled up), a numeric one with
+    # unknown values, and reaching a touchpoint (per session)
+    for args, kwargs in [
+        (("purchased",), {"min_journeys": 5}),
+        (("nps",), {"min_journeys": 5}),
+        ((), {"reached": "payment_done", "min_journeys": 5}),
+    ]:
+        assert_same_moments(div.drivers(*args, **kwargs), want.drivers(*args, **kwargs))
+    for args, kwargs in [((), {}), (("plan",), {}), (("purchased",), {"reached": "cart"})]:
+        with pytest.raises(jg.JourneygraphError) as local_error:
+            want.drivers(*args, **kwargs)
+        with pytest.raises(jg.JourneygraphError) as remote_error:
+            div.drivers(*args, **kwargs)
+        assert str(remote_error.value) == str(local_error.value)
     with pytest.raises(jg.JourneygraphError, match="no column 'tier' to split by"):
         div.summary("tier")
 
@@ -353,9 +379,10 @@ def test_compare_random_logs_gives_the_local_tables(
     # a map over some of the touchpoints: the others are off the map
     touchpoints = local.touchpoints
     jmap = jg.JourneyMap.linear(touchpoints[: len(touchpoints) // 2 + 1])
-    assert_same_divergence(
-        jg.compare(remote, jmap, strict=strict), jg.compare(local, jmap, strict=strict)
-    )
+    div, want = jg.compare(remote, jmap, strict=strict), jg.compare(local, jmap, strict=strict)
+    assert_same_divergence(div, want)
+    reached = {"reached": touchpoints[-1], "min_journeys": 1}
+    assert_same_moments(div.drivers(**reached), want.drivers(**reached), rows=False)
 
 
 def test_cluster_labels_every_journey_with_the_model_fitted_on_a_sample(
@@ -449,6 +476,9 @@ def test_compare_the_sample_data_with_an_optional_stage(spark: Any) -> None:
     options = {"customers": sample.customers, "customer": "customer_id"}
     div, want = jg.compare(remote, jmap, **options), jg.compare(local, jmap, **options)
     assert_same_divergence(div, want, by="archetype")
+    # customer journeys, sessions inferred from 30-minute gaps (a note says so)
+    for args, kwargs in [(("churned",), {}), (("revenue",), {}), ((), {"reached": "purchase"})]:
+        assert_same_moments(div.drivers(*args, **kwargs), want.drivers(*args, **kwargs))
     gap = div.perception_gap("survey_score", "churned")
     assert_frame_equal(gap, want.perception_gap("survey_score", "churned"))
     assert gap.get_column("group").to_list() == [

@@ -1,7 +1,10 @@
 """Moments that matter: stratified comparisons of journeys on an outcome (internal API).
 
 `Divergence.drivers` hands this module plain frames (events, visits, deviations,
-outcomes); everything statistical happens here.
+outcomes); everything statistical happens here, in two halves: `counts` makes
+the stratum counts of some journeys (summable over partitions of whole
+customers: Spark runs it per partition) and `drivers_of` finishes the moments
+from counts added up (on one machine, of all journeys at once).
 
 The rules, each with a planted-effect test in ``tests/test_moments.py``:
 
@@ -308,14 +311,25 @@ def by_customer(inputs: Inputs, owner: pl.DataFrame) -> Inputs:
 
 
 # -------------------------------------------------------------------- features
-def _endings(events: pl.DataFrame) -> list[str]:
-    """Touchpoints that are the last event of at least `ENDING_SHARE` of the journeys
-    visiting them, sorted."""
+def _ending_counts(events: pl.DataFrame) -> pl.DataFrame:
+    """Per touchpoint: ``visiting`` (journeys that visit it) and ``ending`` (journeys whose
+    last event it is); summable over partitions of whole journeys."""
     last = events.group_by(_J).agg(pl.col("touchpoint").sort_by("_pos").last().alias("_last"))
-    visiting = events.select(_J, "touchpoint").unique().group_by("touchpoint").len()
-    ending = last.group_by(pl.col("_last").alias("touchpoint")).agg(pl.len().alias("_ends"))
-    share = visiting.join(ending, on="touchpoint").filter(
-        pl.col("_ends") >= ENDING_SHARE * pl.col("len")
+    visiting = events.select(_J, "touchpoint").unique().group_by("touchpoint").len("visiting")
+    ending = last.group_by(pl.col("_last").alias("touchpoint")).agg(pl.len().alias("ending"))
+    return visiting.join(ending, on="touchpoint", how="left").select(
+        "touchpoint",
+        pl.col("visiting").cast(pl.Int64),
+        pl.col("ending").fill_null(0).cast(pl.Int64),
+    )
+
+
+def _endings(counts: pl.DataFrame) -> list[str]:
+    """Touchpoints that are the last event of at least `ENDING_SHARE` of the journeys
+    visiting them, sorted, from (summed) `_ending_counts`."""
+    summed = counts.group_by("touchpoint").agg(pl.col("visiting", "ending").sum())
+    share = summed.filter(
+        (pl.col("ending") > 0) & (pl.col("ending") >= ENDING_SHARE * pl.col("visiting"))
     )
     return sorted(share.get_column("touchpoint").to_list())
 
@@ -348,39 +362,37 @@ def _cuts(inputs: Inputs, reached: str | None) -> pl.DataFrame:
     )
 
 
-def drivers(
-    inputs: Inputs,
-    *,
-    outcome: pl.DataFrame | None,
-    outcome_name: str | None,
-    reached: str | None,
-    binary: bool,
-    min_journeys: int,
-) -> Moments:
-    """Moments that matter (see the module docstring). ``outcome`` is ``_journey``,
-    ``_y`` for a column outcome; None with ``reached``."""
-    notes: list[str] = []
-    if inputs.sessions_inferred:
-        notes.append(
-            "No sessions were given (mine(..., session_gap=...)): a gap of more than "
-            "30 minutes counts as a return visit, not a step."
-        )
+def counts(
+    inputs: Inputs, *, outcome: pl.DataFrame | None, reached: str | None
+) -> dict[str, pl.DataFrame]:
+    """The per-partition half of `drivers`: stratum counts, summable over partitions
+    of whole journeys (customers). ``outcome`` is ``_journey``, ``_y`` for a column
+    outcome; None with ``reached``.
+
+    Returns the tables `drivers_of` adds up and finishes:
+
+    * ``cells``: per ``feature``, ``_stage`` and cell of exposure (``_exposure``,
+      ``_by_sessions``, ``_by_events``: the binned sessions at the stage,
+      sessions before the moment and events before the stage), ``n1``, ``s1``,
+      ``ss1`` (journeys with the feature, sum and sum of squares of the outcome);
+    * ``totals``: the same sums over all journeys at risk, per ``_stage`` and cell;
+    * ``endings``: `_ending_counts` (column outcome only, else no rows);
+    * ``facts``: one row: ``journeys``, ``known`` (outcome known), ``multi``
+      (journeys with more than one session), ``unit``, ``inferred``.
+
+    A stratum is a cell's binned exposure and one of its two lengths: which one
+    depends on all journeys (sessions when any journey spans several), so the
+    cells keep both and `drivers_of` chooses.
+    """
     cuts = _cuts(inputs, reached)
+    known = inputs.n_journeys
     if outcome is not None:
-        known = outcome.drop_nulls("_y")
-        missing = inputs.n_journeys - known.height
-        if missing:
-            notes.append(
-                f"{missing:,} {inputs.unit} without a value of {outcome_name} are left out."
-            )
-        cuts = cuts.join(known, on=_J, how="inner")
-        notes.append(
-            "Exits (early_exit) are left out: with a column outcome they describe where "
-            "the journey ended, not a moment before it."
-        )
+        given = outcome.drop_nulls("_y")
+        known = given.height
+        cuts = cuts.join(given, on=_J, how="inner")
     stages = inputs.stages
     per_journey = inputs.events.group_by(_J).agg(pl.col("_session").n_unique().alias("_k"))
-    multi = bool(per_journey.select((pl.col("_k") > 1).any()).item())
+    multi = int(per_journey.select((pl.col("_k") > 1).sum()).item())
     # visits: runs of one stage (or one off-map touchpoint) within one session
     first = (pl.col(_J) != pl.col(_J).shift(1)) | (
         pl.col("_session") != pl.col("_session").shift(1)
@@ -412,7 +424,6 @@ def drivers(
         .alias("_next"),
     )
     names = pl.Series(stages, dtype=pl.String)
-    stage_name = pl.lit(names).gather(pl.col("_stage"))
 
     off_map = visits.filter((pl.col("symbol") < 0) & pl.col("_ctx").is_not_null()).select(
         _J,
@@ -453,24 +464,17 @@ def drivers(
         [f.with_columns(pl.col("_stage").cast(pl.Int64)) for f in (off_map, steps, deviations)]
     ).unique()
     if outcome is not None:
-        endings = _endings(inputs.events)
-        if endings:
-            notes.append(
-                "Left out visiting "
-                + ", ".join(endings)
-                + f": each ends at least {ENDING_SHARE:.0%} of the journeys that visit it, so "
-                "it says where the journey ended (an exit), not a moment before it; for what "
-                f"leads there use drivers(reached={endings[0]!r})."
-            )
-            ended = [f"visited:{t}" for t in endings]
-            features = features.filter(~pl.col("feature").is_in(ended))
+        endings = _ending_counts(inputs.events)
+    else:
+        endings = pl.DataFrame(
+            schema={"touchpoint": pl.String, "visiting": pl.Int64, "ending": pl.Int64}
+        )
 
     # at risk: journeys that reached each stage, with their stratum of exposure
     before = inputs.events.join(cuts.select(_J, "_cut"), on=_J).filter(
         pl.col("_pos").cast(pl.Int64) < pl.col("_cut")
     )
-    # length: sessions before the moment when journeys span several (activity), else
-    # events before first reaching the stage (what a feature there cannot change)
+    # lengths: sessions before the moment, and events before first reaching the stage
     length = before.group_by(_J).agg(pl.col("_session").n_unique().alias("_sessions"))
     at_risk = (
         before.filter(pl.col("symbol") >= 0)
@@ -484,26 +488,97 @@ def drivers(
         .select(
             _J,
             pl.col("_stage").cast(pl.Int64),
-            (
-                _bin(pl.col("_exposure")) * 1000
-                + _bin(pl.col("_sessions") if multi else pl.col("_before"))
-            ).alias("_stratum"),
+            _bin(pl.col("_exposure")).alias("_exposure"),
+            _bin(pl.col("_sessions")).alias("_by_sessions"),
+            _bin(pl.col("_before")).alias("_by_events"),
             "_y",
         )
     )
     y2 = pl.col("_y") ** 2
-    with_ = (
+    cell = ["_exposure", "_by_sessions", "_by_events"]
+    cells = (
         features.join(at_risk, on=[_J, "_stage"])
-        .group_by("feature", "_stage", "_stratum")
+        .group_by("feature", "_stage", *cell)
         .agg(
-            pl.len().alias("n1"),
+            pl.len().cast(pl.Int64).alias("n1"),
             pl.col("_y").sum().alias("s1"),
             y2.sum().alias("ss1"),
         )
     )
-    totals = at_risk.group_by("_stage", "_stratum").agg(
-        pl.len().alias("_n"), pl.col("_y").sum().alias("_s"), y2.sum().alias("_ss")
+    totals = at_risk.group_by("_stage", *cell).agg(
+        pl.len().cast(pl.Int64).alias("_n"), pl.col("_y").sum().alias("_s"), y2.sum().alias("_ss")
     )
+    facts = pl.DataFrame(
+        {
+            "journeys": [inputs.n_journeys],
+            "known": [known],
+            "multi": [multi],
+            "unit": [inputs.unit],
+            "inferred": [inputs.sessions_inferred],
+        },
+        schema={
+            "journeys": pl.Int64,
+            "known": pl.Int64,
+            "multi": pl.Int64,
+            "unit": pl.String,
+            "inferred": pl.Boolean,
+        },
+    )
+    return {"cells": cells, "totals": totals, "endings": endings, "facts": facts}
+
+
+def drivers_of(
+    parts: dict[str, pl.DataFrame],
+    *,
+    stages: list[str],
+    outcome_name: str | None,
+    reached: str | None,
+    binary: bool,
+    min_journeys: int,
+) -> Moments:
+    """The global half of `drivers`: moments that matter from `counts` (of one set of
+    journeys, or of partitions concatenated: every table is summed here)."""
+    facts = parts["facts"]
+    unit: Unit = "sessions" if "sessions" in facts.get_column("unit").to_list() else "customers"
+    n_journeys = int(facts.get_column("journeys").sum())
+    multi = int(facts.get_column("multi").sum()) > 0
+    column = reached is None  # a column outcome (else reached)
+    notes: list[str] = []
+    if bool(facts.get_column("inferred").any()):
+        notes.append(
+            "No sessions were given (mine(..., session_gap=...)): a gap of more than "
+            "30 minutes counts as a return visit, not a step."
+        )
+    cells = parts["cells"]
+    if column:
+        missing = n_journeys - int(facts.get_column("known").sum())
+        if missing:
+            notes.append(f"{missing:,} {unit} without a value of {outcome_name} are left out.")
+        notes.append(
+            "Exits (early_exit) are left out: with a column outcome they describe where "
+            "the journey ended, not a moment before it."
+        )
+        endings = _endings(parts["endings"])
+        if endings:
+            notes.append(
+                "Left out visiting "
+                + ", ".join(endings)
+                + f": each ends at least {ENDING_SHARE:.0%} of the journeys that visit it, so "
+                "it says where the journey ended (an exit), not a moment before it; for what "
+                f"leads there use drivers(reached={endings[0]!r})."
+            )
+            ended = [f"visited:{t}" for t in endings]
+            cells = cells.filter(~pl.col("feature").is_in(ended))
+    # strata of exposure: sessions at the stage, and the journey's length before the
+    # moment: sessions when journeys span several (activity), else events before first
+    # reaching the stage (what a feature there cannot change)
+    stratum = (
+        pl.col("_exposure") * 1000 + pl.col("_by_sessions" if multi else "_by_events")
+    ).alias("_stratum")
+    with_ = cells.group_by("feature", "_stage", stratum).agg(pl.col("n1", "s1", "ss1").sum())
+    totals = parts["totals"].group_by("_stage", stratum).agg(pl.col("_n", "_s", "_ss").sum())
+    names = pl.Series(stages, dtype=pl.String)
+    stage_name = pl.lit(names).gather(pl.col("_stage"))
     strata = (
         with_.join(totals, on=["_stage", "_stratum"])
         .with_columns(
@@ -529,13 +604,13 @@ def drivers(
         # a column outcome: either side pure is the outcome in disguise; a reached one: a
         # feature without which no journey (or every journey) reaches the target is a
         # step of the funnel, not a moment (a pure with-side is a real, total effect)
-        disguised = _disguised(strata, with_side=outcome is not None).sort("stage", "feature")
+        disguised = _disguised(strata, with_side=column).sort("stage", "feature")
         if disguised.height:
             listed = ", ".join(f"{f} at {s}" for f, s in disguised.rows()[:5])
             more = disguised.height - 5
             what = (
                 f"are {outcome_name} in disguise (one side all the same in every stratum)"
-                if outcome is not None
+                if column
                 else f"every journey that reaches {reached} passes through (steps of the "
                 "funnel: see stage reach)"
             )
@@ -586,6 +661,6 @@ def drivers(
         outcome=f"reached {reached}" if reached is not None else str(outcome_name),
         reached=reached,
         kind="rate" if binary else "mean",
-        unit=inputs.unit,
+        unit=unit,
         notes=tuple(notes),
     )

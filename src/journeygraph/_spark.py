@@ -49,13 +49,15 @@ import polars as pl
 
 from ._aggregates import Weight, aggregate_graph_of, edge_table, variant_table
 from ._deviations import NAMES as DEVIATIONS
-from ._errors import FilteredOutError, JourneygraphError, refuse_spark
+from ._errors import FilteredOutError, JourneygraphError
 from ._frames import RAW_TS, REASON, ROW
 from .schema import EventSchema, IngestReport, MineOptions
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame
+
+    from ._moments import Moments
 
 __all__ = ["CompareCode", "Engine", "SparkEventLog", "SparkJourneys", "mine", "read_events"]
 
@@ -759,8 +761,11 @@ class SparkJourneys(_Persisted):
         dtype: pl.DataType = dict(self._layout["stats"])["customer"]
         return dtype
 
-    def _analyse(self, work: Work) -> tuple[DataFrame, dict[str, list[tuple[str, Any]]]]:
-        """The tables ``work`` makes of each partition's local journeys, persisted.
+    def _analyse(
+        self, work: Work, *, persist: bool = True
+    ) -> tuple[DataFrame, dict[str, list[tuple[str, Any]]]]:
+        """The tables ``work`` makes of each partition's local journeys, persisted
+        (unless ``persist=False``: for tables read once).
 
         One more pass over the events: each partition is read and mined
         again, as in `jg.mine`'s pass, and handed to ``work`` on the executor.
@@ -770,7 +775,7 @@ class SparkJourneys(_Persisted):
         schema = _spark_schema(layout)
         events = self.log._events()
         tables = events.mapInArrow(lambda batches: plan.analyse(batches, work, layout), schema)
-        return tables.persist(), layout
+        return (tables.persist() if persist else tables), layout
 
     @cached_property
     def _counts(self) -> pl.DataFrame:
@@ -929,6 +934,9 @@ class CompareCode:
     the summable counts of `Divergence.perception_gap` from ``customers`` rows;
     ``summary``, ``graph`` and ``gap`` finish `Divergence.summary`,
     `Divergence.overlay_graph` and `Divergence.perception_gap` from their tables.
+    ``drivers_kind`` checks `Divergence.drivers`' arguments, ``driver_counts``
+    makes a local `Divergence`'s stratum counts and ``drivers_of`` finishes the
+    moments from counts added up.
     """
 
     align: Callable[..., Any]
@@ -937,6 +945,9 @@ class CompareCode:
     graph: Callable[[pl.DataFrame, pl.DataFrame, pl.DataFrame, int], nx.DiGraph[str]]
     gap_sums: Callable[..., pl.DataFrame]
     gap: Callable[[pl.DataFrame], pl.DataFrame]
+    drivers_kind: Callable[..., bool]
+    driver_counts: Callable[..., dict[str, pl.DataFrame]]
+    drivers_of: Callable[..., Moments]
 
 
 def compare(
@@ -954,7 +965,7 @@ def compare(
     """
     work = _CompareWork(jmap, strict, customers, code)
     tables, layout = journeys._analyse(work)
-    return SparkDivergence(journeys, jmap, strict, tables, layout, code, notes)
+    return SparkDivergence(journeys, work, tables, layout, notes)
 
 
 @dataclass(frozen=True)
@@ -981,6 +992,21 @@ class _CompareWork:
             "reach": reach,
             "through": self.code.through(div),
         }
+
+
+@dataclass(frozen=True)
+class _DriverWork:
+    """One partition's stratum counts for `SparkDivergence.drivers` (the local code)."""
+
+    compare: _CompareWork
+    outcome: str | None
+    reached: str | None
+
+    def __call__(self, journeys: Journeys) -> dict[str, pl.DataFrame]:
+        c = self.compare
+        div = c.code.align(journeys, c.jmap, strict=c.strict, table=c.customers)
+        found: dict[str, pl.DataFrame] = c.code.driver_counts(div, self.outcome, self.reached)
+        return found
 
 
 @dataclass(frozen=True)
@@ -1014,9 +1040,12 @@ class SparkDivergence(_Persisted):
     ``customers`` and ``deviations`` are Spark DataFrames with the local
     `Divergence` tables' columns (names for Enums, ``long`` counts). The
     population tables are polars frames equal to the local ones: `overlay`,
-    `stage_reach` and `deviation_counts` from counts summed over partitions;
-    `summary` from the distinct (fitness, conformance, deviation) rows of
-    ``customers``, counted in Spark and finished by the local code.
+    `stage_reach`, `deviation_counts` and `overlay_graph` from counts summed
+    over partitions; `summary` from the distinct (fitness, conformance,
+    deviation) rows of ``customers``, counted in Spark and finished by the
+    local code; `perception_gap` from per-group sums of each partition of
+    ``customers``; `drivers` from stratum counts of another pass over the
+    partitions. Each is finished on the driver by the local code.
 
     Attributes
     ----------
@@ -1033,20 +1062,19 @@ class SparkDivergence(_Persisted):
     def __init__(
         self,
         journeys: SparkJourneys,
-        jmap: Any,
-        strict: bool,
+        work: _CompareWork,
         tables: DataFrame,
         layout: dict[str, list[tuple[str, Any]]],
-        code: CompareCode,
         notes: list[str],
     ) -> None:
         self.journeys = journeys
-        self.jmap = jmap
-        self.strict = strict
+        self.jmap = work.jmap
+        self.strict = work.strict
+        self._work = work
         self.map_warnings = notes
         self._tables = tables
         self._layout = layout
-        self._code = code
+        self._code = work.code
 
     def __repr__(self) -> str:
         return (
@@ -1152,9 +1180,32 @@ class SparkDivergence(_Persisted):
             ]
         )
 
-    def drivers(self, *args: Any, **kwargs: Any) -> Any:
-        """Not on Spark yet: moments that matter need every event of the journeys at risk."""
-        refuse_spark(self.journeys, "drivers")
+    def drivers(
+        self,
+        outcome: str | None = None,
+        *,
+        reached: str | None = None,
+        min_journeys: int = 30,
+    ) -> Moments:
+        """Moments that matter (see `Divergence.drivers`): a `Moments` equal to the local one.
+
+        One more pass over the events: each partition is mined and compared
+        again, and the local code counts its journeys at risk by feature,
+        stage and stratum of exposure (rolling sessions up to customers for a
+        column outcome), with the touchpoints that end journeys. The driver
+        adds the counts up and the local code finishes them: exits, strata,
+        the Mantel-Haenszel effects, the disguise check, q-values and notes.
+        """
+        extra = self._work.customers
+        given = [] if extra is None else [c for c in extra.columns if c != "customer"]
+        empty = _rows([], self._layout["customers"])
+        touchpoints = self.journeys.touchpoints
+        binary = self._code.drivers_kind(empty, given, self.jmap, touchpoints, outcome, reached)
+        work = _DriverWork(self._work, outcome, reached)
+        tables, layout = self.journeys._analyse(work, persist=False)
+        found = _gather(tables, tuple(layout), layout)
+        parts = {name: frame.cast(dict(layout[name])) for name, frame in found.items()}
+        return self._code.drivers_of(parts, self.jmap, outcome, reached, binary, min_journeys)
 
     def perception_gap(self, score: str, outcome: str | None = None) -> pl.DataFrame:
         """Who answers surveys, and how their scores compare with behaviour (see

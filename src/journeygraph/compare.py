@@ -571,66 +571,12 @@ class Divergence:
         >>> moments.table.columns[:6]
         ['feature', 'stage', 'journeys', 'affected', 'with', 'without']
         """
-        if (outcome is None) == (reached is None):
-            msg = (
-                "give one outcome: drivers('converted') for a customers column, or "
-                "drivers(reached='purchase') for reaching a touchpoint or stage"
-            )
-            raise JourneygraphError(msg)
-        inputs = self._moment_inputs()
-        if reached is not None:
-            known = set(self.jmap.stage_names) | set(self.journeys.touchpoints)
-            if reached not in known:
-                msg = (
-                    f"reached={reached!r} is neither a stage of the map nor a touchpoint of "
-                    f"the journeys; stages: {self.jmap.stage_names}"
-                )
-                raise JourneygraphError(msg)
-            return _moments.drivers(
-                inputs,
-                outcome=None,
-                outcome_name=None,
-                reached=reached,
-                binary=True,
-                min_journeys=min_journeys,
-            )
-        assert outcome is not None
-        frame = self.customers
         given = [] if self._extra is None else [c for c in self._extra.columns if c != "customer"]
-        kind = outcome_kind(frame, outcome, fix=_GIVE_TABLE, found=given)
-        codes = self.journeys.core.ids.select(
-            pl.int_range(pl.len(), dtype=pl.UInt32).alias(JOURNEY), "journey", "customer", "session"
+        binary = _drivers_kind(
+            self.customers, given, self.jmap, self.journeys.touchpoints, outcome, reached
         )
-        y = codes.join(
-            frame.select("journey", pl.col(outcome).cast(pl.Float64).alias("_y")), on="journey"
-        ).select(JOURNEY, "_y")
-        notes: tuple[str, ...] = ()
-        if inputs.unit == "sessions":
-            # the customer table is per customer: roll sessions up to their customers, so
-            # each customer counts once and intervals are not too narrow
-            owner = codes.select(
-                JOURNEY,
-                pl.col("customer").rank("dense").cast(pl.UInt32).alias("_owner"),
-                pl.col("session").alias("_nth"),
-            )
-            inputs = _moments.by_customer(inputs, owner)
-            y = y.join(owner, on=JOURNEY).group_by("_owner").agg(pl.col("_y").first())
-            y = y.rename({"_owner": JOURNEY})
-            notes = (
-                f"{outcome!r} belongs to customers: the {len(owner):,} sessions were rolled "
-                f"up to their {inputs.n_journeys:,} customers (a customer has a feature when "
-                "any of its sessions had it; exposure counts its sessions), so every "
-                "number here counts customers.",
-            )
-        moments = _moments.drivers(
-            inputs,
-            outcome=y,
-            outcome_name=outcome,
-            reached=None,
-            binary=kind == "rate",
-            min_journeys=min_journeys,
-        )
-        return replace(moments, notes=notes + moments.notes) if notes else moments
+        parts = _driver_counts(self, outcome, reached)
+        return _drivers_of(parts, self.jmap, outcome, reached, binary, min_journeys)
 
     def _moment_inputs(self) -> _moments.Inputs:
         seq = self.journeys.core.sequence
@@ -711,6 +657,102 @@ def _summary_of(frame: pl.DataFrame, by: str | None) -> pl.DataFrame:
     if by is None:
         return frame.select(aggs)
     return frame.group_by(by).agg(aggs).sort(by, nulls_last=True)
+
+
+def _drivers_kind(
+    frame: pl.DataFrame,
+    given: list[str],
+    jmap: JourneyMap,
+    touchpoints: list[str],
+    outcome: str | None,
+    reached: str | None,
+) -> bool:
+    """`Divergence.drivers`' checks of its arguments against the ``customers`` columns
+    (``frame``: only its schema is read); whether the outcome is binary."""
+    if (outcome is None) == (reached is None):
+        msg = (
+            "give one outcome: drivers('converted') for a customers column, or "
+            "drivers(reached='purchase') for reaching a touchpoint or stage"
+        )
+        raise JourneygraphError(msg)
+    if reached is not None:
+        if reached not in set(jmap.stage_names) | set(touchpoints):
+            msg = (
+                f"reached={reached!r} is neither a stage of the map nor a touchpoint of "
+                f"the journeys; stages: {jmap.stage_names}"
+            )
+            raise JourneygraphError(msg)
+        return True
+    assert outcome is not None
+    return outcome_kind(frame, outcome, fix=_GIVE_TABLE, found=given) == "rate"
+
+
+def _driver_counts(
+    div: Divergence, outcome: str | None, reached: str | None
+) -> dict[str, pl.DataFrame]:
+    """The per-partition half of `Divergence.drivers` (`journeygraph._moments.counts`),
+    after rolling session journeys up to their customers for a column outcome; its
+    ``facts`` also count the sessions rolled up (``rolled``)."""
+    inputs = div._moment_inputs()
+    rolled = 0
+    if reached is not None:
+        parts = _moments.counts(inputs, outcome=None, reached=reached)
+    else:
+        assert outcome is not None
+        codes = div.journeys.core.ids.select(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias(JOURNEY), "journey", "customer", "session"
+        )
+        y = codes.join(
+            div.customers.select("journey", pl.col(outcome).cast(pl.Float64).alias("_y")),
+            on="journey",
+        ).select(JOURNEY, "_y")
+        if inputs.unit == "sessions":
+            # the customer table is per customer: roll sessions up to their customers, so
+            # each customer counts once and intervals are not too narrow
+            owner = codes.select(
+                JOURNEY,
+                pl.col("customer").rank("dense").cast(pl.UInt32).alias("_owner"),
+                pl.col("session").alias("_nth"),
+            )
+            inputs = _moments.by_customer(inputs, owner)
+            y = y.join(owner, on=JOURNEY).group_by("_owner").agg(pl.col("_y").first())
+            y = y.rename({"_owner": JOURNEY})
+            rolled = len(owner)
+        parts = _moments.counts(inputs, outcome=y, reached=None)
+    facts = parts["facts"].with_columns(pl.lit(rolled, pl.Int64).alias("rolled"))
+    return {**parts, "facts": facts}
+
+
+def _drivers_of(
+    parts: dict[str, pl.DataFrame],
+    jmap: JourneyMap,
+    outcome: str | None,
+    reached: str | None,
+    binary: bool,
+    min_journeys: int,
+) -> Moments:
+    """The global half of `Divergence.drivers`, from `_driver_counts` (of all journeys,
+    or of partitions concatenated)."""
+    moments = _moments.drivers_of(
+        parts,
+        stages=list(jmap.stage_names),
+        outcome_name=outcome,
+        reached=reached,
+        binary=binary,
+        min_journeys=min_journeys,
+    )
+    facts = parts["facts"]
+    rolled = int(facts.get_column("rolled").sum())
+    if not rolled:
+        return moments
+    customers = int(facts.get_column("journeys").sum())
+    note = (
+        f"{outcome!r} belongs to customers: the {rolled:,} sessions were rolled "
+        f"up to their {customers:,} customers (a customer has a feature when "
+        "any of its sessions had it; exposure counts its sessions), so every "
+        "number here counts customers."
+    )
+    return replace(moments, notes=(note, *moments.notes))
 
 
 def _gap_sums(
@@ -997,6 +1039,9 @@ def compare(
             graph=_overlay_graph_of,
             gap_sums=_gap_sums,
             gap=_gap_of,
+            drivers_kind=_drivers_kind,
+            driver_counts=_driver_counts,
+            drivers_of=_drivers_of,
         )
         found = _spark.compare(journeys, jmap, strict, table, notes, code)
         for message in found.map_warnings:
