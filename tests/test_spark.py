@@ -385,6 +385,42 @@ def test_compare_random_logs_gives_the_local_tables(
     assert_same_moments(div.drivers(**reached), want.drivers(**reached), rows=False)
 
 
+@SETTINGS
+@given(frame=event_logs(customers=(2, 10), events=(1, 8)), data=st.data())
+def test_moments_and_gap_of_random_logs_are_the_local_ones(
+    spark: Any, frame: pl.DataFrame, data: st.DataObject
+) -> None:
+    columns = {"customer": "customer", "timestamp": "timestamp", "touchpoint": "touchpoint"}
+    ordered = frame.sort("customer", "timestamp", "touchpoint", nulls_last=True)
+    options = {"session_gap": "1h", "journey": "session"}
+    remote_log = jg.read_events(spark.createDataFrame(frame.to_arrow()), **columns)
+    remote = jg.mine(remote_log, **options)
+    local = jg.mine(jg.read_events(ordered, **columns), **options)
+    ids = frame.get_column("customer").unique().sort()
+    n = ids.len()
+    customers = pl.DataFrame(
+        {
+            "customer": ids,
+            "bought": data.draw(st.lists(st.booleans(), min_size=n, max_size=n)),
+            "score": pl.Series(
+                data.draw(st.lists(st.none() | st.integers(0, 10), min_size=n, max_size=n)),
+                dtype=pl.Int64,
+            ),
+        }
+    )
+    touchpoints = local.touchpoints
+    jmap = jg.JourneyMap.linear(touchpoints[: len(touchpoints) // 2 + 1])
+    div = jg.compare(remote, jmap, customers=customers)
+    want = jg.compare(local, jmap, customers=customers)
+    # customer outcomes on session journeys: rolled up per partition, counted once
+    for outcome in ("bought", "score"):
+        got, expected = div.drivers(outcome, min_journeys=1), want.drivers(outcome, min_journeys=1)
+        assert_same_moments(got, expected, rows=False)
+        assert_frame_equal(
+            div.perception_gap("score", outcome), want.perception_gap("score", outcome)
+        )
+
+
 def test_cluster_labels_every_journey_with_the_model_fitted_on_a_sample(
     shop_journeys: tuple[Any, Any],
 ) -> None:
@@ -513,9 +549,16 @@ assert remote.report == local.report
 assert_frame_equal(remote.aggregate_edges, local.aggregate_edges)
 assert_frame_equal(remote.variants(), local.variants())
 jmap = jg.JourneyMap.linear(datasets.IDEAL_STAGES, optional=["Renew"])
-div, want = jg.compare(remote, jmap), jg.compare(local, jmap)
+options = {"customers": sample.customers, "customer": "customer_id"}
+div, want = jg.compare(remote, jmap, **options), jg.compare(local, jmap, **options)
 assert_frame_equal(div.summary(), want.summary())
 assert_frame_equal(div.overlay(), want.overlay())
+assert dict(div.overlay_graph().nodes(data=True)) == dict(want.overlay_graph().nodes(data=True))
+gap = div.perception_gap("survey_score", "churned")
+assert_frame_equal(gap, want.perception_gap("survey_score", "churned"))
+got, expected = div.drivers("churned"), want.drivers("churned")
+assert got.notes == expected.notes
+assert_frame_equal(got.table.sort("feature", "stage"), expected.table.sort("feature", "stage"))
 spark.stop()
 """
 
