@@ -482,6 +482,21 @@ def test_cluster_describes_archetypes_as_locally(shop_journeys: tuple[Any, Any])
         arch.graph(3)
 
 
+def test_funnel_gives_the_local_tables(shop_journeys: tuple[Any, Any]) -> None:
+    remote, local = shop_journeys
+    jmap = jg.JourneyMap.linear(STAGES)
+    steps = ["home", {"search", "catalog"}, "cart"]
+    for options in ({"jmap": jmap}, {"steps": steps, "within": "10m"}):
+        want = jg.funnel(local, **options)
+        got = jg.funnel(remote, **options)
+        assert want.table.get_column("journeys").min() > 0
+        assert want.table.get_column("median_time").drop_nulls().len() > 0
+        assert_frame_equal(got.table, want.table)
+        assert_frame_equal(got.stopped, want.stopped)
+    with pytest.raises(jg.JourneygraphError, match=r"funnel\(by='plan'\) does not run on Spark"):
+        jg.funnel(remote, jmap=jmap, by="plan")
+
+
 def test_csv_files_keep_file_and_row_order_for_ties(spark: Any, tmp_path: Path) -> None:
     # times written to the minute: many of one customer's events tie, in no name order
     events = realistic_log(120, seed=5, non_iso_rate=0.0, duplicate_rate=0.02).events

@@ -1309,9 +1309,14 @@ def _middle_values(counts: DataFrame, keys: tuple[str, ...], value: str) -> pl.D
     )
 
 
-def _summed(parts: pl.DataFrame, types: dict[str, Any]) -> pl.DataFrame:
-    """Per-partition count tables added up: keys are ``archetype`` and the text columns."""
-    keys = [c for c, d in parts.schema.items() if c == "archetype" or d == pl.String]
+def _summed(
+    parts: pl.DataFrame, types: dict[str, Any], keys: Iterable[str] | None = None
+) -> pl.DataFrame:
+    """Per-partition count tables added up by ``keys`` (by default ``archetype`` and the
+    text columns), in partition order, with the local types."""
+    if keys is None:
+        keys = [c for c, d in parts.schema.items() if c == "archetype" or d == pl.String]
+    keys = list(keys)
     values = [c for c in parts.columns if c not in keys]
     summed = parts.group_by(keys, maintain_order=True).agg(pl.col(values).sum())
     return summed.select(pl.col(c).cast(types[c]) for c in parts.columns)
@@ -1471,3 +1476,29 @@ class SparkArchetypes(_Persisted):
             archetype, top=top, min_support=min_support, direction=direction
         )
         return found
+
+
+# ---------------------------------------------------------------------------- funnel
+def funnel_counts(
+    journeys: SparkJourneys, work: Work, gap_keys: tuple[str, ...]
+) -> dict[str, pl.DataFrame]:
+    """A funnel's counts (``jg.funnel`` dispatches here): ``work`` counts each partition's
+    journeys (reach, next touchpoints, value counts of step times), summed here; the
+    caller finishes them with the local code."""
+    from pyspark.sql import functions as F
+
+    tables, layout = journeys._analyse(work)
+    try:
+        types = {name: dict(fields) for name, fields in layout.items()}
+        small = _gather(tables, ("reach", "next"), layout)
+        out = {
+            "reach": _summed(small["reach"], types["reach"], ("segment", "step")),
+            "next": _summed(small["next"], types["next"], ("segment", "step", "next")),
+        }
+        gaps = _unpack(tables, "gap").groupBy(*gap_keys).agg(F.sum("n").alias("n"))
+        found = pl.from_arrow(gaps.toArrow())
+        assert isinstance(found, pl.DataFrame)
+        out["gap"] = found.select(pl.col(c).cast(types["gap"][c]) for c in types["gap"])
+    finally:
+        tables.unpersist()
+    return out

@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from functools import cached_property, partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
 from ._errors import JourneygraphError
-from ._segments import By, Segments, segments
+from ._segments import By, Segments, segments, whole
 from ._steps import funnel_match, ordered
 from .journeymap import JourneyMap
 from .mine import Journeys
 from .schema import parse_duration
+
+if TYPE_CHECKING:
+    from ._spark import SparkJourneys
 
 __all__ = ["Funnel", "funnel"]
 
@@ -101,7 +105,7 @@ class Funnel:
 
 
 def funnel(
-    journeys: Journeys,
+    journeys: Journeys | SparkJourneys,
     steps: Sequence[Step] | None = None,
     *,
     within: str | dt.timedelta | None = None,
@@ -114,7 +118,9 @@ def funnel(
     Parameters
     ----------
     journeys
-        Mined journeys (customers or sessions: the unit is the journey).
+        Mined journeys (customers or sessions: the unit is the journey). Spark
+        journeys too, without ``by``: each partition is counted by the local
+        code, the counts summed (``Funnel.journeys`` is not made).
     steps
         The steps in order: touchpoint names, sets of touchpoint names (any of
         them counts), or stage names of ``jmap``. Default: the stages of ``jmap``.
@@ -149,10 +155,26 @@ def funnel(
             msg = "funnel needs steps=[...] (touchpoints, sets of them, or stage names with jmap=)"
             raise JourneygraphError(msg)
         steps = list(jmap.stage_names)
-    labels, member = _steps(journeys, steps, jmap)
+    labels, names = _steps(journeys, steps, jmap)
     window = None if within is None else parse_duration(within, name="within")
     micros = -1 if window is None else window // dt.timedelta(microseconds=1)
+    if type(journeys).__name__ == "SparkJourneys":  # counted per partition, finished here
+        from . import _spark  # imports pyspark only now
+
+        if by is not None:
+            msg = (
+                f"funnel(by={by!r}) does not run on Spark journeys yet (segments need every "
+                "journey's segment on the driver); work on a sample: "
+                "jg.funnel(journeys.to_local(fraction=0.01), ..., by=...)"
+            )
+            raise JourneygraphError(msg)
+        assert isinstance(journeys, _spark.SparkJourneys)
+        counts = _spark.funnel_counts(journeys, _Counting(names, micros), GAP_KEYS)
+        table, stopped = _finish(labels, ["all"], counts)
+        return Funnel(labels, window, None, _spark_per_journey, table, stopped)
+    assert isinstance(journeys, Journeys)
     events = ordered(journeys.core)
+    member = _member(names, journeys.touchpoints)
     depth, when, after = funnel_match(events.starts, events.touchpoint, events.time, member, micros)
     segs = segments(journeys, by, customers)
     table, stopped = _tables(labels, segs, depth, when, after, journeys.touchpoints)
@@ -160,16 +182,28 @@ def funnel(
     return Funnel(labels, window, None if by is None else segs.by, per_journey, table, stopped)
 
 
+def _member(names: list[list[str]], touchpoints: list[str]) -> npt.NDArray[np.bool_]:
+    """Which touchpoints (codes of ``touchpoints``) count for each step."""
+    index = {t: i for i, t in enumerate(touchpoints)}
+    member = np.zeros((len(names), max(len(index), 1)), dtype=np.bool_)
+    for s, step in enumerate(names):
+        for name in step:
+            if name in index:
+                member[s, index[name]] = True
+    return member
+
+
 def _steps(
-    journeys: Journeys, steps: Sequence[Step], jmap: JourneyMap | None
-) -> tuple[list[str], npt.NDArray[np.bool_]]:
+    journeys: Any, steps: Sequence[Step], jmap: JourneyMap | None
+) -> tuple[list[str], list[list[str]]]:
+    """The steps' labels and touchpoint names, checked against the journeys' touchpoints."""
     if isinstance(steps, str) or not isinstance(steps, Sequence) or not steps:
         msg = f"steps must be a non-empty list of touchpoints, sets or stage names, not {steps!r}"
         raise JourneygraphError(msg)
     index = {t: i for i, t in enumerate(journeys.touchpoints)}
     stages = {} if jmap is None else {s.name: s.touchpoints for s in jmap.stages}
-    member = np.zeros((len(steps), max(len(index), 1)), dtype=np.bool_)
     labels = []
+    names_of: list[list[str]] = []
     for s, step in enumerate(steps):
         if isinstance(step, str) and step in stages:
             names: Iterable[str] = stages[step]
@@ -192,10 +226,8 @@ def _steps(
                 msg = f"step {s + 1} ({names}) names no touchpoint of these journeys"
                 raise JourneygraphError(msg)
             labels.append(" | ".join(names))
-        for name in names:
-            if name in index:
-                member[s, index[name]] = True
-    return labels, member
+        names_of.append([n for n in names if n in index])
+    return labels, names_of
 
 
 def _per_journey(
@@ -228,14 +260,105 @@ def _per_journey(
     )
 
 
-def _nearest_rank(sorted_values: npt.NDArray[np.int64], q: float) -> int:
-    rank = int(np.ceil(q * len(sorted_values)))
-    return int(sorted_values[max(rank, 1) - 1])
+def _spark_per_journey() -> pl.DataFrame:
+    msg = (
+        "Funnel.journeys of Spark journeys is not made (one row per journey on the driver); "
+        "use jg.funnel(journeys.to_local(fraction=0.01), ...) for a sample's journeys"
+    )
+    raise JourneygraphError(msg)
 
 
-def _median(sorted_values: npt.NDArray[np.int64]) -> int:
-    n = len(sorted_values)
-    lo, hi = int(sorted_values[(n - 1) // 2]), int(sorted_values[n // 2])
+#: the value-count table of the funnel's step times, and its keys
+GAP_KEYS = ("segment", "step", "gap")
+
+
+@dataclass(frozen=True)
+class _Counting:
+    """One set of journeys' funnel counts (`_counts`): a Spark partition's work."""
+
+    names: list[list[str]]
+    micros: int
+
+    def __call__(self, journeys: Journeys) -> dict[str, pl.DataFrame]:
+        events = ordered(journeys.core)
+        member = _member(self.names, journeys.touchpoints)
+        depth, when, after = funnel_match(
+            events.starts, events.touchpoint, events.time, member, self.micros
+        )
+        return _counts(len(self.names), whole(journeys), depth, when, after, journeys.touchpoints)
+
+
+def _counts(
+    k: int,
+    segs: Segments,
+    depth: npt.NDArray[np.int32],
+    when: npt.NDArray[np.int64],
+    after: npt.NDArray[np.int32],
+    touchpoints: list[str],
+) -> dict[str, pl.DataFrame]:
+    """What the funnel tables are made of, as counts that add up over sets of journeys.
+
+    ``reach``: per segment and step ``0..k``, the journeys reaching it (step 0:
+    all); ``next``: per segment, step and next touchpoint (``"(end)"``), the
+    journeys stopped at that step (``1..k-1``); ``gap``: per segment and step
+    ``2..k``, how many journeys took each time (microseconds) from the previous step.
+    """
+    names = [*touchpoints, END]
+    reach, nexts, gaps = [], [], []
+    for g, segment in enumerate(segs.names):
+        in_segment = segs.code == g
+        d, w, a = depth[in_segment], when[in_segment], after[in_segment]
+        reach.append((segment, 0, len(d)))
+        for s in range(k):
+            reaching = d >= s + 1
+            reach.append((segment, s + 1, int(reaching.sum())))
+            if s > 0:
+                values, n = np.unique(w[reaching, s] - w[reaching, s - 1], return_counts=True)
+                gaps.append(
+                    pl.DataFrame({"segment": segment, "step": s + 1, "gap": values, "n": n})
+                )
+            if s < k - 1:
+                stop = d == s + 1
+                counts = np.bincount(
+                    np.where(a[stop] >= 0, a[stop], len(touchpoints)), minlength=len(names)
+                )
+                nexts += [(segment, s + 1, names[t], int(c)) for t, c in enumerate(counts) if c]
+    gap_schema = {"segment": pl.String, "step": pl.Int64, "gap": pl.Int64, "n": pl.Int64}
+    return {
+        "reach": pl.DataFrame(
+            reach,
+            schema={"segment": pl.String, "step": pl.Int64, "journeys": pl.Int64},
+            orient="row",
+        ),
+        "next": pl.DataFrame(
+            nexts,
+            schema={
+                "segment": pl.String,
+                "step": pl.Int64,
+                "next": pl.String,
+                "journeys": pl.Int64,
+            },
+            orient="row",
+        ),
+        "gap": pl.concat(
+            [pl.DataFrame(schema=gap_schema), *(g.cast(gap_schema) for g in gaps)]  # type: ignore[arg-type]
+        ),
+    }
+
+
+def _value_at(values: npt.NDArray[np.int64], counts: npt.NDArray[np.int64], rank: int) -> int:
+    """The ``rank``-th (0-based) of the sorted values, given sorted distinct values and counts."""
+    return int(values[np.searchsorted(np.cumsum(counts), rank, side="right")])
+
+
+def _nearest_rank(values: npt.NDArray[np.int64], counts: npt.NDArray[np.int64], q: float) -> int:
+    rank = int(np.ceil(q * int(counts.sum())))
+    return _value_at(values, counts, max(rank, 1) - 1)
+
+
+def _median(values: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> int:
+    n = int(counts.sum())
+    lo, hi = _value_at(values, counts, (n - 1) // 2), _value_at(values, counts, n // 2)
     return (lo + hi) // 2
 
 
@@ -247,39 +370,51 @@ def _tables(
     after: npt.NDArray[np.int32],
     touchpoints: list[str],
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    counts = _counts(len(labels), segs, depth, when, after, touchpoints)
+    return _finish(labels, segs.names, counts)
+
+
+def _finish(
+    labels: list[str], segment_names: list[str], counts: dict[str, pl.DataFrame]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The funnel's ``table`` and ``stopped`` from its `_counts` (of all journeys)."""
     k = len(labels)
-    names = [*touchpoints, END]
+    reach = {(g, s): n for g, s, n in counts["reach"].iter_rows()}
+    nexts: dict[tuple[str, int], list[tuple[str, int]]] = {}
+    for g, s, name, n in counts["next"].iter_rows():
+        nexts.setdefault((g, s), []).append((name, n))
+    gaps = {
+        (g, s): (frame.get_column("gap").to_numpy(), frame.get_column("n").to_numpy())
+        for (g, s), frame in counts["gap"]
+        .filter(pl.col("n") > 0)
+        .sort("segment", "step", "gap")
+        .group_by("segment", "step", maintain_order=True)
+    }
     rows: list[dict[str, Any]] = []
     stopped_rows: list[dict[str, Any]] = []
-    for g, segment in enumerate(segs.names):
-        in_segment = segs.code == g
-        d = depth[in_segment]
-        w = when[in_segment]
-        a = after[in_segment]
-        total = len(d)
-        first = int((d >= 1).sum())
-        previous = total
+    for segment in segment_names:
+        first = reach.get((segment, 1), 0)
         for s in range(k):
-            reaching = d >= s + 1
-            n = int(reaching.sum())
+            n = reach.get((segment, s + 1), 0)
+            previous = reach.get((segment, s), 0)
             median = p90 = None
             if s > 0 and n:
-                gaps = np.sort(w[reaching, s] - w[reaching, s - 1])
-                median, p90 = _median(gaps), _nearest_rank(gaps, 0.9)
-            stop = d == s + 1
-            counts = np.bincount(
-                np.where(a[stop] >= 0, a[stop], len(touchpoints)), minlength=len(names)
+                values, c = gaps[(segment, s + 1)]
+                median, p90 = _median(values, c), _nearest_rank(values, c, 0.9)
+            n_stop = n - reach.get((segment, s + 2), 0) if s < k - 1 else 0
+            order = (
+                sorted((-c, name) for name, c in nexts.get((segment, s + 1), []) if c)
+                if n_stop
+                else []
             )
-            n_stop = int(stop.sum()) if s < k - 1 else 0
-            order = sorted((-c, names[t]) for t, c in enumerate(counts) if c) if n_stop else []
-            for c, name in order:
+            for minus, name in order:
                 stopped_rows.append(
                     {
                         "segment": segment,
                         "step": s + 1,
                         "next": name,
-                        "journeys": -c,
-                        "share": -c / n_stop,
+                        "journeys": -minus,
+                        "share": -minus / n_stop,
                     }
                 )
             rows.append(
@@ -296,7 +431,6 @@ def _tables(
                     "instead": [name for _, name in order[:3]],
                 }
             )
-            previous = n
     schema: dict[str, Any] = {
         "segment": pl.String,
         "step": pl.UInt32,
