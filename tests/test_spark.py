@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -186,8 +187,6 @@ def test_what_does_not_run_on_spark_says_how_to_work_locally(spark: Any, tmp_pat
     log = jg.read_events(spark.createDataFrame(frame.to_arrow()), **columns)
     remote = jg.mine(log)
     jmap = jg.JourneyMap.linear(["home", "cart"])
-    with pytest.raises(jg.JourneygraphError, match=r"report\(\) does not run on Spark.*to_local"):
-        jg.report(remote, jmap, tmp_path)
     with pytest.raises(jg.JourneygraphError, match=r"the comparison of these journeys"):
         jg.cluster(remote, 2, jmap=jg.compare(remote.to_local(), jmap))  # type: ignore[call-overload]
     with pytest.raises(TypeError, match=r"use jg.mine\(log\)"):
@@ -495,6 +494,69 @@ def test_funnel_gives_the_local_tables(shop_journeys: tuple[Any, Any]) -> None:
         assert_frame_equal(got.stopped, want.stopped)
     with pytest.raises(jg.JourneygraphError, match=r"funnel\(by='plan'\) does not run on Spark"):
         jg.funnel(remote, jmap=jmap, by="plan")
+
+
+def kpis(page: Path) -> dict[str, str]:
+    """The headline numbers of a report page (``data-kpi`` and ``data-value``)."""
+    found = re.findall(r'data-kpi="([^"]+)" data-value="([^"]*)"', page.read_text("utf-8"))
+    return dict(found)
+
+
+def test_report_writes_the_local_page(shop_journeys: tuple[Any, Any], tmp_path: Path) -> None:
+    remote, local = shop_journeys
+    customers = realistic_log(300, seed=7, non_iso_rate=0.0, duplicate_rate=0.05).customers
+    jmap = jg.JourneyMap.linear(STAGES)
+    options = {"customers": customers, "outcome": "purchased", "k": 3}
+    # fewer journeys than twice the model's sample size: fitted on all, as locally
+    want = jg.report(local, jmap, tmp_path / "local", **options)
+    got = jg.report(remote, jmap, tmp_path / "spark", **options)
+    assert {"sessions", "customers", "conformance"} <= set(kpis(want))
+    assert_same_pages(got, want)
+
+
+def assert_same_pages(got: Path, want: Path) -> None:
+    """The report page and every graph page are byte for byte the local ones."""
+    assert kpis(got) == kpis(want)
+    assert got.read_text("utf-8") == want.read_text("utf-8")
+    pages = sorted(p.name for p in (want.parent / "graphs").iterdir())
+    assert sorted(p.name for p in (got.parent / "graphs").iterdir()) == pages
+    for name in pages:
+        assert (got.parent / "graphs" / name).read_bytes() == (
+            want.parent / "graphs" / name
+        ).read_bytes()
+
+
+def test_report_of_the_sample_data_with_a_score(spark: Any, tmp_path: Path) -> None:
+    # integer ids, channels, customer journeys, a survey score: the perception gap too
+    from journeygraph import datasets
+
+    sample = datasets.generate(300, seed=2)
+    events = sample.events.sort("customer_id", "timestamp", "touchpoint", "channel")
+    remote = jg.mine(jg.read_events(spark.createDataFrame(events.to_arrow()), **datasets.COLUMNS))
+    local = jg.mine(jg.read_events(events, **datasets.COLUMNS))
+    jmap = jg.JourneyMap.linear(datasets.IDEAL_STAGES, optional=["Renew"])
+    options = {"customers": sample.customers, "outcome": "churned", "k": 3}
+    want = jg.report(local, jmap, tmp_path / "local", **options)
+    text = want.read_text("utf-8")
+    assert 'id="perception"' in text
+    assert 'id="drivers"' in text
+    assert_same_pages(jg.report(remote, jmap, tmp_path / "spark", **options), want)
+
+
+def test_report_options_that_need_every_journey_say_how_to_work_locally(
+    shop_journeys: tuple[Any, Any], tmp_path: Path
+) -> None:
+    remote, _ = shop_journeys
+    jmap = jg.JourneyMap.linear(STAGES)
+    customers = realistic_log(300, seed=7, non_iso_rate=0.0, duplicate_rate=0.05).customers
+    for bad, match in (
+        ({"jmap": None}, r"needs a journey map \(jmap=\).*to_local\(fraction=0.01\)"),
+        ({"by": "plan"}, r"report\(by='plan'\) does not run on Spark.*to_local\(fraction="),
+        ({"every": "1w"}, r"report\(every='1w'\) does not run on Spark.*to_local\(fraction="),
+    ):
+        arguments = {"jmap": jmap, "customers": customers, **bad}
+        with pytest.raises(jg.JourneygraphError, match=match):
+            jg.report(remote, outdir=tmp_path, **arguments)
 
 
 def test_csv_files_keep_file_and_row_order_for_ties(spark: Any, tmp_path: Path) -> None:

@@ -7,15 +7,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import polars as pl
 
 from ._customers import is_outcome_type
-from .cluster import Archetypes
+from .cluster import Archetypes, means_of, sums
 from .compare import Divergence, Moments
 from .mine import Journeys
+
+if TYPE_CHECKING:
+    from ._spark import SparkArchetypes, SparkDivergence, SparkJourneys
 
 __all__ = ["THUMBNAIL_SUPPORT", "Facts", "facts_of"]
 
@@ -26,10 +29,10 @@ THUMBNAIL_SUPPORT = 0.2  # an archetype card's graph: transitions of at least 20
 class Facts:
     """Every number the report shows. Computed in `facts_of`; the page only formats them."""
 
-    journeys: Journeys
+    journeys: Journeys | SparkJourneys
     customers: pl.DataFrame | None  # the checked customer table, if any
-    div: Divergence
-    arch: Archetypes
+    div: Divergence | SparkDivergence
+    arch: Archetypes | SparkArchetypes
     proposed: float | None  # the proposed map's min_share, None when the map was given
     k_asked: int | str
     seed: int
@@ -55,14 +58,15 @@ class Facts:
     score: str | None
     gap_by: str | None  # the boolean outcome the perception gap is split by
     gap: pl.DataFrame | None  # Divergence.perception_gap(score, gap_by)
+    n_customers: int = 0  # distinct customers of the journeys
     by: str | None = None  # what the report splits by (contrast, changes, funnel segments)
     every: str | None = None  # the period of "What changed"; None: the section is not shown
 
 
 def facts_of(
-    journeys: Journeys,
-    div: Divergence,
-    arch: Archetypes,
+    journeys: Journeys | SparkJourneys,
+    div: Divergence | SparkDivergence,
+    arch: Archetypes | SparkArchetypes,
     *,
     customers: pl.DataFrame | None,
     outcome: str | None,
@@ -92,8 +96,8 @@ def facts_of(
     )
     n = journeys.n_journeys
     exits = (
-        journeys.stats.group_by(pl.col("exit").cast(pl.String))
-        .len()
+        journeys.aggregate_nodes.filter(pl.col("ends") > 0)
+        .select(pl.col("touchpoint").cast(pl.String).alias("exit"), pl.col("ends").alias("len"))
         .sort(["len", "exit"], descending=[True, False])
     )
     table = arch.table
@@ -104,13 +108,32 @@ def facts_of(
         if c != "customer" and is_outcome_type(dtype) and c in table.columns
     ]
     outcomes.sort(key=lambda c: c[0] != outcome)
-    means = div.customers.select(pl.col(c).cast(pl.Float64).mean() for c, _ in outcomes)
-    # customer columns are per customer: the headline counts each customer once
-    per_customer = (
-        div.customers.unique("customer", keep="first", maintain_order=True)
-        if journeys.options.journey == "session"
-        else div.customers
-    )
+    if not isinstance(journeys, Journeys):  # Spark journeys: sums over partitions
+        from . import _spark
+
+        assert isinstance(div, _spark.SparkDivergence)
+
+        columns = [c for c, _ in outcomes]
+        overall = _spark.column_means(div.customers, columns, sums, means_of) if outcomes else {}
+        ids = _spark.distinct_customers(journeys)
+        n_customers = ids.len()
+        # the customer table's rows of customers with journeys: each customer once
+        per_customer: pl.DataFrame | None = (
+            None
+            if customers is None
+            else customers.join(ids.to_frame("customer"), on="customer", how="semi")
+        )
+    else:
+        assert isinstance(div, Divergence)
+        means = div.customers.select(pl.col(c).cast(pl.Float64).mean() for c, _ in outcomes)
+        overall = means.row(0, named=True) if outcomes else {}
+        n_customers = journeys.stats.get_column("customer").n_unique()
+        # customer columns are per customer: the headline counts each customer once
+        per_customer = (
+            div.customers.unique("customer", keep="first", maintain_order=True)
+            if journeys.options.journey == "session"
+            else div.customers
+        )
     gap_by = outcome if outcome_kind == "rate" else None  # a numeric one: a group per value
     moments = (
         div.drivers(reached=reached)
@@ -140,11 +163,11 @@ def facts_of(
         outcome=outcome,
         outcome_kind=outcome_kind,
         outcomes=outcomes,
-        overall=means.row(0, named=True) if outcomes else {},
-        known=0 if outcome is None else per_customer.get_column(outcome).count(),
+        overall=overall,
+        known=0 if outcome is None or per_customer is None else per_customer[outcome].count(),
         outcome_value=(
             None
-            if outcome is None
+            if outcome is None or per_customer is None
             else per_customer.select(pl.col(outcome).cast(pl.Float64).mean()).item()
         ),
         moments=moments,
@@ -152,4 +175,5 @@ def facts_of(
         score=score,
         gap_by=gap_by,
         gap=None if score is None else div.perception_gap(score, gap_by),
+        n_customers=n_customers,
     )

@@ -99,7 +99,7 @@ def _unit(facts: Facts) -> str:
 
 
 def _customers_of(facts: Facts) -> int:
-    return int(facts.journeys.stats.get_column("customer").n_unique())
+    return facts.n_customers
 
 
 def _lede(facts: Facts) -> str:

@@ -20,6 +20,7 @@ from ._report_html import Drawings, Section, _section, _table
 from .changes import Changes, changes
 from .contrast import Contrast, contrast
 from .funnel import Funnel, funnel
+from .mine import Journeys
 
 __all__ = ["SEGMENT_SECTIONS"]
 
@@ -35,6 +36,7 @@ def _pct(value: float | None) -> str:
 
 # ------------------------------------------------------------------ what changed
 def _changes(facts: Facts) -> Changes:
+    assert isinstance(facts.journeys, Journeys)  # report() refuses every= on Spark journeys
     return changes(
         facts.journeys,
         every=facts.every or "1w",
@@ -135,6 +137,7 @@ def _render_changes(facts: Facts, _drawings: Drawings, own: Changes | None) -> s
 def _contrast(facts: Facts) -> Contrast | None:
     if facts.by is None:
         return None
+    assert isinstance(facts.journeys, Journeys)  # report() refuses by= on Spark journeys
     return contrast(facts.journeys, by=facts.by, customers=facts.customers, jmap=facts.div.jmap)
 
 

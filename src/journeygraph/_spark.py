@@ -147,6 +147,16 @@ class SparkEventLog:
         self._reason_counts = counts
         return self._engine.tally(self.schema, counts, self._examples)
 
+    @property
+    def attribute_types(self) -> dict[str, pl.DataType]:
+        """The polars type of every attribute column (as a local log would have it)."""
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        schema = self.frame.select(*self.attributes).schema
+        empty = pl.from_arrow(to_arrow_schema(schema, timezone="UTC").empty_table())
+        assert isinstance(empty, pl.DataFrame)
+        return dict(empty.schema)
+
     def to_local(self) -> EventLog:
         """All events as a local `EventLog` (collects to the driver: for small logs)."""
         return self._engine.read_events(self._collect(self.frame), **self.schema.model_dump())
@@ -1502,3 +1512,35 @@ def funnel_counts(
     finally:
         tables.unpersist()
     return out
+
+
+# ---------------------------------------------------------------------------- report
+def distinct_customers(journeys: SparkJourneys) -> pl.Series:
+    """The customers of the journeys (each once, collected), with the local id type."""
+    found = pl.from_arrow(journeys.stats.select("customer").distinct().toArrow())
+    assert isinstance(found, pl.DataFrame)
+    return found.get_column("customer").cast(journeys.id_type).sort()
+
+
+def column_means(
+    frame: DataFrame,
+    columns: list[str],
+    sums: Callable[[pl.Series, pl.DataFrame, int], pl.DataFrame],
+    means_of: Callable[[pl.DataFrame], pl.DataFrame],
+) -> dict[str, Any]:
+    """The mean of each column over all rows (nulls skipped): the local ``sums`` of every
+    partition, added here in partition order, divided by the local ``means_of``."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    selected = frame.select(*columns)
+    empty = pl.from_arrow(to_arrow_schema(selected.schema, timezone="UTC").empty_table())
+    assert isinstance(empty, pl.DataFrame)
+
+    def work(part: pl.DataFrame) -> pl.DataFrame:
+        return sums(pl.Series("archetype", np.zeros(part.height, dtype=np.int64)), part, 1)
+
+    parts = pl.from_arrow(_per_partition(selected, work, "sums", empty).select("sums.*").toArrow())
+    assert isinstance(parts, pl.DataFrame)
+    summed = _summed(parts, dict(work(empty).schema), ("archetype",))
+    means: dict[str, Any] = means_of(summed).drop("archetype").row(0, named=True)
+    return means

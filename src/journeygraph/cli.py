@@ -183,6 +183,11 @@ def _parser() -> argparse.ArgumentParser:
     report = command(
         "report", "Write the one-page HTML report of an event log.", _report, events, mining
     )
+    report.description = (
+        "Write the one-page HTML report of an event log (files on this machine; for events "
+        "in Apache Spark call jg.report(spark_journeys, jmap, outdir, customers=...) from "
+        "Python: see docs/spark.md)."
+    )
     report.add_argument(
         "--map",
         type=Path,

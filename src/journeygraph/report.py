@@ -54,7 +54,7 @@ from ._customers import (
     outcome_kind,
     score_column,
 )
-from ._errors import JourneygraphError, refuse_spark
+from ._errors import JourneygraphError
 from ._facts import facts_of
 from ._report_html import SECTIONS, Drawings, page, section_facts
 from ._report_segments import SEGMENT_SECTIONS
@@ -180,9 +180,14 @@ def report(
     # checks k, seed and progress before any work
     ArchetypeModel(k, seed=seed, progress=progress)
     show = sys.stderr.isatty() if progress is None else progress
+    spark = _on_spark(log)
+    if spark:
+        _check_spark(log, jmap, customers=customers, by=by, every=every)
     with _Steps(show, total=4 if jmap is not None else 5) as step:
         step("reading and mining events")
-        journeys = log if isinstance(log, Journeys) else mine(log)
+        journeys: Any = (
+            log if isinstance(log, Journeys) or _on_spark(log, "SparkJourneys") else mine(log)
+        )
         events = journeys.log
         if events is None:  # merged journeys: no event attributes to read outcomes from
             events = log if isinstance(log, EventLog) else None
@@ -247,8 +252,7 @@ def report(
 def _check_arguments(
     log: Any, jmap: Any, outdir: Any, *, outcome: Any, score: Any, title: Any, reached: Any
 ) -> None:
-    refuse_spark(log, "report")
-    if not isinstance(log, EventLog | Journeys):
+    if not isinstance(log, EventLog | Journeys) and not _on_spark(log):
         msg = (
             "report needs an EventLog or mined Journeys: read the events first with "
             "jg.read_events(source, customer=..., timestamp=..., touchpoint=...) (and mine "
@@ -282,22 +286,64 @@ def _check_arguments(
 
 
 def _customer_table(
-    log: EventLog | None,
+    log: Any,
     customers: pl.DataFrame | None,
     customer: str | None,
-    journeys: Journeys,
+    journeys: Any,
 ) -> pl.DataFrame | None:
     """The customer table (the events' own customer column name works as its id column),
     or one made of the events' boolean and numeric attributes."""
     if customers is None:
-        if log is None:
+        if log is None or _on_spark(log):
             return None
         schema = log.lazy().collect_schema()
         usable = [a for a in log.attributes if is_outcome_type(schema[a])]
         return from_attributes(log, usable) if usable else None
-    ids = journeys.core.id_type
+    ids = journeys.id_type if _on_spark(journeys) else journeys.core.id_type
     also = None if log is None else log.schema.customer
     return customer_table(customers, ids=ids, customer=customer, also=also)
+
+
+def _on_spark(value: object, kind: str | None = None) -> bool:
+    """Whether ``value`` is a Spark log or Spark journeys (or the one ``kind`` named)."""
+    if type(value).__module__ != "journeygraph._spark":
+        return False
+    return kind is None or type(value).__name__ == kind
+
+
+def _check_spark(log: Any, jmap: Any, *, customers: Any, by: str | None, every: str | None) -> None:
+    """The options that need every journey's events on one machine, refused on Spark."""
+    sample = (
+        "; run the report on a sample instead: "
+        "jg.report(journeys.to_local(fraction=0.01), jmap, outdir, ...)"
+    )
+    if jmap is None:
+        msg = (
+            "report() on Spark journeys needs a journey map (jmap=): proposing one reads "
+            "every journey; propose it from a sample with "
+            "jg.JourneyMap.from_journeys(journeys.to_local(fraction=0.01)) and pass it"
+        )
+        raise JourneygraphError(msg)
+    for name, value, why in (
+        ("by", by, "its 'Segments' section and the funnel per segment"),
+        ("every", every, "its 'What changed' section"),
+    ):
+        if value is not None:
+            msg = (
+                f"report({name}={value!r}) does not run on Spark journeys yet ({why} need "
+                f"every journey on the driver){sample}"
+            )
+            raise JourneygraphError(msg)
+    events = log.log if _on_spark(log, "SparkJourneys") else log
+    if customers is None:
+        usable = [a for a, d in events.attribute_types.items() if is_outcome_type(d)]
+        if usable:
+            msg = (
+                f"report() on Spark journeys does not read outcomes from event attributes "
+                f"({usable}); pass a customer table (customers=, one row per customer), or "
+                "read the events with attributes=[]"
+            )
+            raise JourneygraphError(msg)
 
 
 def _fix(outcome: str) -> str:
