@@ -133,6 +133,20 @@ def test_import_does_not_import_heavy_packages() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_mining_does_not_import_scipy_linalg_and_leaves_it_importable() -> None:
+    # numba's start probes for BLAS through scipy.linalg (a quarter of a second): kept out
+    code = (
+        "import sys, polars as pl, journeygraph as jg\n"
+        "df = pl.DataFrame({'u': [1, 1], 't': [1, 2], 'e': ['a', 'b']})\n"
+        "j = jg.mine(jg.read_events(df, customer='u', timestamp='t', touchpoint='e'))\n"
+        "assert j.aggregate_edges.height == 1\n"
+        "assert 'scipy.linalg' not in sys.modules\n"
+        "import scipy.linalg\n"
+        "assert scipy.linalg.cython_blas is not None\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_every_public_name_is_its_module_object_whatever_is_imported_first() -> None:
     # importing the submodule `report` (or `mine`, ...) must not hide the function of that name
     code = (

@@ -31,8 +31,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from typing import Any, TypeVar, cast
@@ -83,6 +84,8 @@ def _compile_all() -> None:
             except RuntimeError:  # "cannot cache function ...: no locator available"
                 globals()[name] = numba.njit(nogil=True)(function)
         _PLAIN.clear()
+        with _no_blas_probe():  # the first load sets numba up; a cache hit with these types
+            globals()["_longest"](np.zeros(2, dtype=np.int64), 0, 1)
 
 
 _warming: list[threading.Thread] = []
@@ -106,7 +109,27 @@ def warm_up() -> None:
 def _warm() -> None:
     # a failure here is raised again, in place, by the first real kernel call
     with contextlib.suppress(Exception):
-        _longest(np.zeros(2, dtype=np.int64), 0, 1)  # the kernels' own signature: a cache hit
+        _compile_all()
+
+
+@contextlib.contextmanager
+def _no_blas_probe() -> Iterator[None]:
+    """Keep numba's start from importing scipy (when nothing has yet).
+
+    The first kernel a process loads makes numba set up its numpy support,
+    which probes for BLAS by importing ``scipy.linalg``: a quarter of a
+    second, for nothing the kernels use. Without scipy numba finds no BLAS;
+    that changes only ``np.correlate`` and ``np.convolve`` in other numba
+    code of the process, which then loop instead of calling BLAS.
+    """
+    blocked = "scipy.linalg" not in sys.modules
+    if blocked:
+        sys.modules["scipy.linalg"] = None  # type: ignore[assignment]  # importing it fails
+    try:
+        yield
+    finally:
+        if blocked and sys.modules.get("scipy.linalg", 0) is None:
+            del sys.modules["scipy.linalg"]
 
 
 def order(
