@@ -32,7 +32,7 @@ import polars as pl
 
 from . import _kernels
 from ._errors import JourneygraphError
-from ._frames import CUSTOMER_CODE, JOURNEY, LOGGED, ROW, categories, durations, offsets
+from ._frames import JOURNEY, LOGGED, ROW, categories, durations, offsets
 from .ingest import USUAL_ORDER, Ordering, by_customer_and_time, event_order, without_rows
 from .schema import MineOptions
 
@@ -220,7 +220,7 @@ class Core:
     def with_ids(self, frame: pl.DataFrame) -> pl.DataFrame:
         """``frame`` with its journey code column replaced by a leading ``journey`` id."""
         journey = self.ids.get_column("journey").gather(frame.get_column(JOURNEY))
-        return frame.select(journey.alias("journey"), pl.exclude(JOURNEY, CUSTOMER_CODE))
+        return frame.select(journey.alias("journey"), pl.exclude(JOURNEY))
 
     def code_of(self, journey: Any) -> int:
         """The code of a journey id; a clear error for an unknown id."""
@@ -268,13 +268,12 @@ class Core:
 
     @cached_property
     def edges(self) -> pl.DataFrame:
-        """`Journeys.edges` with journey codes and customer codes instead of the journey id."""
+        """`Journeys.edges` with journey codes instead of the journey id."""
         edges, times, *_ = self.mined
         vocab = self.vocabulary
         return pl.DataFrame(
             [
                 pl.Series(JOURNEY, edges[0]),
-                pl.Series(CUSTOMER_CODE, self.blocks.customer[edges[0]]),
                 vocab.gather(pl.Series(edges[1])).alias("source"),
                 vocab.gather(pl.Series(edges[2])).alias("target"),
                 pl.Series("count", edges[3]),
@@ -287,12 +286,11 @@ class Core:
 
     @cached_property
     def nodes(self) -> pl.DataFrame:
-        """`Journeys.nodes` with journey codes and customer codes instead of the journey id."""
+        """`Journeys.nodes` with journey codes instead of the journey id."""
         _, _, nodes, dwell, _ = self.mined
         return pl.DataFrame(
             [
                 pl.Series(JOURNEY, nodes[0]),
-                pl.Series(CUSTOMER_CODE, self.blocks.customer[nodes[0]]),
                 self.vocabulary.gather(pl.Series(nodes[1])),
                 pl.Series("visits", nodes[2]),
                 pl.Series("first_position", nodes[3]),
@@ -400,12 +398,6 @@ class Core:
         counted = pairs.group_by("key").agg(pl.col("customer").n_unique().alias("customers"))
         found = pl.DataFrame({"key": keys}).join(counted, on="key", how="left")
         return found.get_column("customers").cast(pl.UInt64)
-
-    def distinct_customers(self) -> pl.Expr:
-        """Customers among the rows of `edges` or `nodes` grouped by a key, as ``customers``."""
-        if self.options.journey == "customer":
-            return pl.len().alias("customers")  # journeys are customers
-        return pl.col(CUSTOMER_CODE).n_unique().alias("customers")
 
     # ------------------------------------------------------------------ merge
     def compacted_events(self) -> pl.DataFrame:

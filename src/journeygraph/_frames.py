@@ -11,7 +11,6 @@ import numpy.typing as npt
 import polars as pl
 
 __all__ = [
-    "CUSTOMER_CODE",
     "JOURNEY",
     "LOGGED",
     "RAW_TS",
@@ -27,7 +26,6 @@ __all__ = [
 
 # private column names of the engine's frames
 JOURNEY = "_journey"  # journey code (UInt32), dense, in journey-id order
-CUSTOMER_CODE = "_customer_code"  # customer code (UInt32), dense, in customer order
 LOGGED = "_logged_touchpoint"  # the touchpoint as logged, kept to order ties
 # columns of the checked event frame (journeygraph.ingest)
 ROW = "_row"  # 0-based input row number: keeps equal timestamps in input order
