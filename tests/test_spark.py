@@ -492,8 +492,34 @@ def test_funnel_gives_the_local_tables(shop_journeys: tuple[Any, Any]) -> None:
         assert want.table.get_column("median_time").drop_nulls().len() > 0
         assert_frame_equal(got.table, want.table)
         assert_frame_equal(got.stopped, want.stopped)
-    with pytest.raises(jg.JourneygraphError, match=r"funnel\(by='plan'\) does not run on Spark"):
-        jg.funnel(remote, jmap=jmap, by="plan")
+    # split by a column of the customer table, and by each journey's last channel
+    customers = realistic_log(300, seed=7, non_iso_rate=0.0, duplicate_rate=0.05).customers
+    table = customers.rename({"user_id": "customer"})
+    for by in ("plan", "channel"):
+        want = jg.funnel(local, jmap=jmap, by=by, customers=table)
+        assert want.table.get_column("segment").n_unique() > 1
+        got = jg.funnel(remote, jmap=jmap, by=by, customers=table)
+        assert got.by == want.by
+        assert_frame_equal(got.table, want.table)
+        assert_frame_equal(got.stopped, want.stopped)
+
+
+def test_contrast_gives_the_local_tables(shop_journeys: tuple[Any, Any]) -> None:
+    remote, local = shop_journeys
+    customers = realistic_log(300, seed=7, non_iso_rate=0.0, duplicate_rate=0.05).customers
+    table = customers.rename({"user_id": "customer"})
+    jmap = jg.JourneyMap.linear(STAGES)
+    for by in ("plan", "channel"):
+        want = jg.contrast(local, by=by, customers=table, jmap=jmap, min_journeys=5)
+        assert want.table.get_column("p_value").drop_nulls().len() > 10
+        got = jg.contrast(remote, by=by, customers=table, jmap=jmap, min_journeys=5)
+        assert got.by == want.by
+        assert_frame_equal(got.groups, want.groups, check_dtypes=False)
+        assert_frame_equal(got.table, want.table)
+        group = want.groups.get_column("group")[0]
+        assert nx.utils.graphs_equal(got.graph(group), want.graph(group))
+    with pytest.raises(jg.JourneygraphError, match=r"contrast\(outcome=\) does not run on Spark"):
+        jg.contrast(remote, by="plan", customers=table, outcome="purchased")
 
 
 def kpis(page: Path) -> dict[str, str]:
@@ -506,11 +532,12 @@ def test_report_writes_the_local_page(shop_journeys: tuple[Any, Any], tmp_path: 
     remote, local = shop_journeys
     customers = realistic_log(300, seed=7, non_iso_rate=0.0, duplicate_rate=0.05).customers
     jmap = jg.JourneyMap.linear(STAGES)
-    options = {"customers": customers, "outcome": "purchased", "k": 3}
+    options = {"customers": customers, "outcome": "purchased", "k": 3, "by": "plan"}
     # fewer journeys than twice the model's sample size: fitted on all, as locally
     want = jg.report(local, jmap, tmp_path / "local", **options)
     got = jg.report(remote, jmap, tmp_path / "spark", **options)
     assert {"sessions", "customers", "conformance"} <= set(kpis(want))
+    assert 'id="segments"' in want.read_text("utf-8")
     assert_same_pages(got, want)
 
 
@@ -551,7 +578,6 @@ def test_report_options_that_need_every_journey_say_how_to_work_locally(
     customers = realistic_log(300, seed=7, non_iso_rate=0.0, duplicate_rate=0.05).customers
     for bad, match in (
         ({"jmap": None}, r"needs a journey map \(jmap=\).*to_local\(fraction=0.01\)"),
-        ({"by": "plan"}, r"report\(by='plan'\) does not run on Spark.*to_local\(fraction="),
         ({"every": "1w"}, r"report\(every='1w'\) does not run on Spark.*to_local\(fraction="),
     ):
         arguments = {"jmap": jmap, "customers": customers, **bad}

@@ -181,3 +181,80 @@ def count_with(
         outcome=flags,
         outcome_name=outcome or "outcome",
     )
+
+
+_RATE_SCHEMA = {
+    "group": pl.String,
+    "kind": pl.String,
+    "item": pl.String,
+    "source": pl.String,
+    "target": pl.String,
+    "x": pl.Int64,
+}
+
+
+def rate_counts(rates: Rates, groups: list[str]) -> dict[str, pl.DataFrame]:
+    """``rates`` as tables that add up over disjoint sets of journeys (group by name):
+    ``rates`` (``x`` per group and item) and ``sizes`` (``journeys`` per group). Only
+    what `rates_from` cannot rebuild from them is kept: every ``n`` is a group size or,
+    for a transition, the group's journeys visiting its source."""
+    rows = [
+        (group, rates.kind[f], rates.item[f], rates.source[f], rates.target[f], int(x))
+        for g, group in enumerate(groups)
+        for f, x in enumerate(rates.x[g].tolist())
+    ]
+    sizes = pl.DataFrame(
+        {"group": groups, "journeys": rates.size.astype(np.int64)},
+        schema={"group": pl.String, "journeys": pl.Int64},
+    )
+    return {"rates": pl.DataFrame(rows, schema=_RATE_SCHEMA, orient="row"), "sizes": sizes}
+
+
+def rates_from(
+    counts: pl.DataFrame, sizes: pl.DataFrame, touchpoints: list[str], stages: list[str]
+) -> tuple[list[str], Rates]:
+    """The groups (sorted) and the `Rates` of all journeys from `rate_counts` summed over
+    sets of journeys; items in `count`'s order (touchpoints and transitions in
+    vocabulary order, stages in map order). Touchpoint, transition and stage rows only."""
+    names = sorted(sizes.get_column("group").to_list())
+    at = {name: g for g, name in enumerate(names)}
+    size = np.zeros(len(names), dtype=np.int64)
+    for group, n in sizes.iter_rows():
+        size[at[group]] += n
+    index = {t: i for i, t in enumerate(touchpoints)}
+    stage_index = {s: i for i, s in enumerate(stages)}
+
+    def key(kind: str, item: str, source: str | None, target: str | None) -> tuple[int, ...]:
+        if kind == "touchpoint":
+            return (0, index[item], 0)
+        if kind == "transition":
+            assert source is not None
+            assert target is not None
+            return (1, index[source], index[target])
+        if kind == "stage":
+            return (2, stage_index[item], 0)
+        msg = f"{kind} rows are not summed over partitions"
+        raise JourneygraphError(msg)
+
+    features: dict[tuple[str, str, str | None, str | None], npt.NDArray[np.int64]] = {}
+    for group, kind, item, source, target, x in counts.iter_rows():
+        row = features.setdefault((kind, item, source, target), np.zeros(len(names), np.int64))
+        row[at[group]] += x
+    order = sorted(features, key=lambda f: key(*f))
+    touch = {f[1]: features[f] for f in order if f[0] == "touchpoint"}
+    xs, ns = [], []
+    for f in order:
+        xs.append(features[f])
+        if f[0] == "transition":
+            assert f[2] is not None
+            ns.append(touch[f[2]])
+        else:
+            ns.append(size)
+    shape = (len(names), 0)
+    x = np.stack(xs, axis=1) if xs else np.zeros(shape, dtype=np.int64)
+    n = np.stack(ns, axis=1) if ns else np.zeros(shape, dtype=np.int64)
+    rates = Rates(
+        [f[0] for f in order], [f[1] for f in order], [f[2] for f in order],
+        [f[3] for f in order], x, n, size,
+    )  # fmt: skip
+    return names, rates

@@ -137,7 +137,6 @@ def _render_changes(facts: Facts, _drawings: Drawings, own: Changes | None) -> s
 def _contrast(facts: Facts) -> Contrast | None:
     if facts.by is None:
         return None
-    assert isinstance(facts.journeys, Journeys)  # report() refuses by= on Spark journeys
     return contrast(facts.journeys, by=facts.by, customers=facts.customers, jmap=facts.div.jmap)
 
 

@@ -1514,6 +1514,21 @@ def funnel_counts(
     return out
 
 
+def summed_counts(journeys: SparkJourneys, work: Work) -> dict[str, pl.DataFrame]:
+    """The count tables ``work`` makes of each partition's journeys, added up by their
+    text columns (in partition order), with the local types."""
+    tables, layout = journeys._analyse(work)
+    try:
+        parts = _gather(tables, tuple(layout), layout)
+    finally:
+        tables.unpersist()
+    out = {}
+    for name, fields in layout.items():
+        keys = [c for c, d in fields if d == pl.String]
+        out[name] = _summed(parts[name], dict(fields), keys)
+    return out
+
+
 # ---------------------------------------------------------------------------- report
 def distinct_customers(journeys: SparkJourneys) -> pl.Series:
     """The customers of the journeys (each once, collected), with the local id type."""

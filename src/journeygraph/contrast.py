@@ -10,19 +10,23 @@ row tested. The unit is the journey (customer or session).
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
 import polars as pl
 
 from ._errors import JourneygraphError
-from ._rates import check_limits, count_with
+from ._rates import Rates, check_limits, count, count_with, rate_counts, rates_from
 from ._segments import By, segments
 from ._stats import bh, two_proportions
 from .compare import Divergence
 from .journeymap import JourneyMap
 from .mine import Journeys
+
+if TYPE_CHECKING:
+    from ._spark import SparkJourneys
 
 __all__ = ["Contrast", "contrast"]
 
@@ -130,7 +134,7 @@ class Contrast:
 
 
 def contrast(
-    journeys: Journeys,
+    journeys: Journeys | SparkJourneys,
     by: By,
     *,
     customers: pl.DataFrame | None = None,
@@ -146,6 +150,9 @@ def contrast(
     ----------
     journeys
         Mined journeys; the unit compared is the journey (customer or session).
+        Spark journeys too, with ``by`` a column name and without
+        ``divergence``/``outcome``: each partition is counted by the local
+        code, the counts summed.
     by, customers
         The groups: a column of the customer table ``customers`` (with a
         ``customer`` column), ``"channel"`` (each journey's last channel), or
@@ -181,6 +188,20 @@ def contrast(
     [('cart', 1.0), ('help', -1.0), ('home', 0.0)]
     """
     check_limits(min_journeys, alpha)
+    if type(journeys).__name__ == "SparkJourneys":  # counted per partition, finished here
+        from . import _spark  # imports pyspark only now
+
+        assert isinstance(journeys, _spark.SparkJourneys)
+        _check_spark(by, divergence, outcome)
+        assert isinstance(by, str)
+        counts = _spark.summed_counts(journeys, _GroupCounting(by, customers, jmap))
+        stages = [] if jmap is None else list(jmap.stage_names)
+        names, rates = rates_from(counts["rates"], counts["sizes"], journeys.touchpoints, stages)
+        if len(names) < 2:
+            msg = f"by={by!r} gives one group ({names}); a contrast needs at least two"
+            raise JourneygraphError(msg)
+        return _contrast_of(by, names, rates, min_journeys, alpha)
+    assert isinstance(journeys, Journeys)
     segs = segments(journeys, by, customers)
     if len(segs.names) < 2:
         msg = f"by={segs.by!r} gives one group ({segs.names}); a contrast needs at least two"
@@ -194,9 +215,46 @@ def contrast(
         divergence=divergence,
         outcome=outcome,
     )
+    return _contrast_of(segs.by, segs.names, rates, min_journeys, alpha)
+
+
+def _check_spark(by: object, divergence: object, outcome: object) -> None:
+    for name, given in (
+        ("by=<a mapping of journey ids>", not isinstance(by, str)),
+        ("divergence=", divergence is not None),
+        ("outcome=", outcome is not None),
+    ):
+        if given:
+            msg = (
+                f"contrast({name}) does not run on Spark journeys yet (by= a column of the "
+                "customer table or 'channel', with jmap=, does); work on a sample: "
+                "jg.contrast(journeys.to_local(fraction=0.01), ...)"
+            )
+            raise JourneygraphError(msg)
+
+
+@dataclass(frozen=True)
+class _GroupCounting:
+    """One set of journeys' features counted per group (`rate_counts`): a Spark
+    partition's work. Group names are the values of ``by``, shared by partitions."""
+
+    by: str
+    customers: pl.DataFrame | None
+    jmap: JourneyMap | None
+
+    def __call__(self, journeys: Journeys) -> dict[str, pl.DataFrame]:
+        segs = segments(journeys, self.by, self.customers)
+        rates = count(journeys, segs.code, len(segs.names), jmap=self.jmap)
+        return rate_counts(rates, segs.names)
+
+
+def _contrast_of(
+    by: str, names: list[str], rates: Rates, min_journeys: int, alpha: float
+) -> Contrast:
+    """`contrast` from the features counted per group ``names``."""
     total_x, total_n = rates.x.sum(axis=0), rates.n.sum(axis=0)
     frames = []
-    for g, name in enumerate(segs.names):
+    for g, name in enumerate(names):
         x1, n1 = rates.x[g], rates.n[g]
         x0, n0 = total_x - x1, total_n - n1
         test = two_proportions(x1, n1, x0, n0)
@@ -222,7 +280,7 @@ def contrast(
             )
         )
     every = pl.concat(frames).filter(pl.col("at_risk") > 0)
-    shown = every if len(segs.names) > 2 else every.filter(pl.col("group") == segs.names[0])
+    shown = every if len(names) > 2 else every.filter(pl.col("group") == names[0])
     q = bh(shown.get_column("p_value").to_numpy())
     shown = _finish(shown, q, alpha)
     every = every.join(
@@ -231,18 +289,18 @@ def contrast(
         how="left",
         maintain_order="left",
     )
-    if len(segs.names) == 2:  # the second group's rows mirror the first's test
+    if len(names) == 2:  # the second group's rows mirror the first's test
         mirror = shown.select("kind", "item", "q_value", "significant")
-        second = every.filter(pl.col("group") == segs.names[1]).drop("q_value", "significant")
+        second = every.filter(pl.col("group") == names[1]).drop("q_value", "significant")
         every = pl.concat(
             [
-                every.filter(pl.col("group") == segs.names[0]),
+                every.filter(pl.col("group") == names[0]),
                 second.join(mirror, on=["kind", "item"], how="left", maintain_order="left"),
             ]
         )
     every = every.with_columns(pl.col("significant").fill_null(False))
-    sizes = pl.DataFrame({"group": segs.names, "journeys": segs.sizes()})
-    return Contrast(segs.by, sizes, shown.drop("_source", "_target"), every, float(alpha))
+    sizes = pl.DataFrame({"group": names, "journeys": rates.size})
+    return Contrast(by, sizes, shown.drop("_source", "_target"), every, float(alpha))
 
 
 def _finish(rows: pl.DataFrame, q: Any, alpha: float) -> pl.DataFrame:

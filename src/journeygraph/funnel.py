@@ -21,7 +21,7 @@ import numpy.typing as npt
 import polars as pl
 
 from ._errors import JourneygraphError
-from ._segments import By, Segments, segments, whole
+from ._segments import By, Segments, segments
 from ._steps import funnel_match, ordered
 from .journeymap import JourneyMap
 from .mine import Journeys
@@ -119,8 +119,8 @@ def funnel(
     ----------
     journeys
         Mined journeys (customers or sessions: the unit is the journey). Spark
-        journeys too, without ``by``: each partition is counted by the local
-        code, the counts summed (``Funnel.journeys`` is not made).
+        journeys too (``by`` a column name, if any): each partition is counted
+        by the local code, the counts summed (``Funnel.journeys`` is not made).
     steps
         The steps in order: touchpoint names, sets of touchpoint names (any of
         them counts), or stage names of ``jmap``. Default: the stages of ``jmap``.
@@ -161,17 +161,20 @@ def funnel(
     if type(journeys).__name__ == "SparkJourneys":  # counted per partition, finished here
         from . import _spark  # imports pyspark only now
 
-        if by is not None:
+        if by is not None and not isinstance(by, str):
             msg = (
-                f"funnel(by={by!r}) does not run on Spark journeys yet (segments need every "
-                "journey's segment on the driver); work on a sample: "
+                "funnel(by=<a mapping of journey ids>) does not run on Spark journeys yet "
+                "(by= a column of the customer table or 'channel' does); work on a sample: "
                 "jg.funnel(journeys.to_local(fraction=0.01), ..., by=...)"
             )
             raise JourneygraphError(msg)
         assert isinstance(journeys, _spark.SparkJourneys)
-        counts = _spark.funnel_counts(journeys, _Counting(names, micros), GAP_KEYS)
-        table, stopped = _finish(labels, ["all"], counts)
-        return Funnel(labels, window, None, _spark_per_journey, table, stopped)
+        counting = _Counting(names, micros, by, customers)
+        counts = _spark.funnel_counts(journeys, counting, GAP_KEYS)
+        reach = counts["reach"]
+        groups = sorted(reach.filter(pl.col("step") == 0).get_column("segment").unique())
+        table, stopped = _finish(labels, groups, counts)
+        return Funnel(labels, window, by, _spark_per_journey, table, stopped)
     assert isinstance(journeys, Journeys)
     events = ordered(journeys.core)
     member = _member(names, journeys.touchpoints)
@@ -278,6 +281,8 @@ class _Counting:
 
     names: list[list[str]]
     micros: int
+    by: str | None = None
+    customers: pl.DataFrame | None = None
 
     def __call__(self, journeys: Journeys) -> dict[str, pl.DataFrame]:
         events = ordered(journeys.core)
@@ -285,7 +290,8 @@ class _Counting:
         depth, when, after = funnel_match(
             events.starts, events.touchpoint, events.time, member, self.micros
         )
-        return _counts(len(self.names), whole(journeys), depth, when, after, journeys.touchpoints)
+        segs = segments(journeys, self.by, self.customers)
+        return _counts(len(self.names), segs, depth, when, after, journeys.touchpoints)
 
 
 def _counts(

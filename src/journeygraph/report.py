@@ -182,7 +182,7 @@ def report(
     show = sys.stderr.isatty() if progress is None else progress
     spark = _on_spark(log)
     if spark:
-        _check_spark(log, jmap, customers=customers, by=by, every=every)
+        _check_spark(log, jmap, customers=customers, every=every)
     with _Steps(show, total=4 if jmap is not None else 5) as step:
         step("reading and mining events")
         journeys: Any = (
@@ -311,7 +311,7 @@ def _on_spark(value: object, kind: str | None = None) -> bool:
     return kind is None or type(value).__name__ == kind
 
 
-def _check_spark(log: Any, jmap: Any, *, customers: Any, by: str | None, every: str | None) -> None:
+def _check_spark(log: Any, jmap: Any, *, customers: Any, every: str | None) -> None:
     """The options that need every journey's events on one machine, refused on Spark."""
     sample = (
         "; run the report on a sample instead: "
@@ -324,16 +324,12 @@ def _check_spark(log: Any, jmap: Any, *, customers: Any, by: str | None, every: 
             "jg.JourneyMap.from_journeys(journeys.to_local(fraction=0.01)) and pass it"
         )
         raise JourneygraphError(msg)
-    for name, value, why in (
-        ("by", by, "its 'Segments' section and the funnel per segment"),
-        ("every", every, "its 'What changed' section"),
-    ):
-        if value is not None:
-            msg = (
-                f"report({name}={value!r}) does not run on Spark journeys yet ({why} need "
-                f"every journey on the driver){sample}"
-            )
-            raise JourneygraphError(msg)
+    if every is not None:
+        msg = (
+            f"report(every={every!r}) does not run on Spark journeys yet (its 'What changed' "
+            f"section needs every journey on the driver){sample}"
+        )
+        raise JourneygraphError(msg)
     events = log.log if _on_spark(log, "SparkJourneys") else log
     if customers is None:
         usable = [a for a, d in events.attribute_types.items() if is_outcome_type(d)]
