@@ -9,6 +9,11 @@ partitions, persisted; then the aggregate tables and a count of every
 per-journey table). Prints one JSON line per run with wall times, the peak RSS
 of the driver (Python and JVM) and of the Spark Python workers, and the
 per-partition throughput (events per second per core in the pass).
+
+With ``--analyses`` both runs then compare the journeys with the sample's map
+and customer table and time each population result: ``summary`` (on Spark
+the comparison pass runs here), ``overlay_graph``, ``perception_gap`` and
+``drivers`` (reached and a customer outcome; on Spark one more pass each).
 """
 
 from __future__ import annotations
@@ -27,10 +32,48 @@ from typing import Any
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from run import dataset  # noqa: E402 -- the same cached sample events as `make bench`
+from run import DATA, dataset  # noqa: E402 -- the same cached sample events as `make bench`
 
 
-def local_case(path: str) -> dict[str, Any]:
+def customer_table(customers: int, seed: int = 0) -> Path:
+    """Generate (once) and cache the sample's customer table beside its events."""
+    path = DATA / f"customers_{customers}_{seed}.parquet"
+    if not path.exists():
+        from journeygraph import datasets
+
+        DATA.mkdir(parents=True, exist_ok=True)
+        datasets.generate(customers, seed=seed).customers.write_parquet(path)
+    return path
+
+
+def analyses(journeys: Any, customers: str) -> dict[str, float]:
+    """Seconds of compare and each population result of the comparison."""
+    import polars as pl
+
+    import journeygraph as jg
+    from journeygraph import datasets
+
+    table = pl.read_parquet(customers)
+    jmap = jg.JourneyMap.linear(datasets.IDEAL_STAGES, optional=["Renew"])
+    out = {}
+    t0 = time.perf_counter()
+    div = jg.compare(journeys, jmap, customers=table, customer="customer_id")
+    div.summary()  # on Spark the comparison pass runs here
+    out["compare_summary_seconds"] = time.perf_counter() - t0
+    calls = {
+        "overlay_graph": lambda: div.overlay_graph(),
+        "perception_gap": lambda: div.perception_gap("survey_score", "churned"),
+        "drivers_reached": lambda: div.drivers(reached="purchase"),
+        "drivers_churned": lambda: div.drivers("churned"),
+    }
+    for name, call in calls.items():
+        t0 = time.perf_counter()
+        call()
+        out[f"{name}_seconds"] = time.perf_counter() - t0
+    return out
+
+
+def local_case(path: str, customers: str | None = None) -> dict[str, Any]:
     import journeygraph as jg
     from journeygraph import datasets
 
@@ -39,11 +82,13 @@ def local_case(path: str) -> dict[str, Any]:
     for table in (journeys.edges, journeys.nodes, journeys.stats):
         table.height  # noqa: B018
     journeys.aggregate_edges, journeys.aggregate_nodes  # noqa: B018
+    seconds = time.perf_counter() - t0
     return {
         "engine": "local",
-        "seconds": time.perf_counter() - t0,
+        "seconds": seconds,
         "events": journeys.n_events,
         "journeys": journeys.n_journeys,
+        **({} if customers is None else analyses(journeys, customers)),
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
     }
 
@@ -83,7 +128,9 @@ class Peaks:
             time.sleep(0.2)
 
 
-def spark_case(path: str, master: str, partitions: int, memory: str) -> dict[str, Any]:
+def spark_case(
+    path: str, master: str, partitions: int, memory: str, customers: str | None = None
+) -> dict[str, Any]:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
@@ -110,6 +157,7 @@ def spark_case(path: str, master: str, partitions: int, memory: str) -> dict[str
     aggregated = time.perf_counter()
     rows = [journeys.edges.count(), journeys.nodes.count(), journeys.stats.count()]
     done = time.perf_counter()
+    analysed = {} if customers is None else analyses(journeys, customers)
     peaks.stop = True
     cores = int(master.split("[")[1].rstrip("]")) if "[" in master else os.cpu_count() or 1
     return {
@@ -123,6 +171,7 @@ def spark_case(path: str, master: str, partitions: int, memory: str) -> dict[str
         "events": journeys.n_events,
         "journeys": journeys.n_journeys,
         "table_rows": rows,
+        **analysed,
         "events_per_core_second": journeys.n_events / ((mined - started) * cores),
         "driver_python_rss_after_mine_gb": rss_mined,
         "driver_python_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
@@ -139,20 +188,23 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=40)
     parser.add_argument("--driver-memory", default="6g")
     parser.add_argument("--engines", default="local,spark", help="which runs, comma-separated")
+    parser.add_argument("--analyses", action="store_true", help="also compare and its results")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        kind, path, *rest = args.child
+        kind, path, table, *rest = args.child
+        customers = table or None
         if kind == "local":
-            result = local_case(path)
+            result = local_case(path, customers)
         else:
-            result = spark_case(path, rest[0], int(rest[1]), rest[2])
+            result = spark_case(path, rest[0], int(rest[1]), rest[2], customers)
         print(json.dumps(result))
         return
     path = str(dataset(args.customers))
+    table = str(customer_table(args.customers)) if args.analyses else ""
     runs = [
-        ["local", path],
-        ["spark", path, args.master, str(args.partitions), args.driver_memory],
+        ["local", path, table],
+        ["spark", path, table, args.master, str(args.partitions), args.driver_memory],
     ]
     runs = [run for run in runs if run[0] in args.engines.split(",")]
     for child in runs:
