@@ -445,6 +445,8 @@ def test_cluster_labels_every_journey_with_the_model_fitted_on_a_sample(
 def assert_same_archetypes(remote: Any, local: Any) -> None:
     """The description (table, graphs, distinctive transitions) equals the local one."""
     assert_frame_equal(remote.table, local.table)
+    for of in ("entry", "exit"):
+        assert_frame_equal(remote.distribution(of), local.distribution(of))
     for i in local:
         for support in (0.05, 0.2):
             want, got = local.graph(i, min_support=support), remote.graph(i, min_support=support)
@@ -532,12 +534,13 @@ def test_report_writes_the_local_page(shop_journeys: tuple[Any, Any], tmp_path: 
     remote, local = shop_journeys
     customers = realistic_log(300, seed=7, non_iso_rate=0.0, duplicate_rate=0.05).customers
     jmap = jg.JourneyMap.linear(STAGES)
-    options = {"customers": customers, "outcome": "purchased", "k": 3, "by": "plan"}
+    options = {"customers": customers, "outcome": "purchased", "k": 3, "by": "plan", "every": "1w"}
     # fewer journeys than twice the model's sample size: fitted on all, as locally
     want = jg.report(local, jmap, tmp_path / "local", **options)
     got = jg.report(remote, jmap, tmp_path / "spark", **options)
     assert {"sessions", "customers", "conformance"} <= set(kpis(want))
     assert 'id="segments"' in want.read_text("utf-8")
+    assert 'id="changed"' in want.read_text("utf-8")
     assert_same_pages(got, want)
 
 
@@ -578,11 +581,26 @@ def test_report_options_that_need_every_journey_say_how_to_work_locally(
     customers = realistic_log(300, seed=7, non_iso_rate=0.0, duplicate_rate=0.05).customers
     for bad, match in (
         ({"jmap": None}, r"needs a journey map \(jmap=\).*to_local\(fraction=0.01\)"),
-        ({"every": "1w"}, r"report\(every='1w'\) does not run on Spark.*to_local\(fraction="),
     ):
         arguments = {"jmap": jmap, "customers": customers, **bad}
         with pytest.raises(jg.JourneygraphError, match=match):
             jg.report(remote, outdir=tmp_path, **arguments)
+
+
+def test_changes_gives_the_local_tables(shop_journeys: tuple[Any, Any]) -> None:
+    remote, local = shop_journeys
+    customers = realistic_log(300, seed=7, non_iso_rate=0.0, duplicate_rate=0.05).customers
+    table = customers.rename({"user_id": "customer"})
+    jmap = jg.JourneyMap.linear(STAGES)
+    for options in ({"every": "1w"}, {"every": "2w", "by": "plan", "customers": table}):
+        want = jg.changes(local, jmap=jmap, min_journeys=5, min_at_risk=5, **options)
+        assert want.table.get_column("p_value").drop_nulls().len() > 10
+        got = jg.changes(remote, jmap=jmap, min_journeys=5, min_at_risk=5, **options)
+        assert_frame_equal(got.table, want.table)
+        assert_frame_equal(got.episodes, want.episodes)
+        assert_frame_equal(got.untested, want.untested)
+    with pytest.raises(jg.JourneygraphError, match=r"changes\(outcome=\) does not run on Spark"):
+        jg.changes(remote, customers=table, outcome="purchased")
 
 
 def test_csv_files_keep_file_and_row_order_for_ties(spark: Any, tmp_path: Path) -> None:

@@ -150,6 +150,22 @@ def outcome_of(
     return joined.get_column(outcome).fill_null(False).to_numpy()
 
 
+def check_spark(call: str, by: object, divergence: object, outcome: object) -> None:
+    """What `contrast` and `changes` take only with local journeys, refused on Spark."""
+    for name, given in (
+        ("by=<a mapping of journey ids>", by is not None and not isinstance(by, str)),
+        ("divergence=", divergence is not None),
+        ("outcome=", outcome is not None),
+    ):
+        if given:
+            msg = (
+                f"{call}({name}) does not run on Spark journeys yet (by= a column of the "
+                "customer table or 'channel', and jmap=, do); work on a sample: "
+                f"jg.{call}(journeys.to_local(fraction=0.01), ...)"
+            )
+            raise JourneygraphError(msg)
+
+
 def check_limits(min_journeys: object, alpha: object) -> None:
     """The two knobs `contrast` and `changes` share, checked before any work."""
     if not (isinstance(min_journeys, int) and min_journeys >= 1):
@@ -202,6 +218,7 @@ def rate_counts(rates: Rates, groups: list[str]) -> dict[str, pl.DataFrame]:
         (group, rates.kind[f], rates.item[f], rates.source[f], rates.target[f], int(x))
         for g, group in enumerate(groups)
         for f, x in enumerate(rates.x[g].tolist())
+        if x or rates.kind[f] == "stage"  # zeros add nothing; every stage is a row
     ]
     sizes = pl.DataFrame(
         {"group": groups, "journeys": rates.size.astype(np.int64)},
@@ -211,12 +228,19 @@ def rate_counts(rates: Rates, groups: list[str]) -> dict[str, pl.DataFrame]:
 
 
 def rates_from(
-    counts: pl.DataFrame, sizes: pl.DataFrame, touchpoints: list[str], stages: list[str]
+    counts: pl.DataFrame,
+    sizes: pl.DataFrame,
+    touchpoints: list[str],
+    stages: list[str],
+    *,
+    groups: list[str] | None = None,
 ) -> tuple[list[str], Rates]:
     """The groups (sorted) and the `Rates` of all journeys from `rate_counts` summed over
     sets of journeys; items in `count`'s order (touchpoints and transitions in
-    vocabulary order, stages in map order). Touchpoint, transition and stage rows only."""
-    names = sorted(sizes.get_column("group").to_list())
+    vocabulary order, stages in map order). Touchpoint, transition and stage rows only.
+    ``groups``: all groups in order (those without journeys count zero), by default
+    the sorted groups of ``sizes``."""
+    names = sorted(sizes.get_column("group").to_list()) if groups is None else groups
     at = {name: g for g, name in enumerate(names)}
     size = np.zeros(len(names), dtype=np.int64)
     for group, n in sizes.iter_rows():

@@ -20,7 +20,6 @@ from ._report_html import Drawings, Section, _section, _table
 from .changes import Changes, changes
 from .contrast import Contrast, contrast
 from .funnel import Funnel, funnel
-from .mine import Journeys
 
 __all__ = ["SEGMENT_SECTIONS"]
 
@@ -36,7 +35,6 @@ def _pct(value: float | None) -> str:
 
 # ------------------------------------------------------------------ what changed
 def _changes(facts: Facts) -> Changes:
-    assert isinstance(facts.journeys, Journeys)  # report() refuses every= on Spark journeys
     return changes(
         facts.journeys,
         every=facts.every or "1w",

@@ -1418,6 +1418,13 @@ class SparkArchetypes(_Persisted):
             .with_columns((pl.col("size") / self.journeys.n_journeys).alias("share"))
         )
 
+    def distribution(self, of: str = "entry") -> pl.DataFrame:
+        """Where each archetype's journeys start (``of="entry"``) or end (``"exit"``), as
+        `Archetypes.distribution`, from counts summed over partitions."""
+        sizes = self._counts["sizes"].sort("archetype")
+        found: pl.DataFrame = self._local.distribution_of(self._counts.get(of, sizes), sizes, of)
+        return found
+
     @cached_property
     def _counts(self) -> dict[str, pl.DataFrame]:
         """The per-archetype count tables of every partition, added up (one job)."""
@@ -1527,6 +1534,18 @@ def summed_counts(journeys: SparkJourneys, work: Work) -> dict[str, pl.DataFrame
         keys = [c for c, d in fields if d == pl.String]
         out[name] = _summed(parts[name], dict(fields), keys)
     return out
+
+
+def start_range(journeys: SparkJourneys) -> tuple[Any, Any, pl.DataType]:
+    """The first and last journey start, and their local type."""
+    from pyspark.sql import functions as F
+
+    dtype: pl.DataType = dict(journeys._layout["stats"])["start"]
+    found = journeys.stats.agg(F.min("start").alias("lo"), F.max("start").alias("hi"))
+    frame = pl.from_arrow(found.toArrow())
+    assert isinstance(frame, pl.DataFrame)
+    frame = frame.select(pl.col("lo", "hi").cast(dtype))
+    return frame.item(0, "lo"), frame.item(0, "hi"), dtype
 
 
 # ---------------------------------------------------------------------------- report

@@ -15,19 +15,23 @@ flagged periods of one item, in one direction, are **episodes**.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 from scipy import stats
 
 from ._errors import JourneygraphError
-from ._rates import check_limits, count_with
+from ._rates import Rates, check_limits, check_spark, count, count_with, rate_counts, rates_from
 from ._segments import By, segments
 from ._stats import bh, poisson_rate, two_proportions
 from .compare import Divergence
 from .journeymap import JourneyMap
 from .mine import Journeys
+
+if TYPE_CHECKING:
+    from ._spark import SparkJourneys
 
 __all__ = ["Changes", "changes"]
 
@@ -110,7 +114,7 @@ class Changes:
 
 
 def changes(
-    journeys: Journeys,
+    journeys: Journeys | SparkJourneys,
     every: str = "1w",
     by: By | None = None,
     *,
@@ -151,26 +155,29 @@ def changes(
         See `Changes`.
     """
     check_limits(min_journeys, alpha)
+    if type(journeys).__name__ == "SparkJourneys":  # counted per partition, finished here
+        from . import _spark  # imports pyspark only now
+
+        assert isinstance(journeys, _spark.SparkJourneys)
+        check_spark("changes", by, divergence, outcome)
+        assert by is None or isinstance(by, str)
+        lo, hi, dtype = _spark.start_range(journeys)
+        grid, ends = _grid(lo, hi, every, dtype)
+        work = _PeriodCounting(every, grid, by, customers, jmap)
+        counts = _spark.summed_counts(journeys, work)
+        sizes = counts["sizes"]
+        names = sorted({g.split(_SEP)[0] for g in sizes.get_column("group").to_list()})
+        groups = [f"{name}{_SEP}{p}" for name in names for p in range(len(grid))]
+        stages = [] if jmap is None else list(jmap.stage_names)
+        _, rates = rates_from(counts["rates"], sizes, journeys.touchpoints, stages, groups=groups)
+        return _changes_of(
+            every, rates, names, grid, ends, lo, hi, min_journeys, min_at_risk, alpha
+        )
+    assert isinstance(journeys, Journeys)
     starts = journeys.stats.get_column("start")
-    try:
-        period = starts.dt.truncate(every)
-        first, last = period.min(), period.max()
-        zone = getattr(starts.dtype, "time_zone", None)
-        grid = pl.datetime_range(first, last, every, eager=True, time_zone=zone)  # type: ignore[arg-type]
-    except (pl.exceptions.PolarsError, ValueError, TypeError):
-        msg = f"every={every!r} is not a period length; write it like '1d', '1w' or '1mo'"
-        raise JourneygraphError(msg) from None
-    assert isinstance(grid, pl.Series)
-    grid = grid.cast(starts.dtype)
-    ends = grid.dt.offset_by(every)
+    grid, ends = _grid(starts.min(), starts.max(), every, starts.dtype)
     n_periods = len(grid)
-    code = pl.DataFrame({"p": period}).join(
-        pl.DataFrame({"p": grid, "i": np.arange(n_periods, dtype=np.int32)}),
-        on="p",
-        how="left",
-        maintain_order="left",
-    )
-    period_code = code.get_column("i").to_numpy()
+    period_code = _period_codes(starts, every, grid)
     segs = segments(journeys, by, customers)
     group = (segs.code * n_periods + period_code).astype(np.int32)
     n_groups = len(segs.names) * n_periods
@@ -183,9 +190,81 @@ def changes(
         divergence=divergence,
         outcome=outcome,
     )
+    return _changes_of(
+        every, rates, segs.names, grid, ends, starts.min(), starts.max(),
+        min_journeys, min_at_risk, alpha,
+    )  # fmt: skip
+
+
+_SEP = "\x1f"  # between a segment's name and a period's number in a group name
+
+
+def _grid(lo: Any, hi: Any, every: str, dtype: Any) -> tuple[pl.Series, pl.Series]:
+    """The periods' starts and ends, from the period of the first start ``lo`` to the
+    period of the last ``hi`` (journey starts of type ``dtype``)."""
+    starts = pl.Series("start", [lo, hi], dtype=dtype)
+    try:
+        period = starts.dt.truncate(every)
+        first, last = period.min(), period.max()
+        zone = getattr(starts.dtype, "time_zone", None)
+        grid = pl.datetime_range(first, last, every, eager=True, time_zone=zone)  # type: ignore[arg-type]
+    except (pl.exceptions.PolarsError, ValueError, TypeError):
+        msg = f"every={every!r} is not a period length; write it like '1d', '1w' or '1mo'"
+        raise JourneygraphError(msg) from None
+    assert isinstance(grid, pl.Series)
+    grid = grid.cast(starts.dtype)
+    return grid, grid.dt.offset_by(every)
+
+
+def _period_codes(starts: pl.Series, every: str, grid: pl.Series) -> Any:
+    """The period (index into ``grid``) of every start."""
+    code = pl.DataFrame({"p": starts.dt.truncate(every)}).join(
+        pl.DataFrame({"p": grid, "i": np.arange(len(grid), dtype=np.int32)}),
+        on="p",
+        how="left",
+        maintain_order="left",
+    )
+    return code.get_column("i").to_numpy()
+
+
+@dataclass(frozen=True)
+class _PeriodCounting:
+    """One set of journeys' features counted per segment and period (`rate_counts`, the
+    group named segment and period number): a Spark partition's work."""
+
+    every: str
+    grid: pl.Series
+    by: str | None
+    customers: pl.DataFrame | None
+    jmap: JourneyMap | None
+
+    def __call__(self, journeys: Journeys) -> dict[str, pl.DataFrame]:
+        n_periods = len(self.grid)
+        starts = journeys.stats.get_column("start")
+        period_code = _period_codes(starts, self.every, self.grid.cast(starts.dtype))
+        segs = segments(journeys, self.by, self.customers)
+        group = (segs.code * n_periods + period_code).astype(np.int32)
+        rates = count(journeys, group, len(segs.names) * n_periods, jmap=self.jmap)
+        names = [f"{name}{_SEP}{p}" for name in segs.names for p in range(n_periods)]
+        return rate_counts(rates, names)
+
+
+def _changes_of(
+    every: str,
+    rates: Rates,
+    names: list[str],
+    grid: pl.Series,
+    ends: pl.Series,
+    lo: Any,
+    hi: Any,
+    min_journeys: int,
+    min_at_risk: int,
+    alpha: float,
+) -> Changes:
+    """`changes` from the features counted per segment ``names`` and period of ``grid``."""
+    n_periods = len(grid)
+    dtype = grid.dtype
     # the share of each period's length covered by data (from the first start to the last)
-    lo = starts.min()
-    hi = starts.max()
     covered = [
         max(min(e, hi) - max(s, lo), dt.timedelta(0)) / (e - s)
         for s, e in zip(grid.to_list(), ends.to_list(), strict=True)
@@ -193,7 +272,7 @@ def changes(
     exposure = np.asarray(covered, dtype=np.float64)
     if n_periods == 1:
         exposure[:] = 1.0
-    shape = (len(segs.names), n_periods)
+    shape = (len(names), n_periods)
     x = rates.x.reshape(*shape, -1)
     n = rates.n.reshape(*shape, -1)
     size = rates.size.reshape(shape)
@@ -204,7 +283,7 @@ def changes(
     final = _tests(x, n, size, exposure, flagged, min_journeys, min_at_risk)
     frames = [
         _segment_rows(rates, x[s], n[s], size[s], final, s, grid, ends, segment)
-        for s, segment in enumerate(segs.names)
+        for s, segment in enumerate(names)
     ]
     table = pl.concat(frames)
     q = bh(table.get_column("p_value").to_numpy())
@@ -224,11 +303,11 @@ def changes(
     sizes = size
     untested = pl.DataFrame(
         {
-            "period_start": np.tile(grid.to_numpy(), len(segs.names)),
-            "segment": np.repeat(segs.names, n_periods),
+            "period_start": np.tile(grid.to_numpy(), len(names)),
+            "segment": np.repeat(names, n_periods),
             "journeys": sizes.ravel(),
         }
-    ).with_columns(pl.col("period_start").cast(starts.dtype))
+    ).with_columns(pl.col("period_start").cast(dtype))
     untested = untested.filter(pl.col("journeys") < min_journeys).sort("segment", "period_start")
     return Changes(every, table, _episodes(table), untested, float(alpha))
 

@@ -799,19 +799,11 @@ class Archetypes:
         >>> int(exits.get_column("journeys").sum())
         2000
         """
-        if of not in ("entry", "exit"):
-            msg = f'of must be "entry" or "exit", got {of!r}'
-            raise JourneygraphError(msg)
+        _check_of(of)
         stats = self.journeys.stats.select(pl.col(of).cast(pl.String)).with_columns(
             self.labels.get_column("archetype")
         )
-        counts = stats.group_by("archetype", of).len("journeys").join(self._sizes, on="archetype")
-        return counts.select(
-            "archetype",
-            of,
-            "journeys",
-            ratio(pl.col("journeys"), pl.col("size")).alias("share"),
-        ).sort(["archetype", "journeys", of], descending=[False, True, False])
+        return distribution_of(stats.group_by("archetype", of).len("n"), self._sizes, of)
 
     def _check_archetype(self, archetype: object) -> int:
         return _check_archetype(archetype, len(self))
@@ -1062,6 +1054,28 @@ def _top(counts: pl.DataFrame, column: str) -> pl.DataFrame:
             pl.col(column).first().cast(pl.String),
             (pl.col("n").first() / pl.col("n").sum()).alias(f"{column}_share"),
         )
+    )
+
+
+def _check_of(of: object) -> None:
+    if of not in ("entry", "exit"):
+        msg = f'of must be "entry" or "exit", got {of!r}'
+        raise JourneygraphError(msg)
+
+
+def distribution_of(counts: pl.DataFrame, sizes: pl.DataFrame, of: str) -> pl.DataFrame:
+    """`Archetypes.distribution` from the journeys ``n`` per archetype and ``of`` value
+    (the `tallies` table ``of``) and the archetype sizes."""
+    _check_of(of)
+    return (
+        counts.join(sizes, on="archetype")
+        .select(
+            "archetype",
+            of,
+            pl.col("n").alias("journeys"),
+            ratio(pl.col("n"), pl.col("size")).alias("share"),
+        )
+        .sort(["archetype", "journeys", of], descending=[False, True, False])
     )
 
 
@@ -1351,13 +1365,14 @@ class _OnSpark:
     divergence_sums: Callable[[pl.DataFrame, int], pl.DataFrame]
     medians_of: Callable[[str, pl.DataFrame], pl.DataFrame]
     means_of: Callable[[pl.DataFrame], pl.DataFrame]
+    distribution_of: Callable[[pl.DataFrame, pl.DataFrame, str], pl.DataFrame]
     tallies: tuple[str, ...] = TALLIES
     medians: dict[str, tuple[tuple[str, ...], str, str]] = dataclasses.field(
         default_factory=lambda: dict(MEDIANS)
     )
 
 
-_ON_SPARK = _OnSpark(_Labeller, _described, _divergence_sums, medians_of, means_of)
+_ON_SPARK = _OnSpark(_Labeller, _described, _divergence_sums, medians_of, means_of, distribution_of)
 
 
 @overload

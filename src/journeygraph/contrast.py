@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from ._errors import JourneygraphError
-from ._rates import Rates, check_limits, count, count_with, rate_counts, rates_from
+from ._rates import Rates, check_limits, check_spark, count, count_with, rate_counts, rates_from
 from ._segments import By, segments
 from ._stats import bh, two_proportions
 from .compare import Divergence
@@ -192,15 +192,15 @@ def contrast(
         from . import _spark  # imports pyspark only now
 
         assert isinstance(journeys, _spark.SparkJourneys)
-        _check_spark(by, divergence, outcome)
-        assert isinstance(by, str)
+        check_spark("contrast", by, divergence, outcome)
+        assert by is None or isinstance(by, str)
         counts = _spark.summed_counts(journeys, _GroupCounting(by, customers, jmap))
         stages = [] if jmap is None else list(jmap.stage_names)
         names, rates = rates_from(counts["rates"], counts["sizes"], journeys.touchpoints, stages)
         if len(names) < 2:
             msg = f"by={by!r} gives one group ({names}); a contrast needs at least two"
             raise JourneygraphError(msg)
-        return _contrast_of(by, names, rates, min_journeys, alpha)
+        return _contrast_of(str(by), names, rates, min_journeys, alpha)
     assert isinstance(journeys, Journeys)
     segs = segments(journeys, by, customers)
     if len(segs.names) < 2:
@@ -218,27 +218,12 @@ def contrast(
     return _contrast_of(segs.by, segs.names, rates, min_journeys, alpha)
 
 
-def _check_spark(by: object, divergence: object, outcome: object) -> None:
-    for name, given in (
-        ("by=<a mapping of journey ids>", not isinstance(by, str)),
-        ("divergence=", divergence is not None),
-        ("outcome=", outcome is not None),
-    ):
-        if given:
-            msg = (
-                f"contrast({name}) does not run on Spark journeys yet (by= a column of the "
-                "customer table or 'channel', with jmap=, does); work on a sample: "
-                "jg.contrast(journeys.to_local(fraction=0.01), ...)"
-            )
-            raise JourneygraphError(msg)
-
-
 @dataclass(frozen=True)
 class _GroupCounting:
     """One set of journeys' features counted per group (`rate_counts`): a Spark
     partition's work. Group names are the values of ``by``, shared by partitions."""
 
-    by: str
+    by: str | None
     customers: pl.DataFrame | None
     jmap: JourneyMap | None
 

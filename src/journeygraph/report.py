@@ -182,7 +182,7 @@ def report(
     show = sys.stderr.isatty() if progress is None else progress
     spark = _on_spark(log)
     if spark:
-        _check_spark(log, jmap, customers=customers, every=every)
+        _check_spark(log, jmap, customers=customers)
     with _Steps(show, total=4 if jmap is not None else 5) as step:
         step("reading and mining events")
         journeys: Any = (
@@ -311,23 +311,14 @@ def _on_spark(value: object, kind: str | None = None) -> bool:
     return kind is None or type(value).__name__ == kind
 
 
-def _check_spark(log: Any, jmap: Any, *, customers: Any, every: str | None) -> None:
-    """The options that need every journey's events on one machine, refused on Spark."""
-    sample = (
-        "; run the report on a sample instead: "
-        "jg.report(journeys.to_local(fraction=0.01), jmap, outdir, ...)"
-    )
+def _check_spark(log: Any, jmap: Any, *, customers: Any) -> None:
+    """What the report cannot do on Spark journeys: propose a map, read outcomes from
+    event attributes (both need every event on one machine)."""
     if jmap is None:
         msg = (
             "report() on Spark journeys needs a journey map (jmap=): proposing one reads "
             "every journey; propose it from a sample with "
             "jg.JourneyMap.from_journeys(journeys.to_local(fraction=0.01)) and pass it"
-        )
-        raise JourneygraphError(msg)
-    if every is not None:
-        msg = (
-            f"report(every={every!r}) does not run on Spark journeys yet (its 'What changed' "
-            f"section needs every journey on the driver){sample}"
         )
         raise JourneygraphError(msg)
     events = log.log if _on_spark(log, "SparkJourneys") else log
