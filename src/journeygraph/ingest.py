@@ -496,8 +496,9 @@ def _repeats(frame: pl.DataFrame, ordering: Ordering, narrow: str) -> npt.NDArra
 
     Equal rows have equal customers and times, so in the order they sit in
     one run of a customer's events with equal timestamps. Within such runs,
-    rows that agree in the ``narrow`` column are compared in all columns,
-    and the earliest of equal rows is kept.
+    rows that agree in the ``narrow`` column (by a hash of run and value: a
+    collision only adds a row to compare) are compared in all columns, and
+    the earliest of equal rows is kept.
     """
     tied = np.zeros(len(ordering.time), dtype=np.bool_)
     tied[1:] = ~ordering.new_customer[1:] & (ordering.time[1:] == ordering.time[:-1])
@@ -505,12 +506,11 @@ def _repeats(frame: pl.DataFrame, ordering: Ordering, narrow: str) -> npt.NDArra
         return np.zeros(0, dtype=np.int64)
     in_run = tied.copy()
     in_run[:-1] |= tied[1:]
-    run = np.cumsum(~tied)[in_run]
     places = np.flatnonzero(in_run)
-    value = frame.get_column(narrow).gather(ordering.rows[places])
-    same = pl.DataFrame({"run": run, "value": value})
-    alike = same.select(pl.struct("run", "value").is_duplicated()).to_series().to_numpy()
-    places = places[alike]
+    run = np.cumsum(~tied[places], dtype=np.uint64)  # numbers the runs
+    value = frame.get_column(narrow).hash(seed=0).to_numpy()[ordering.rows[places]]
+    key = pl.Series(run * np.uint64(0x9E3779B97F4A7C15) ^ value)
+    places = places[key.is_duplicated().to_numpy()]
     places = places[np.argsort(ordering.rows[places])]  # in input order: the first is kept
     runs = frame.gather(ordering.rows[places])
     first = runs.select(pl.struct(runs.columns).is_first_distinct()).to_series().to_numpy()
