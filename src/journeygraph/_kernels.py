@@ -132,17 +132,14 @@ def _no_blas_probe() -> Iterator[None]:
             del sys.modules["scipy.linalg"]
 
 
-def order(
-    code: Any, lo: int, n_codes: int, time: Any, touchpoint: Any, channel: Any
-) -> tuple[Any, Any, Any, Any, Any]:
+def order(code: Any, lo: int, n_codes: int, time: Any) -> tuple[Any, Any, Any]:
     """Events in order: by customer, then time; ties in input order.
 
     ``code - lo`` is each event's customer code, dense below ``n_codes`` and in
     customer order. A counting sort by customer (histogram, then scatter in
     input order) makes each customer's block; each block is then sorted by
-    time, stably. ``touchpoint`` and ``channel`` (int32, possibly empty) are
-    carried along. Returns where each customer starts (bool per event), the
-    times, the input rows, and the touchpoint and channel codes, in order.
+    time, stably. Returns where each customer starts (bool per event), the
+    times and the input rows, in order.
     """
     n = len(code)
     threads = max(1, min(_threads(), n))
@@ -160,10 +157,10 @@ def order(
             offset += chunk_counts
         records = _records(n)
         list(pool.map(
-            lambda c: _scatter(code, lo, time, touchpoint, channel, *parts[c], fills[c], records),
+            lambda c: _scatter(code, lo, time, *parts[c], fills[c], records),
             range(threads),
         ))  # fmt: skip
-        out = _order_outputs(n, len(touchpoint) > 0, len(channel) > 0)
+        out = _order_outputs(n)
         by_customer = [int(b) for b in np.linspace(0, n_codes, 4 * threads + 1)]
         list(pool.map(
             lambda c: _sort_customers(starts, by_customer[c], by_customer[c + 1], records, *out),
@@ -206,45 +203,29 @@ def _histogram(code: Any, lo: int, n_codes: int, first: int, stop: int) -> Any:
 
 @_compiled
 def _records(n: int) -> Any:
-    """One (time, row, codes) record per event: a scatter writes one cache line, not three."""
-    return np.empty((n, 3), dtype=np.int64)
+    """One (time, row) record per event: a scatter writes one cache line, not two."""
+    return np.empty((n, 2), dtype=np.int64)
 
 
 @_compiled
-def _order_outputs(n: int, with_touchpoint: bool, with_channel: bool) -> tuple[Any, Any, Any, Any]:
-    """time, row, touchpoint and channel arrays, allocated by numba (see `_outputs`)."""
-    return (
-        np.empty(n, dtype=np.int64),
-        np.empty(n, dtype=np.int64),
-        np.empty(n if with_touchpoint else 0, dtype=np.int32),
-        np.empty(n if with_channel else 0, dtype=np.int32),
-    )
+def _order_outputs(n: int) -> tuple[Any, Any]:
+    """time and row arrays, allocated by numba (see `_outputs`)."""
+    return np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
 
 
 @_compiled
-def _scatter(
-    code: Any, lo: int, time: Any, touchpoint: Any, channel: Any, first: int, stop: int,
-    fill: Any, records: Any,
-) -> None:  # fmt: skip
+def _scatter(code: Any, lo: int, time: Any, first: int, stop: int, fill: Any, records: Any) -> None:
     """Put events ``first..stop`` at their customer's next free place, in input order."""
-    with_touchpoint, with_channel = len(touchpoint) > 0, len(channel) > 0
     for i in range(first, stop):
         c = code[i] - lo
         p = fill[c]
         fill[c] = p + 1
-        codes = np.int64(touchpoint[i]) << 32 if with_touchpoint else np.int64(0)
-        if with_channel:
-            codes |= np.int64(channel[i]) + 1  # -1 (no channel) becomes 0
         records[p, 0] = time[i]
         records[p, 1] = i
-        records[p, 2] = codes
 
 
 @_compiled
-def _sort_customers(
-    starts: Any, first: int, stop: int, records: Any,
-    time: Any, row: Any, touchpoint: Any, channel: Any,
-) -> None:  # fmt: skip
+def _sort_customers(starts: Any, first: int, stop: int, records: Any, time: Any, row: Any) -> None:
     """Sort the records of customers ``first..stop`` by time (stably), into the outputs."""
     longest = _longest(starts, first, stop)
     key = np.empty(longest, dtype=np.int64)
@@ -259,10 +240,6 @@ def _sort_customers(
             source = index[i]
             time[a + i] = records[source, 0]
             row[a + i] = records[source, 1]
-            if len(touchpoint):
-                touchpoint[a + i] = records[source, 2] >> 32
-            if len(channel):
-                channel[a + i] = (records[source, 2] & 0xFFFFFFFF) - 1
 
 
 def group(key: Any) -> tuple[Any, Any]:

@@ -485,9 +485,8 @@ def by_customer_and_time(frame: pl.DataFrame) -> Ordering:
             np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         )
     code, lo, n_codes = customer_codes(frame.get_column("customer"))
-    none = np.empty(0, dtype=np.int32)
     time = frame.get_column("timestamp").to_physical().to_numpy()
-    new_customer, time, rows, _, _ = _kernels.order(code, lo, n_codes, time, none, none)
+    new_customer, time, rows = _kernels.order(code, lo, n_codes, time)
     return Ordering(new_customer, time, rows)
 
 
