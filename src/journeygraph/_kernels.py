@@ -42,26 +42,28 @@ import numpy as np
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _SMALL = 32  # blocks up to this size are sorted by insertion
-_PLAIN: dict[str, Callable[..., Any]] = {}  # kernels not compiled yet, by name
+# kernels not compiled yet, by (module, name)
+_PLAIN: dict[tuple[str, str], Callable[..., Any]] = {}
 _COMPILING = threading.Lock()
 
 
-def _compiled(function: _F) -> _F:
+def compiled(function: _F) -> _F:
     """A kernel: compiled with numba on first use, then called directly.
 
     Importing numba takes a quarter of a second, so it waits until the first
-    kernel is called; then every kernel of this module is handed to numba at
-    once (kernels call each other by their module-level names, which must
-    all be numba's by then). The first call of each kernel compiles it, or
-    loads the machine code numba cached on disk.
+    kernel is called; then every kernel (of this module and of others that
+    use this decorator) is handed to numba at once: kernels call each other
+    by their module-level names, which must all be numba's by then. The
+    first call of each kernel compiles it, or loads the machine code numba
+    cached on disk.
     """
-    name = function.__name__
-    _PLAIN[name] = function
+    module, name = function.__module__, function.__name__
+    _PLAIN[module, name] = function
 
     @functools.wraps(function)
     def compile_then_call(*args: Any) -> Any:
         _compile_all()
-        return globals()[name](*args)
+        return vars(sys.modules[module])[name](*args)
 
     return cast(_F, compile_then_call)
 
@@ -78,14 +80,15 @@ def _compile_all() -> None:
             return
         import numba
 
-        for name, function in _PLAIN.items():
+        for (module, name), function in _PLAIN.items():
             try:
-                globals()[name] = numba.njit(cache=True, nogil=True)(function)
+                kernel = numba.njit(cache=True, nogil=True)(function)
             except RuntimeError:  # "cannot cache function ...: no locator available"
-                globals()[name] = numba.njit(nogil=True)(function)
+                kernel = numba.njit(nogil=True)(function)
+            setattr(sys.modules[module], name, kernel)
         _PLAIN.clear()
         with _no_blas_probe():  # the first load sets numba up; a cache hit with these types
-            globals()["_longest"](np.zeros(2, dtype=np.int64), 0, 1)
+            _longest(np.zeros(2, dtype=np.int64), 0, 1)
 
 
 _warming: list[threading.Thread] = []
@@ -184,7 +187,7 @@ def _threads() -> int:
     return os.cpu_count() or 1
 
 
-@_compiled
+@compiled
 def _longest(starts: Any, first: int, stop: int) -> int:
     """The size of the largest of blocks ``first..stop`` (``starts``: block offsets)."""
     longest = 0
@@ -193,7 +196,7 @@ def _longest(starts: Any, first: int, stop: int) -> int:
     return longest
 
 
-@_compiled
+@compiled
 def _histogram(code: Any, lo: int, n_codes: int, first: int, stop: int) -> Any:
     counts = np.zeros(n_codes, dtype=np.int64)
     for i in range(first, stop):
@@ -201,19 +204,19 @@ def _histogram(code: Any, lo: int, n_codes: int, first: int, stop: int) -> Any:
     return counts
 
 
-@_compiled
+@compiled
 def _records(n: int) -> Any:
     """One (time, row) record per event: a scatter writes one cache line, not two."""
     return np.empty((n, 2), dtype=np.int64)
 
 
-@_compiled
+@compiled
 def _order_outputs(n: int) -> tuple[Any, Any]:
     """time and row arrays, allocated by numba (see `_outputs`)."""
     return np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
 
 
-@_compiled
+@compiled
 def _scatter(code: Any, lo: int, time: Any, first: int, stop: int, fill: Any, records: Any) -> None:
     """Put events ``first..stop`` at their customer's next free place, in input order."""
     for i in range(first, stop):
@@ -224,7 +227,7 @@ def _scatter(code: Any, lo: int, time: Any, first: int, stop: int, fill: Any, re
         records[p, 1] = i
 
 
-@_compiled
+@compiled
 def _sort_customers(starts: Any, first: int, stop: int, records: Any, time: Any, row: Any) -> None:
     """Sort the records of customers ``first..stop`` by time (stably), into the outputs."""
     longest = _longest(starts, first, stop)
@@ -286,7 +289,7 @@ def group(key: Any) -> tuple[Any, Any]:
     return code, first
 
 
-@_compiled
+@compiled
 def _mix(k: int) -> Any:
     """MurmurHash3's 64-bit finaliser: every bit of ``k`` moves every bit of the result."""
     h = np.uint64(k)
@@ -298,13 +301,13 @@ def _mix(k: int) -> Any:
     return h
 
 
-@_compiled
+@compiled
 def _partition_of(k: int, bits: int) -> Any:
     """The partition of key ``k``: the top ``bits`` bits of its mix."""
     return np.int64(_mix(k) >> np.uint64(64 - bits)) if bits else 0
 
 
-@_compiled
+@compiled
 def _partition_counts(key: Any, bits: int, first: int, stop: int) -> Any:
     counts = np.zeros(1 << bits, dtype=np.int64)
     for i in range(first, stop):
@@ -312,7 +315,7 @@ def _partition_counts(key: Any, bits: int, first: int, stop: int) -> Any:
     return counts
 
 
-@_compiled
+@compiled
 def _partition_scatter(
     key: Any, bits: int, first: int, stop: int, fill: Any, part_key: Any, part_row: Any
 ) -> None:
@@ -324,7 +327,7 @@ def _partition_scatter(
         part_row[at] = i
 
 
-@_compiled
+@compiled
 def _number_partitions(starts: Any, first: int, stop: int, part_key: Any, distinct: Any) -> None:
     """Replace each key of partitions ``first..stop`` by its code within its partition."""
     longest = _longest(starts, first, stop)
@@ -353,7 +356,7 @@ def _number_partitions(starts: Any, first: int, stop: int, part_key: Any, distin
         distinct[p] = found
 
 
-@_compiled
+@compiled
 def _spread_codes(
     starts: Any, base: Any, first: int, stop: int, local: Any, rows: Any, code: Any, firsts: Any
 ) -> None:
@@ -368,7 +371,7 @@ def _spread_codes(
                 seen += 1
 
 
-@_compiled
+@compiled
 def positions(table: Any, query: Any) -> Any:
     """Where each of ``query`` is in ``table`` (distinct int64 keys holding every query)."""
     size = 16
@@ -392,7 +395,7 @@ def positions(table: Any, query: Any) -> Any:
     return out
 
 
-@_compiled
+@compiled
 def segment(
     new_customer: Any,
     time: Any,
@@ -444,7 +447,7 @@ def segment(
     return keep, session[:kept], starts[: journeys + 1], customer[:journeys]
 
 
-@_compiled
+@compiled
 def _insertion_sort(key: Any, index: Any, lo: int, hi: int) -> None:
     """Sort ``key[lo:hi]`` ascending, carrying ``index`` along; stable."""
     for i in range(lo + 1, hi):
@@ -458,7 +461,7 @@ def _insertion_sort(key: Any, index: Any, lo: int, hi: int) -> None:
         index[j + 1] = v
 
 
-@_compiled
+@compiled
 def _sort_block(key: Any, index: Any, size: int) -> None:
     """Sort ``key[:size]`` ascending, carrying ``index`` along; stable.
 
@@ -495,7 +498,7 @@ def _sort_block(key: Any, index: Any, size: int) -> None:
         index[:size] = index_from[:size]
 
 
-@_compiled
+@compiled
 def _mine_chunk(
     lo: int,
     hi: int,
@@ -610,7 +613,7 @@ def _mine_chunk(
     return node_row - starts[lo], edge_row - starts[lo]
 
 
-@_compiled
+@compiled
 def transitions(starts: Any, touchpoint: Any, time: Any, n_touchpoints: int) -> tuple[Any, Any]:
     """Every transition's pair code (``source * n_touchpoints + target``) and duration."""
     n = len(time)
@@ -647,7 +650,7 @@ def pair_medians(
     return median
 
 
-@_compiled
+@compiled
 def _pair_durations(
     starts: Any, touchpoint: Any, time: Any, n_touchpoints: int, keys: Any, offsets: Any
 ) -> Any:
@@ -677,7 +680,7 @@ def _pair_durations(
     return spans
 
 
-@_compiled
+@compiled
 def _medians(spans: Any, offsets: Any, first: int, stop: int, median: Any) -> None:
     """The median of each slice ``first..stop`` of ``spans`` (reordering them)."""
     for p in range(first, stop):
@@ -694,7 +697,7 @@ def _medians(spans: Any, offsets: Any, first: int, stop: int, median: Any) -> No
             median[p] = lower // 2 + upper // 2 + (lower % 2 + upper % 2) // 2
 
 
-@_compiled
+@compiled
 def _select(a: Any, lo: int, hi: int, k: int) -> None:
     """Reorder ``a[lo:hi]`` so that ``a[k]`` is its value of rank ``k - lo``, smaller ones
     before, larger after (quickselect with three-way partitions: ties cost nothing)."""
@@ -721,7 +724,7 @@ def _select(a: Any, lo: int, hi: int, k: int) -> None:
             return
 
 
-@_compiled
+@compiled
 def _outputs(n: int, journeys: int) -> tuple[Any, Any, Any, Any, Any]:
     """The output arrays of `mine_blocks`, allocated by numba.
 

@@ -7,41 +7,18 @@ the kernels below run on those arrays, one journey block at a time.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ._kernels import compiled
+
 if TYPE_CHECKING:
     from ._core import Core
 
-_F = TypeVar("_F", bound=Callable[..., Any])
 NO_LIMIT = np.iinfo(np.int64).max
-
-
-def _compiled(function: _F) -> _F:
-    """numba-compiled without the GIL on first call, cached on disk where possible.
-
-    numba is imported only then, so ``import journeygraph`` does not pay for
-    it (as in `_kernels`; these kernels do not call each other).
-    """
-    dispatcher: list[Any] = []
-
-    @functools.wraps(function)
-    def compile_then_call(*args: Any) -> Any:
-        if not dispatcher:
-            import numba
-
-            try:
-                dispatcher.append(numba.njit(cache=True, nogil=True)(function))
-            except RuntimeError:  # no writable cache locator
-                dispatcher.append(numba.njit(nogil=True)(function))
-        return dispatcher[0](*args)
-
-    return cast(_F, compile_then_call)
 
 
 @dataclass(frozen=True)
@@ -74,7 +51,7 @@ def funnel_match(
     return depth, when, after
 
 
-@_compiled
+@compiled
 def _funnel_match(starts: Any, touchpoint: Any, time: Any, member: Any, within: Any) -> Any:
     """Deepest ordered match of the steps in every journey.
 
@@ -139,7 +116,7 @@ def journey_features(
     return size, touch, out, pair, stage
 
 
-@_compiled
+@compiled
 def _journey_features(
     starts: Any, touchpoint: Any, group: Any, n_groups: Any, stage_of: Any, n_stages: Any
 ) -> Any:
