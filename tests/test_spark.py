@@ -573,18 +573,13 @@ def test_report_of_the_sample_data_with_a_score(spark: Any, tmp_path: Path) -> N
     assert_same_pages(jg.report(remote, jmap, tmp_path / "spark", **options), want)
 
 
-def test_report_options_that_need_every_journey_say_how_to_work_locally(
+def test_report_without_a_map_says_how_to_propose_one(
     shop_journeys: tuple[Any, Any], tmp_path: Path
 ) -> None:
     remote, _ = shop_journeys
-    jmap = jg.JourneyMap.linear(STAGES)
     customers = realistic_log(300, seed=7, non_iso_rate=0.0, duplicate_rate=0.05).customers
-    for bad, match in (
-        ({"jmap": None}, r"needs a journey map \(jmap=\).*to_local\(fraction=0.01\)"),
-    ):
-        arguments = {"jmap": jmap, "customers": customers, **bad}
-        with pytest.raises(jg.JourneygraphError, match=match):
-            jg.report(remote, outdir=tmp_path, **arguments)
+    with pytest.raises(jg.JourneygraphError, match=r"needs a journey map.*to_local\(fraction="):
+        jg.report(remote, None, tmp_path, customers=customers)
 
 
 def test_changes_gives_the_local_tables(shop_journeys: tuple[Any, Any]) -> None:
@@ -601,6 +596,31 @@ def test_changes_gives_the_local_tables(shop_journeys: tuple[Any, Any]) -> None:
         assert_frame_equal(got.untested, want.untested)
     with pytest.raises(jg.JourneygraphError, match=r"changes\(outcome=\) does not run on Spark"):
         jg.changes(remote, customers=table, outcome="purchased")
+
+
+def test_report_reads_outcomes_from_event_attributes_as_locally(spark: Any, tmp_path: Path) -> None:
+    # no customer table: each customer's last value of every boolean or numeric attribute
+    from journeygraph import datasets
+
+    sample = datasets.generate(200, seed=4)
+    outcomes = sample.customers.select("customer_id", "churned", "survey_score")
+    events = sample.events.join(outcomes, on="customer_id", how="left")
+    # only the last events of some customers carry the outcome; others never do
+    last = pl.col("timestamp") == pl.col("timestamp").max().over("customer_id")
+    events = events.with_columns(
+        pl.when(last & (pl.col("customer_id") % 7 != 0))
+        .then(pl.col("churned", "survey_score"))
+        .otherwise(None)
+    )
+    events = events.sort("customer_id", "timestamp", "touchpoint", "channel")
+    columns = datasets.COLUMNS
+    remote_log = jg.read_events(spark.createDataFrame(events.to_arrow()), **columns)
+    local_log = jg.read_events(events, **columns)
+    jmap = jg.JourneyMap.linear(datasets.IDEAL_STAGES, optional=["Renew"])
+    options = {"outcome": "churned", "k": 2}
+    want = jg.report(local_log, jmap, tmp_path / "local", **options)
+    assert 'id="perception"' in want.read_text("utf-8")
+    assert_same_pages(jg.report(remote_log, jmap, tmp_path / "spark", **options), want)
 
 
 def test_csv_files_keep_file_and_row_order_for_ties(spark: Any, tmp_path: Path) -> None:

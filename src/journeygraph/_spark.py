@@ -157,6 +157,35 @@ class SparkEventLog:
         assert isinstance(empty, pl.DataFrame)
         return dict(empty.schema)
 
+    def customer_values(
+        self,
+        columns: list[str],
+        local: Callable[[EventLog, list[str]], pl.DataFrame],
+        id_type: pl.DataType,
+    ) -> pl.DataFrame:
+        """One row per customer made by ``local`` (``from_attributes``: each attribute's
+        last value) on every partition of whole customers, collected, sorted by customer."""
+        plan = self._plan()
+        plan = dataclasses.replace(plan, read={**plan.read, "attributes": list(columns)})
+        types = self.attribute_types
+        layout = {"values": [("customer", id_type), *[(c, types[c]) for c in columns]]}
+        helpers = [c for c in self.frame.columns if c in _HELPERS]
+        frame = self.frame.select(*self.schema.roles.values(), *columns, *helpers)
+
+        def run(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            events = _local_frame(list(batches), plan.order, plan.helpers)
+            if events is None:
+                return
+            log = plan.log(events)
+            if log.reason_counts().get(None):
+                yield _batch("values", local(log, list(columns)), layout)
+
+        parts = frame.repartition(self.schema.customer).mapInArrow(run, _spark_schema(layout))
+        found = pl.from_arrow(parts.select("values.*").toArrow())
+        assert isinstance(found, pl.DataFrame)
+        fields = dict(layout["values"])
+        return found.select(pl.col(c).cast(fields[c]) for c in fields).sort("customer")
+
     def to_local(self) -> EventLog:
         """All events as a local `EventLog` (collects to the driver: for small logs)."""
         return self._engine.read_events(self._collect(self.frame), **self.schema.model_dump())

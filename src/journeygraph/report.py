@@ -182,7 +182,7 @@ def report(
     show = sys.stderr.isatty() if progress is None else progress
     spark = _on_spark(log)
     if spark:
-        _check_spark(log, jmap, customers=customers)
+        _check_spark(jmap)
     with _Steps(show, total=4 if jmap is not None else 5) as step:
         step("reading and mining events")
         journeys: Any = (
@@ -294,8 +294,14 @@ def _customer_table(
     """The customer table (the events' own customer column name works as its id column),
     or one made of the events' boolean and numeric attributes."""
     if customers is None:
-        if log is None or _on_spark(log):
+        if log is None:
             return None
+        if _on_spark(log):  # each partition (whole customers) by the local code
+            usable = [a for a, d in log.attribute_types.items() if is_outcome_type(d)]
+            if not usable:
+                return None
+            found: pl.DataFrame = log.customer_values(usable, from_attributes, journeys.id_type)
+            return found
         schema = log.lazy().collect_schema()
         usable = [a for a in log.attributes if is_outcome_type(schema[a])]
         return from_attributes(log, usable) if usable else None
@@ -311,9 +317,9 @@ def _on_spark(value: object, kind: str | None = None) -> bool:
     return kind is None or type(value).__name__ == kind
 
 
-def _check_spark(log: Any, jmap: Any, *, customers: Any) -> None:
-    """What the report cannot do on Spark journeys: propose a map, read outcomes from
-    event attributes (both need every event on one machine)."""
+def _check_spark(jmap: Any) -> None:
+    """What the report cannot do on Spark journeys: propose a map (it needs every
+    journey's events on one machine)."""
     if jmap is None:
         msg = (
             "report() on Spark journeys needs a journey map (jmap=): proposing one reads "
@@ -321,16 +327,6 @@ def _check_spark(log: Any, jmap: Any, *, customers: Any) -> None:
             "jg.JourneyMap.from_journeys(journeys.to_local(fraction=0.01)) and pass it"
         )
         raise JourneygraphError(msg)
-    events = log.log if _on_spark(log, "SparkJourneys") else log
-    if customers is None:
-        usable = [a for a, d in events.attribute_types.items() if is_outcome_type(d)]
-        if usable:
-            msg = (
-                f"report() on Spark journeys does not read outcomes from event attributes "
-                f"({usable}); pass a customer table (customers=, one row per customer), or "
-                "read the events with attributes=[]"
-            )
-            raise JourneygraphError(msg)
 
 
 def _fix(outcome: str) -> str:
