@@ -159,6 +159,8 @@ def spark_case(
     done = time.perf_counter()
     analysed = {} if customers is None else analyses(journeys, customers)
     peaks.stop = True
+    stored = spark.sparkContext._jsc.sc().getRDDStorageInfo()
+    persisted = sum(i.memSize() + i.diskSize() for i in stored) / 1024**3
     cores = int(master.split("[")[1].rstrip("]")) if "[" in master else os.cpu_count() or 1
     return {
         "engine": f"spark {master}",
@@ -178,6 +180,7 @@ def spark_case(
         "driver_jvm_rss_gb": peaks.jvm,
         "worker_peak_rss_gb": peaks.workers,
         "workers_total_rss_gb": peaks.worker_sum,
+        "persisted_gb": persisted,  # what Spark holds at the end (memory + disk)
     }
 
 

@@ -366,6 +366,35 @@ def test_compare_gives_the_local_tables(shop_journeys: tuple[Any, Any]) -> None:
         div.summary("tier")
 
 
+def test_later_passes_read_the_persisted_partitions_not_the_source(
+    spark: Any, shop: Path, tmp_path: Path
+) -> None:
+    # mined from a copy of the files, which is then deleted: compare, drivers and
+    # to_local still give the local results, so none of them reads the source again
+    for part in shop.glob("*.parquet"):
+        (tmp_path / part.name).write_bytes(part.read_bytes())
+    options = {"session_gap": "30m", "journey": "session"}
+    remote = jg.mine(jg.read_events(spark.read.parquet(str(tmp_path)), **COLUMNS), **options)
+    local = jg.mine(jg.read_events(str(shop / "*.parquet"), **COLUMNS), **options)
+    for part in tmp_path.glob("*.parquet"):
+        part.unlink()
+    jmap = jg.JourneyMap.linear(STAGES)
+    div, want = jg.compare(remote, jmap), jg.compare(local, jmap)
+    assert_frame_equal(div.stage_reach(), want.stage_reach())
+    moments = ({"reached": "payment_done", "min_journeys": 5},)
+    for kwargs in moments:
+        assert_same_moments(div.drivers(**kwargs), want.drivers(**kwargs))
+    customers = local.stats.get_column("customer").unique().sort().head(3).to_list()
+    assert_frame_equal(
+        spark_types(remote.to_local(customers).stats),
+        spark_types(local.stats).filter(pl.col("customer").is_in(customers)),
+    )
+    div.unpersist()
+    remote.unpersist()  # frees the events too: the next pass reads the (deleted) source
+    with pytest.raises(Exception, match=r"(?i)not exist|FileNotFound"):
+        jg.compare(remote, jmap).stage_reach()
+
+
 @SETTINGS
 @given(frame=event_logs(customers=(1, 8), events=(1, 6)), strict=st.booleans())
 def test_compare_random_logs_gives_the_local_tables(

@@ -124,6 +124,7 @@ class SparkEventLog:
         self.tie_rule = tie_rule
         self._order = order
         self._reason_counts: dict[str | None, int] | None = None
+        self._shuffled: DataFrame | None = None
 
     def __repr__(self) -> str:
         roles = ", ".join(f"{k}={v!r}" for k, v in self.schema.roles.items())
@@ -204,13 +205,24 @@ class SparkEventLog:
         return _Plan(read, options_, self._order, engine or self._engine)
 
     def _events(self) -> DataFrame:
-        """The columns mining reads, partitioned by customer."""
-        columns = [
-            *self.schema.roles.values(),
-            *self._carried,
-            *[c for c in self.frame.columns if c in _HELPERS],
-        ]
-        return self.frame.select(*columns).repartition(self.schema.customer)
+        """The columns mining reads (with the tie order's helper columns), partitioned by
+        customer and persisted: the first pass reads the source and shuffles it, every
+        later pass (`compare`, `cluster`, `drivers`, ...) reads these partitions again."""
+        if self._shuffled is None:
+            columns = [
+                *self.schema.roles.values(),
+                *self._carried,
+                *[c for c in self.frame.columns if c in _HELPERS],
+            ]
+            frame = self.frame.select(*columns).repartition(self.schema.customer)
+            self._shuffled = frame.persist()
+        return self._shuffled
+
+    def _unpersist(self) -> None:
+        """Free the persisted partitions of `_events` (a later pass shuffles again)."""
+        if self._shuffled is not None:
+            self._shuffled.unpersist()
+            self._shuffled = None
 
     def _collect(self, frame: DataFrame) -> pl.DataFrame:
         """Rows of ``frame`` on the driver, in tie order, without helper columns."""
@@ -644,8 +656,8 @@ def _batch(name: str, table: pl.DataFrame, layout: dict[str, Any]) -> pa.RecordB
 def mine(log: SparkEventLog, options: MineOptions, local: Callable[..., Any]) -> SparkJourneys:
     """Mine a `SparkEventLog` (``jg.mine`` dispatches here, passing itself as ``local``).
 
-    One pass, persisted: the events are shuffled by customer and every
-    partition is mined by ``local``.
+    One pass, persisted: the events are shuffled by customer (these partitions are
+    persisted too, for later passes) and every partition is mined by ``local``.
     """
     if options.by_channel and not log.has_channel:
         msg = "by_channel=True needs a channel column: read_events(..., channel='your_column')"
@@ -789,6 +801,11 @@ class SparkJourneys(_Persisted):
         """One row per journey (see `Journeys.stats`), a Spark DataFrame."""
         return self._table("stats")
 
+    def unpersist(self) -> None:
+        """Free the persisted tables and the events partitioned by customer in Spark."""
+        self._tables.unpersist()
+        self.log._unpersist()
+
     @cached_property
     def _small(self) -> dict[str, pl.DataFrame]:
         """The small per-partition tables (report counts, pair and touchpoint sums), one job."""
@@ -806,8 +823,9 @@ class SparkJourneys(_Persisted):
         """The tables ``work`` makes of each partition's local journeys, persisted
         (unless ``persist=False``: for tables read once).
 
-        One more pass over the events: each partition is read and mined
-        again, as in `jg.mine`'s pass, and handed to ``work`` on the executor.
+        One more pass over the events: each partition of the persisted customer
+        partitions (no source read, no shuffle) is mined again, as in `jg.mine`'s
+        pass, and handed to ``work`` on the executor.
         """
         plan = self._plan
         layout = _layout_of(work(_one_event(self.log, self.options, plan.engine)))
@@ -1228,8 +1246,8 @@ class SparkDivergence(_Persisted):
     ) -> Moments:
         """Moments that matter (see `Divergence.drivers`): a `Moments` equal to the local one.
 
-        One more pass over the events: each partition is mined and compared
-        again, and the local code counts its journeys at risk by feature,
+        One more pass over the persisted customer partitions: each is mined and
+        compared again, and the local code counts its journeys at risk by feature,
         stage and stratum of exposure (rolling sessions up to customers for a
         column outcome), with the touchpoints that end journeys. The driver
         adds the counts up and the local code finishes them: exits, strata,
