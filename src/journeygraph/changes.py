@@ -243,7 +243,10 @@ class _PeriodCounting:
         starts = journeys.stats.get_column("start")
         period_code = _period_codes(starts, self.every, self.grid.cast(starts.dtype))
         segs = segments(journeys, self.by, self.customers)
-        group = (segs.code * n_periods + period_code).astype(np.int32)
+        # a start off the grid (only the made-up journey that shows the tables' types): left out
+        inside = ~np.isnan(period_code.astype(np.float64))
+        code = np.where(inside, np.nan_to_num(period_code.astype(np.float64)), 0).astype(np.int64)
+        group = np.where(inside, segs.code * n_periods + code, -1).astype(np.int32)
         rates = count(journeys, group, len(segs.names) * n_periods, jmap=self.jmap)
         names = [f"{name}{_SEP}{p}" for name in segs.names for p in range(n_periods)]
         return rate_counts(rates, names)
