@@ -18,6 +18,7 @@ import difflib
 import glob as globlib
 import os
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
@@ -226,7 +227,11 @@ class EventLog:
         """The canonical frame with its row checks computed once (for eager input)."""
         return self._frame.collect(engine="streaming").lazy()
 
-    def collect_ordered(self, exprs: list[pl.Expr]) -> tuple[pl.DataFrame, Ordering]:
+    def collect_ordered(
+        self,
+        exprs: list[pl.Expr],
+        meanwhile: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    ) -> tuple[pl.DataFrame, Ordering]:
         """Valid rows of ``exprs`` in input order, and their usual order (`Ordering`).
 
         Checks the rows in the same pass when that has not been done yet, and
@@ -235,7 +240,10 @@ class EventLog:
         compared. Duplicates stay in the frame but are left out of the order
         (``ordering.left_out``; `Ordering.compact` drops them from the frame).
         ``exprs`` must keep the ``customer``, ``timestamp`` and ``_row``
-        columns; `mine` reads its events through this.
+        columns; `mine` reads its events through this. ``meanwhile``, if given,
+        runs on the valid rows on another thread while they are ordered (both
+        mostly release the GIL), and its result is the frame returned; it must
+        keep every column and row.
 
         Examples
         --------
@@ -253,9 +261,13 @@ class EventLog:
           dropped 1: exact duplicate
           dropped 1: missing customer
         """
-        return self._collect_ordered(exprs)
+        return self._collect_ordered(exprs, meanwhile)
 
-    def _collect_ordered(self, exprs: list[pl.Expr]) -> tuple[pl.DataFrame, Ordering]:
+    def _collect_ordered(
+        self,
+        exprs: list[pl.Expr],
+        meanwhile: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    ) -> tuple[pl.DataFrame, Ordering]:
         find = self._duplicates is None
         compared = self._compared()
         same = [pl.col(c).alias(f"_same{i}") for i, c in enumerate(compared)] if find else []
@@ -271,16 +283,21 @@ class EventLog:
         if reasons.null_count() < frame.height:
             frame = frame.filter(reasons.is_null())
         frame = frame.drop(REASON)
-        ordering = by_customer_and_time(frame)
+        with ThreadPoolExecutor(1) as pool:
+            done = None if meanwhile is None else pool.submit(meanwhile, frame)
+            ordering = by_customer_and_time(frame)
+            if find:
+                names = [f"_same{i}" for i in range(len(compared))]
+                narrow = names[compared.index("touchpoint")]
+                ordering = ordering.without(_repeats(frame.select(names), ordering, narrow))
+                self._duplicates = frame.get_column(ROW).gather(ordering.left_out)
+            elif self._duplicates is not None and self._duplicates.len():
+                drop = frame.get_column(ROW).is_in(self._duplicates.implode()).to_numpy()
+                ordering = ordering.without(np.flatnonzero(drop[ordering.rows]))
+            if done is not None:
+                frame = done.result()
         if find:
-            names = [f"_same{i}" for i in range(len(compared))]
-            narrow = names[compared.index("touchpoint")]
-            ordering = ordering.without(_repeats(frame.select(names), ordering, narrow))
-            self._duplicates = frame.get_column(ROW).gather(ordering.left_out)
             frame = frame.drop(names)
-        elif self._duplicates is not None and self._duplicates.len():
-            drop = frame.get_column(ROW).is_in(self._duplicates.implode()).to_numpy()
-            ordering = ordering.without(np.flatnonzero(drop[ordering.rows]))
         return frame, ordering
 
 

@@ -533,7 +533,9 @@ def mine(
     if reason is not None:
         exprs.append(reason.otherwise(None).alias("_filter"))
     _kernels.warm_up()  # numba starts on another thread while polars reads the events
-    frame, ordering = log.collect_ordered(exprs)
+    # without filters the frame's rows are the events' (duplicates share their twin's
+    # names), so touchpoints and channels are coded while the events are ordered
+    frame, ordering = log.collect_ordered(exprs, meanwhile=encode if reason is None else None)
     if reason is not None or sort_keys != USUAL_ORDER:  # these need the frame without duplicates
         frame, ordering = ordering.compact(frame)
     ingest_report = log.report
@@ -557,7 +559,7 @@ def mine(
         repaired=ingest_report.repaired,
     )
     core = Core(
-        encode(frame),
+        frame if reason is None else encode(frame),
         options=options,
         sort_keys=sort_keys,
         has_channel=log.has_channel,
