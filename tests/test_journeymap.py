@@ -10,6 +10,7 @@ import datetime as dt
 import itertools
 import json
 import re
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 import journeygraph as jg
 from journeygraph import JourneygraphError
@@ -668,3 +670,56 @@ def test_from_journeys_rejects_bad_min_share(share: float) -> None:
 def test_from_journeys_rejects_bad_arguments(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(JourneygraphError, match=match):
         JourneyMap.from_journeys(journeys_of(LOG), **kwargs)  # type: ignore[arg-type]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sequences=st.dictionaries(
+        st.sampled_from("abcdefgh"),
+        st.lists(st.sampled_from(["home", "search", "product", "help", "buy"]), max_size=9),
+        min_size=1,
+    ),
+    cut=st.integers(0, 8),
+)
+def test_placement_counts_add_up_over_parts_and_match_brute_force(
+    sequences: dict[str, list[str]], cut: int
+) -> None:
+    from fractions import Fraction
+
+    from journeygraph.journeymap import _placed, position_counts
+
+    sequences = {user: seq for user, seq in sequences.items() if seq}
+    if not sequences:
+        reject()
+    journeys = journeys_of(sequences)
+    nodes, stats = journeys.nodes, journeys.stats
+    placed = _placed(position_counts(nodes, stats))
+    # brute force: every journey's relative first position, per touchpoint
+    rel = (
+        nodes.select("journey", pl.col("touchpoint").cast(pl.String), "first_position")
+        .join(stats.select("journey", "events"), on="journey")
+        .with_columns(span=(pl.col("events").cast(pl.Int64) - 1).clip(1))
+    )
+    assert sorted(placed.get_column("touchpoint")) == sorted(rel["touchpoint"].unique())
+    for touchpoint, journeys, median, mean in placed.iter_rows():
+        rows = rel.filter(pl.col("touchpoint") == touchpoint)
+        assert journeys == rows.height
+        assert median == statistics.median(
+            p / s for p, s in rows.select("first_position", "span").iter_rows()
+        )
+        exact = (
+            sum(
+                (Fraction(p, s) for p, s in rows.select("first_position", "span").iter_rows()),
+                Fraction(0),
+            )
+            / rows.height
+        )
+        assert abs(mean - float(exact)) <= 4e-16 * max(1.0, abs(float(exact)))
+    # counted over two disjoint sets of journeys (Spark partitions), in either order,
+    # and added up: the same placement, bit for bit
+    ids = stats.get_column("journey").sort()
+    part = pl.col("journey").is_in(ids.head(cut).implode())
+    halves = [position_counts(nodes.filter(keep), stats.filter(keep)) for keep in (part, ~part)]
+    for order in (halves, halves[::-1]):
+        summed = pl.concat(order).group_by("touchpoint", "first_position", "span").sum()
+        assert_frame_equal(_placed(summed), placed)

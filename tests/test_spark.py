@@ -395,15 +395,20 @@ def test_later_passes_read_the_persisted_partitions_not_the_source(
         jg.compare(remote, jmap).stage_reach()
 
 
+def mined_both(spark: Any, frame: pl.DataFrame) -> tuple[Any, jg.Journeys]:
+    """A random log (no channel) mined in Spark and locally, ties by the documented rule."""
+    columns = {"customer": "customer", "timestamp": "timestamp", "touchpoint": "touchpoint"}
+    ordered = frame.sort("customer", "timestamp", "touchpoint", nulls_last=True)
+    remote = jg.mine(jg.read_events(spark.createDataFrame(frame.to_arrow()), **columns))
+    return remote, jg.mine(jg.read_events(ordered, **columns))
+
+
 @SETTINGS
 @given(frame=event_logs(customers=(1, 8), events=(1, 6)), strict=st.booleans())
 def test_compare_random_logs_gives_the_local_tables(
     spark: Any, frame: pl.DataFrame, strict: bool
 ) -> None:
-    columns = {"customer": "customer", "timestamp": "timestamp", "touchpoint": "touchpoint"}
-    ordered = frame.sort("customer", "timestamp", "touchpoint", nulls_last=True)
-    remote = jg.mine(jg.read_events(spark.createDataFrame(frame.to_arrow()), **columns))
-    local = jg.mine(jg.read_events(ordered, **columns))
+    remote, local = mined_both(spark, frame)
     # a map over some of the touchpoints: the others are off the map
     touchpoints = local.touchpoints
     jmap = jg.JourneyMap.linear(touchpoints[: len(touchpoints) // 2 + 1])
@@ -739,3 +744,43 @@ def test_spark_connect_gives_the_local_tables() -> None:
     # server's workers run the same engine; its own process, apart from the classic session
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
     subprocess.run([sys.executable, "-c", CONNECT], check=True, env=env, timeout=900)
+
+
+def test_proposed_map_is_the_local_one(spark: Any, shop_journeys: tuple[Any, Any]) -> None:
+    from journeygraph import _spark, datasets
+    from journeygraph.journeymap import POSITION_KEYS, _placed, position_counts
+
+    remote, local = shop_journeys
+    # the placement of every touchpoint, from counts summed over partitions: bit for bit
+    counts = _spark.table_sums(remote, position_counts, ("nodes", "stats"), POSITION_KEYS)
+    assert_frame_equal(_placed(counts), _placed(position_counts(local.nodes, local.stats)))
+    for kwargs in [
+        {},
+        {"min_share": 0.2, "max_stages": 3},
+        {"reached": "payment_done", "max_stages": 4},
+    ]:
+        want = jg.JourneyMap.from_journeys(local, **kwargs)
+        assert len(want.stages) >= 3
+        assert jg.JourneyMap.from_journeys(remote, **kwargs) == want
+    with pytest.raises(jg.JourneygraphError, match="reached='nowhere' is not a touchpoint"):
+        jg.JourneyMap.from_journeys(remote, reached="nowhere")
+    # the sample data: integer ids, channels, customer journeys
+    sample = datasets.generate(300, seed=2)
+    events = sample.events.sort("customer_id", "timestamp", "touchpoint", "channel")
+    frame = spark.createDataFrame(events.to_arrow())
+    sample_remote = jg.mine(jg.read_events(frame, **datasets.COLUMNS))
+    sample_local = jg.mine(jg.read_events(events, **datasets.COLUMNS))
+    want = jg.JourneyMap.from_journeys(sample_local, reached="purchase")
+    assert jg.JourneyMap.from_journeys(sample_remote, reached="purchase") == want
+    sample_remote.unpersist()
+
+
+@SETTINGS
+@given(frame=event_logs(customers=(1, 8), events=(1, 6)), share=st.sampled_from([0.05, 0.5]))
+def test_proposed_map_of_random_logs_is_the_local_one(
+    spark: Any, frame: pl.DataFrame, share: float
+) -> None:
+    remote, local = mined_both(spark, frame)
+    got = jg.JourneyMap.from_journeys(remote, min_share=share, max_stages=3)
+    assert got == jg.JourneyMap.from_journeys(local, min_share=share, max_stages=3)
+    remote.unpersist()

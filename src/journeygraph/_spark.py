@@ -518,13 +518,15 @@ def _gather(
     for name in names[1:]:
         present = present | F.col(name).isNotNull()
     arrow = tables.where(present).select(*names).toArrow()
-    out = {}
-    for name in names:
-        column = arrow.column(name)
-        rows = pl.from_arrow(column.filter(column.is_valid()))
-        assert isinstance(rows, pl.Series)
-        out[name] = rows.struct.unnest() if rows.len() else _rows([], layout[name])
-    return out
+    return {name: _valid_rows(arrow, name, layout[name]) for name in names}
+
+
+def _valid_rows(arrow: pa.Table, name: str, fields: list[tuple[str, Any]]) -> pl.DataFrame:
+    """The rows of table ``name`` in packed struct columns (where that column is set)."""
+    column = arrow.column(name)
+    rows = pl.from_arrow(column.filter(column.is_valid()))
+    assert isinstance(rows, pl.Series)
+    return rows.struct.unnest() if rows.len() else _rows([], fields)
 
 
 def _unpack(tables: DataFrame, name: str) -> DataFrame:
@@ -1593,6 +1595,40 @@ def start_range(journeys: SparkJourneys) -> tuple[Any, Any, pl.DataType]:
     assert isinstance(frame, pl.DataFrame)
     frame = frame.select(pl.col("lo", "hi").cast(dtype))
     return frame.item(0, "lo"), frame.item(0, "hi"), dtype
+
+
+def table_sums(
+    journeys: SparkJourneys,
+    work: Callable[..., pl.DataFrame],
+    tables: tuple[str, ...],
+    keys: tuple[str, ...],
+) -> pl.DataFrame:
+    """``work`` on each partition's per-journey ``tables`` (e.g. ``nodes``, ``stats``:
+    whole customers, as polars frames with Spark's types, one argument each), its other
+    columns summed by ``keys`` in Spark; collected with the types ``work`` gives. No pass
+    over the events: the persisted tables of `jg.mine`'s pass are read."""
+    from pyspark.sql import functions as F
+
+    fields = {name: [(c, _safe_dtype(d)) for c, d in journeys._layout[name]] for name in tables}
+    example = work(*[_rows([], fields[name]) for name in tables])
+    layout = _layout_of({"sums": example})
+
+    def run(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
+        parts = list(batches)
+        if not parts:
+            return
+        arrow = pa.Table.from_batches(parts)
+        frames = [_valid_rows(arrow, name, fields[name]) for name in tables]
+        yield _batch("sums", work(*frames), layout)
+
+    frame = journeys._tables.select(*tables).mapInArrow(run, _spark_schema(layout))
+    values = [c for c in example.columns if c not in keys]
+    summed = frame.select("sums.*").groupBy(*keys).agg(*[F.sum(c).alias(c) for c in values])
+    found = pl.from_arrow(summed.toArrow())
+    assert isinstance(found, pl.DataFrame)
+    return found.select(pl.col(c).cast(d) for c, d in example.schema.items())
 
 
 # ---------------------------------------------------------------------------- report

@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import itertools
 import json
+import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,6 +59,7 @@ from ._errors import JourneygraphError
 from .schema import DURATION_RE, Frozen, parse_duration
 
 if TYPE_CHECKING:
+    from ._spark import SparkJourneys
     from .mine import Journeys
 
 __all__ = ["JourneyMap", "Stage", "format_duration"]
@@ -722,7 +725,7 @@ class JourneyMap(Frozen):
     @classmethod
     def from_journeys(
         cls,
-        journeys: Journeys,
+        journeys: Journeys | SparkJourneys,
         *,
         min_share: float = 0.05,
         max_stages: int = 8,
@@ -748,6 +751,11 @@ class JourneyMap(Frozen):
 
         Touchpoints keep their names, so with ``by_channel=True`` a touchpoint is
         a ``"channel:touchpoint"``. The result is deterministic.
+
+        Spark journeys (``jg.mine(spark_log)``) give the same map: each partition's
+        journeys are counted by `position_counts` (and, for step 3, by
+        `journeys_visiting`) and the counts added up in Spark; the placement is made
+        from the summed counts by the same code as locally.
 
         Examples
         --------
@@ -778,42 +786,132 @@ class JourneyMap(Frozen):
         if reached is not None and reached not in {str(t) for t in journeys.touchpoints}:
             msg = f"reached={reached!r} is not a touchpoint of the journeys"
             raise JourneygraphError(msg)
-        lengths = journeys.stats.select("journey", pl.col("events"))
-        placed = (
-            journeys.nodes.select("journey", pl.col("touchpoint").cast(pl.String), "first_position")
-            .join(lengths, on="journey")
-            .with_columns(
-                (
-                    pl.col("first_position").cast(pl.Float64)
-                    / (pl.col("events") - 1).clip(1).cast(pl.Float64)
-                ).alias("_rel")
-            )
-            .group_by("touchpoint")
-            .agg(
-                pl.len().alias("journeys"),
-                pl.col("_rel").median().alias("median"),
-                pl.col("_rel").mean().alias("mean"),
-            )
-            .filter(
-                (pl.col("journeys") / n >= min_share) | (pl.col("touchpoint") == (reached or ""))
-            )
-            .sort("median", "mean", "touchpoint")
+        if type(journeys).__name__ == "SparkJourneys":  # counted per partition, finished here
+            from . import _spark  # imports pyspark only now
+
+            assert isinstance(journeys, _spark.SparkJourneys)
+            spark = journeys
+            counts = _spark.table_sums(spark, position_counts, ("nodes", "stats"), POSITION_KEYS)
+
+            def visiting(groups: list[list[str]]) -> dict[int, int]:
+                work = functools.partial(journeys_visiting, groups=groups)
+                found = _spark.table_sums(spark, work, ("nodes",), ("group",))
+                return dict(found.iter_rows())
+
+        else:
+            from .mine import Journeys
+
+            assert isinstance(journeys, Journeys)
+            nodes = journeys.nodes
+            counts = position_counts(nodes, journeys.stats)
+
+            def visiting(groups: list[list[str]]) -> dict[int, int]:
+                return dict(journeys_visiting(nodes, groups).iter_rows())
+
+        placed = _placed(counts).filter(
+            (pl.col("journeys") / n >= min_share) | (pl.col("touchpoint") == (reached or ""))
         )
         rows = placed.rows(named=True)
         if reached is not None:
             end = next(r for r in rows if r["touchpoint"] == reached)
             rows = [r for r in rows if (r["median"], r["mean"]) < (end["median"], end["mean"])]
         groups = _cut_at_gaps(rows, max_stages - (reached is not None))
-        visits = journeys.nodes.select("journey", pl.col("touchpoint").cast(pl.String))
+        names = [[r["touchpoint"] for r in group] for group in groups]
+        visits = visiting(names)
         stages = []
-        for group in groups:
-            names = [r["touchpoint"] for r in group]
+        for g, group in enumerate(groups):
             name = min(group, key=lambda r: (-r["journeys"], r["touchpoint"]))["touchpoint"]
-            share = visits.filter(pl.col("touchpoint").is_in(names))["journey"].n_unique() / n
-            stages.append({"name": name, "touchpoints": names, "optional": share < 0.5})
+            share = visits.get(g, 0) / n
+            stages.append({"name": name, "touchpoints": names[g], "optional": share < 0.5})
         if reached is not None:
             stages.append({"name": reached, "touchpoints": [reached], "optional": False})
         return _validate({"stages": stages}, " (proposed from journeys)")
+
+
+# the keys of `position_counts`: its ``journeys`` add up over disjoint sets of journeys
+POSITION_KEYS = ("touchpoint", "first_position", "span")
+
+
+def position_counts(nodes: pl.DataFrame, stats: pl.DataFrame) -> pl.DataFrame:
+    """How many journeys first visit each touchpoint at each place: one row per
+    (``touchpoint``, ``first_position``, ``span``) with ``journeys``, where ``span`` is
+    the journey's events less one (at least 1). `JourneyMap.from_journeys` places a
+    touchpoint from these counts, which add up over disjoint sets of journeys (Spark
+    partitions): the per-journey tables ``nodes`` and ``stats`` of those journeys."""
+    spans = stats.select("journey", (pl.col("events").cast(pl.Int64) - 1).clip(1).alias("span"))
+    return (
+        nodes.select(
+            "journey",
+            pl.col("touchpoint").cast(pl.String),
+            pl.col("first_position").cast(pl.Int64),
+        )
+        .join(spans, on="journey")
+        .group_by(*POSITION_KEYS)
+        .agg(pl.len().cast(pl.Int64).alias("journeys"))
+    )
+
+
+def journeys_visiting(nodes: pl.DataFrame, groups: list[list[str]]) -> pl.DataFrame:
+    """Per ``group`` (index into ``groups``, lists of touchpoint names), the ``journeys``
+    of ``nodes`` visiting any of its touchpoints; adds up over disjoint sets of journeys."""
+    visits = nodes.select("journey", pl.col("touchpoint").cast(pl.String))
+    rows = [
+        (g, visits.filter(pl.col("touchpoint").is_in(names)).get_column("journey").n_unique())
+        for g, names in enumerate(groups)
+    ]
+    return pl.DataFrame(rows, schema={"group": pl.Int64, "journeys": pl.Int64}, orient="row")
+
+
+def _placed(counts: pl.DataFrame) -> pl.DataFrame:
+    """Per touchpoint, from `position_counts` (in any order, summed over partitions):
+    ``journeys`` visiting it, the ``median`` and ``mean`` of its first position relative
+    to the journey's length, sorted by median, mean and name.
+
+    The median is the mean of the two middle values (the middle one of an odd count);
+    the mean is the exactly rounded sum (``math.fsum``) of the per-span sums, over the
+    journeys: both depend only on the counts, not on their order or partitions.
+    """
+    position = pl.col("first_position").cast(pl.Float64) / pl.col("span").cast(pl.Float64)
+    values = (
+        counts.group_by("touchpoint", position.alias("_rel"))
+        .agg(pl.col("journeys").sum())
+        .sort("touchpoint", "_rel")
+        .with_columns(
+            pl.col("journeys").cum_sum().over("touchpoint").alias("_upto"),
+            pl.col("journeys").sum().over("touchpoint").alias("_total"),
+        )
+    )
+    below = pl.col("_upto") - pl.col("journeys")
+    low, high = (
+        values.filter((below <= at) & (at < pl.col("_upto"))).select("touchpoint", "_rel")
+        for at in ((pl.col("_total") - 1) // 2, pl.col("_total") // 2)
+    )
+    medians = low.join(high, on="touchpoint", suffix="_high").select(
+        "touchpoint", ((pl.col("_rel") + pl.col("_rel_high")) / 2).alias("median")
+    )
+    sums = counts.group_by("touchpoint", "span").agg(
+        (pl.col("first_position") * pl.col("journeys")).sum().alias("_sum"),
+        pl.col("journeys").sum(),
+    )
+    terms: dict[str, list[float]] = {}
+    totals: dict[str, int] = {}
+    for touchpoint, span, total, journeys in sums.iter_rows():
+        terms.setdefault(touchpoint, []).append(total / span)
+        totals[touchpoint] = totals.get(touchpoint, 0) + journeys
+    names = sorted(totals)
+    means = pl.DataFrame(
+        {
+            "touchpoint": names,
+            "journeys": [totals[t] for t in names],
+            "mean": [math.fsum(terms[t]) / totals[t] for t in names],
+        },
+        schema={"touchpoint": pl.String, "journeys": pl.Int64, "mean": pl.Float64},
+    )
+    return (
+        means.join(medians, on="touchpoint")
+        .select("touchpoint", "journeys", "median", "mean")
+        .sort("median", "mean", "touchpoint")
+    )
 
 
 def _cut_at_gaps(rows: list[dict[str, Any]], k: int) -> list[list[dict[str, Any]]]:
