@@ -607,13 +607,17 @@ def test_report_of_the_sample_data_with_a_score(spark: Any, tmp_path: Path) -> N
     assert_same_pages(jg.report(remote, jmap, tmp_path / "spark", **options), want)
 
 
-def test_report_without_a_map_says_how_to_propose_one(
+def test_report_without_a_map_is_the_local_one(
     shop_journeys: tuple[Any, Any], tmp_path: Path
 ) -> None:
-    remote, _ = shop_journeys
+    remote, local = shop_journeys
     customers = realistic_log(300, seed=7, non_iso_rate=0.0, duplicate_rate=0.05).customers
-    with pytest.raises(jg.JourneygraphError, match=r"needs a journey map.*to_local\(fraction="):
-        jg.report(remote, None, tmp_path, customers=customers)
+    options = {"customers": customers, "reached": "checkout", "k": 3}
+    want = jg.report(local, None, tmp_path / "local", **options)
+    got = jg.report(remote, None, tmp_path / "spark", **options)
+    assert_same_pages(got, want)
+    proposed = "proposed-map.yaml"
+    assert (got.parent / proposed).read_bytes() == (want.parent / proposed).read_bytes()
 
 
 def test_changes_gives_the_local_tables(shop_journeys: tuple[Any, Any]) -> None:

@@ -180,9 +180,6 @@ def report(
     # checks k, seed and progress before any work
     ArchetypeModel(k, seed=seed, progress=progress)
     show = sys.stderr.isatty() if progress is None else progress
-    spark = _on_spark(log)
-    if spark:
-        _check_spark(jmap)
     with _Steps(show, total=4 if jmap is not None else 5) as step:
         step("reading and mining events")
         journeys: Any = (
@@ -315,18 +312,6 @@ def _on_spark(value: object, kind: str | None = None) -> bool:
     if type(value).__module__ != "journeygraph._spark":
         return False
     return kind is None or type(value).__name__ == kind
-
-
-def _check_spark(jmap: Any) -> None:
-    """What the report cannot do on Spark journeys: propose a map (it needs every
-    journey's events on one machine)."""
-    if jmap is None:
-        msg = (
-            "report() on Spark journeys needs a journey map (jmap=): proposing one reads "
-            "every journey; propose it from a sample with "
-            "jg.JourneyMap.from_journeys(journeys.to_local(fraction=0.01)) and pass it"
-        )
-        raise JourneygraphError(msg)
 
 
 def _fix(outcome: str) -> str:
