@@ -758,32 +758,45 @@ def mine_blocks(
       edges, self-loops, backtracks, channel switches.
 
     ``channel`` holds codes (-1 for none) or is empty. Chunks of journeys run
-    on threads (the kernel releases the GIL); each writes its own rows.
+    on threads (the kernel releases the GIL); each writes its own rows from
+    its first event's row, then, once the chunk before it has moved, moves
+    them down to follow that chunk's: so the moves overlap the mining of
+    later chunks instead of running after all of it. A chunk's rows never
+    reach past its own events' rows, so a move cannot touch the next chunk's.
     """
     journeys = len(starts) - 1
     edges, edge_times, nodes, node_dwell, counts = _outputs(len(time), journeys)
     threads = max(1, min(_threads(), journeys))
     bounds = np.linspace(0, journeys, 4 * threads + 1).astype(np.int64)
+    # rows (nodes, edges) written by the chunks up to each; None if a chunk failed
+    ends: list[tuple[int, int] | None] = [None] * (len(bounds) - 1)
+    moved = [threading.Event() for _ in ends]
 
-    def run(c: int) -> tuple[int, int]:
-        out: tuple[int, int] = _mine_chunk(
-            bounds[c], bounds[c + 1], starts, touchpoint, time, session, channel,
-            n_touchpoints, edges, edge_times, nodes, node_dwell, counts,
-        )  # fmt: skip
-        return out
+    def run(c: int) -> None:
+        # the pool takes chunks in order, so chunk c - 1 has started: waiting cannot deadlock
+        try:
+            n_nodes, n_edges = _mine_chunk(
+                bounds[c], bounds[c + 1], starts, touchpoint, time, session, channel,
+                n_touchpoints, edges, edge_times, nodes, node_dwell, counts,
+            )  # fmt: skip
+            if c:
+                moved[c - 1].wait()
+            before = (0, 0) if c == 0 else ends[c - 1]
+            if before is None:  # the chunk before failed: its error is raised
+                return
+            node_row, edge_row = before
+            first = starts[bounds[c]]  # slices may overlap: numpy copies safely
+            nodes[:, node_row : node_row + n_nodes] = nodes[:, first : first + n_nodes]
+            node_dwell[node_row : node_row + n_nodes] = node_dwell[first : first + n_nodes]
+            edges[:, edge_row : edge_row + n_edges] = edges[:, first : first + n_edges]
+            edge_times[:, edge_row : edge_row + n_edges] = edge_times[:, first : first + n_edges]
+            ends[c] = (node_row + n_nodes, edge_row + n_edges)
+        finally:
+            moved[c].set()
 
     with ThreadPoolExecutor(threads) as pool:
-        written = list(pool.map(run, range(len(bounds) - 1)))
-    # close the gap each chunk left after its rows (slices may overlap: numpy copies safely)
-    node_rows = edge_rows = 0
-    for c, (n_nodes, n_edges) in enumerate(written):
-        first = starts[bounds[c]]
-        nodes[:, node_rows : node_rows + n_nodes] = nodes[:, first : first + n_nodes]
-        node_dwell[node_rows : node_rows + n_nodes] = node_dwell[first : first + n_nodes]
-        edges[:, edge_rows : edge_rows + n_edges] = edges[:, first : first + n_edges]
-        edge_times[:, edge_rows : edge_rows + n_edges] = edge_times[:, first : first + n_edges]
-        node_rows += n_nodes
-        edge_rows += n_edges
+        list(pool.map(run, range(len(ends))))
+    node_rows, edge_rows = ends[-1] or (0, 0)
     return (
         edges[:, :edge_rows],
         edge_times[:, :edge_rows],
