@@ -147,6 +147,29 @@ def test_mining_does_not_import_scipy_linalg_and_leaves_it_importable() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_scipy_linalg_is_kept_out_only_on_the_thread_starting_numba() -> None:
+    # while numba starts on one thread, another thread's import of scipy.linalg works
+    code = (
+        "import sys, threading\n"
+        "from journeygraph import _kernels\n"
+        "got = []\n"
+        "def other():\n"
+        "    import scipy.linalg\n"
+        "    got.append(scipy.linalg.cython_blas)\n"
+        "with _kernels._no_blas_probe():\n"
+        "    try:\n"
+        "        import scipy.linalg.cython_blas\n"
+        "    except ImportError:\n"
+        "        got.append('blocked here')\n"
+        "    t = threading.Thread(target=other)\n"
+        "    t.start()\n"
+        "    t.join()\n"
+        "assert got[0] == 'blocked here' and got[1] is not None, got\n"
+        "import scipy.linalg\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_every_public_name_is_its_module_object_whatever_is_imported_first() -> None:
     # importing the submodule `report` (or `mine`, ...) must not hide the function of that name
     code = (

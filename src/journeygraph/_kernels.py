@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.abc
 import os
 import sys
 import threading
@@ -117,22 +118,39 @@ def _warm() -> None:
 
 @contextlib.contextmanager
 def _no_blas_probe() -> Iterator[None]:
-    """Keep numba's start from importing scipy (when nothing has yet).
+    """Keep numba's start on this thread from importing scipy (when nothing has yet).
 
     The first kernel a process loads makes numba set up its numpy support,
     which probes for BLAS by importing ``scipy.linalg``: a quarter of a
     second, for nothing the kernels use. Without scipy numba finds no BLAS;
     that changes only ``np.correlate`` and ``np.convolve`` in other numba
-    code of the process, which then loop instead of calling BLAS.
+    code of the process, which then loop instead of calling BLAS. Only this
+    thread's import fails, and only meanwhile: other threads import
+    ``scipy.linalg`` as usual.
     """
-    blocked = "scipy.linalg" not in sys.modules
-    if blocked:
-        sys.modules["scipy.linalg"] = None  # type: ignore[assignment]  # importing it fails
+    if "scipy.linalg" in sys.modules:
+        yield
+        return
+    finder = _NotOnThisThread("scipy.linalg")
+    sys.meta_path.insert(0, finder)
     try:
         yield
     finally:
-        if blocked and sys.modules.get("scipy.linalg", 0) is None:
-            del sys.modules["scipy.linalg"]
+        sys.meta_path.remove(finder)
+
+
+class _NotOnThisThread(importlib.abc.MetaPathFinder):
+    """An import finder under which importing ``name`` fails on the thread that made it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.thread = threading.get_ident()
+
+    def find_spec(self, fullname: str, path: object, target: object = None) -> None:
+        if fullname == self.name and threading.get_ident() == self.thread:
+            msg = f"{fullname} is kept out of numba's start by journeygraph"
+            raise ImportError(msg, name=fullname)
+        return None
 
 
 def order(code: Any, lo: int, n_codes: int, time: Any) -> tuple[Any, Any, Any]:
