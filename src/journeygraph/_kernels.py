@@ -392,25 +392,39 @@ def _spread_codes(
 @compiled
 def positions(table: Any, query: Any) -> Any:
     """Where each of ``query`` is in ``table`` (distinct int64 keys holding every query)."""
-    size = 16
-    while size < 2 * len(table):
-        size *= 2
-    mask = size - 1
-    slots = np.zeros((size, 2), dtype=np.int64)  # (key, position + 1; 0: empty)
-    for j in range(len(table)):
-        s = np.int64(_mix(table[j]) & np.uint64(mask))
-        while slots[s, 1]:
-            s = (s + 1) & mask
-        slots[s, 0] = table[j]
-        slots[s, 1] = j + 1
+    slots = _hash_table(table)
     out = np.empty(len(query), dtype=np.int64)
     for i in range(len(query)):
-        k = query[i]
-        s = np.int64(_mix(k) & np.uint64(mask))
-        while slots[s, 0] != k:
-            s = (s + 1) & mask
-        out[i] = slots[s, 1] - 1
+        out[i] = _index_of(slots, query[i])
     return out
+
+
+@compiled
+def _hash_table(keys: Any) -> Any:
+    """An open-addressing table of distinct int64 ``keys``: rows of (key, index + 1),
+    (0, 0) where empty; its length is a power of two."""
+    size = 16
+    while size < 2 * len(keys):
+        size *= 2
+    mask = size - 1
+    slots = np.zeros((size, 2), dtype=np.int64)
+    for j in range(len(keys)):
+        s = np.int64(_mix(keys[j]) & np.uint64(mask))
+        while slots[s, 1]:
+            s = (s + 1) & mask
+        slots[s, 0] = keys[j]
+        slots[s, 1] = j + 1
+    return slots
+
+
+@compiled
+def _index_of(slots: Any, key: int) -> int:
+    """The index of ``key`` in the keys of `_hash_table` (it must be one of them)."""
+    mask = len(slots) - 1
+    s = np.int64(_mix(key) & np.uint64(mask))
+    while slots[s, 0] != key:
+        s = (s + 1) & mask
+    return int(slots[s, 1] - 1)
 
 
 @compiled
@@ -673,26 +687,12 @@ def _pair_durations(
     starts: Any, touchpoint: Any, time: Any, n_touchpoints: int, keys: Any, offsets: Any
 ) -> Any:
     """Every transition's duration, in the slice of its pair (see `pair_medians`)."""
-    size = 16
-    while size < 2 * len(keys):
-        size *= 2
-    mask = size - 1
-    slots = np.zeros((size, 2), dtype=np.int64)  # (pair code, index + 1; 0: empty)
-    for j in range(len(keys)):
-        s = np.int64(_mix(keys[j]) & np.uint64(mask))
-        while slots[s, 1]:
-            s = (s + 1) & mask
-        slots[s, 0] = keys[j]
-        slots[s, 1] = j + 1
+    slots = _hash_table(keys)
     fill = offsets[:-1].copy()
     spans = np.empty(offsets[-1], dtype=np.int64)
     for j in range(len(starts) - 1):
         for i in range(starts[j], starts[j + 1] - 1):
-            k = np.int64(touchpoint[i]) * n_touchpoints + touchpoint[i + 1]
-            s = np.int64(_mix(k) & np.uint64(mask))
-            while slots[s, 0] != k:
-                s = (s + 1) & mask
-            p = slots[s, 1] - 1
+            p = _index_of(slots, np.int64(touchpoint[i]) * n_touchpoints + touchpoint[i + 1])
             spans[fill[p]] = time[i + 1] - time[i]
             fill[p] += 1
     return spans
