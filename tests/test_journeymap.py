@@ -578,9 +578,11 @@ LOG = {
 
 def test_from_journeys_hand_made_log() -> None:
     journeys = journeys_of(LOG)
-    # first position / (events - 1), median over the journeys visiting it:
-    # ad 0 (d only, mean 0); home 0 (mean 0.2/6); search 0.2; product 0.6;
-    # reviews median(0.8, 2/3); buy and help 1 (mean 1): the name decides
+    # place: other touchpoints first visited before it / its pairings, over journeys
+    # (a, b, c: home search product buy; d: ad home search product reviews buy;
+    # e: home product reviews buy; f: home search help): ad 0/5; home 1/19;
+    # search 6/16; product 10/17; reviews 6/8; buy 17/17 and help 2/2: then the
+    # median relative first position (both 1), the mean (both 1), the name
     order = ("ad", "home", "search", "product", "reviews", "buy", "help")
     assert JourneyMap.from_journeys(journeys) == JourneyMap.linear(
         list(order), optional=["ad", "reviews", "help"]
@@ -589,12 +591,13 @@ def test_from_journeys_hand_made_log() -> None:
         "home", "search", "product", "reviews", "buy"
     )  # fmt: skip
     assert JourneyMap.from_journeys(journeys, min_share=1).stage_names == ("home",)
-    # at most 3 stages: cut at the two widest gaps (search 0.2 -> product 0.6, and
-    # reviews 0.733 -> buy 1); named after their most visited touchpoint
+    # at most 3 stages: cut at the two widest gaps (home 0.053 -> search 0.375, and
+    # reviews 0.75 -> buy 1); named after their most visited touchpoint (search and
+    # product: 5 journeys each, the name decides)
     three = JourneyMap.from_journeys(journeys, max_stages=3)
     assert [(s.name, s.touchpoints) for s in three.stages] == [
-        ("home", ("ad", "home", "search")),
-        ("product", ("product", "reviews")),
+        ("home", ("ad", "home")),
+        ("product", ("search", "product", "reviews")),
         ("buy", ("buy", "help")),
     ]
     # ending at a touchpoint: what typically comes after it is left out
@@ -652,6 +655,82 @@ def test_from_journeys_recovers_the_generated_order() -> None:
     assert "purchase" not in {tp for s in to_checkout.stages for tp in s.touchpoints}
 
 
+PAGES = ["home", "search", "product", "help", "buy"]
+# a few customers' touchpoint sequences (empty ones are left out by the tests)
+SEQUENCES = st.dictionaries(
+    st.sampled_from("abcdefgh"), st.lists(st.sampled_from(PAGES), max_size=9), min_size=1
+)
+
+
+def test_from_journeys_orders_by_what_customers_visit_first() -> None:
+    # catalog always leads to product, but journeys reaching catalog are long and
+    # browse before it: its median relative first position (0.5) is after product's
+    # (0.25); by precedence, catalog comes first in every journey visiting both
+    short = ["home", "product", "cart", "home", "home"]
+    browsing = ["home", "search", "search", "catalog", "product", "cart"]
+    sequences = {f"s{i}": short for i in range(4)} | {f"b{i}": browsing for i in range(3)}
+    journeys = journeys_of(sequences)
+    assert JourneyMap.from_journeys(journeys).stage_names == (
+        "home", "search", "catalog", "product", "cart"
+    )  # fmt: skip
+
+
+def test_proposed_shop_map_follows_the_shop() -> None:
+    # the realistic shop's sessions (text ids, time order, duplicates): browsing pages
+    # come before the product, the product before buying, the payment last
+    from realistic import US_FORMAT, realistic_log
+
+    log = jg.read_events(
+        realistic_log(600, seed=3).events,
+        customer="user_id",
+        timestamp="ts",
+        touchpoint="event",
+        session="session_id",
+        timestamp_format=US_FORMAT,
+    )
+    journeys = jg.mine(log, journey="session")
+    names = JourneyMap.from_journeys(journeys, reached="payment_done").stage_names
+    assert [t for t in names if t != "account"] == [
+        "home", "search", "catalog", "product", "cart", "checkout", "payment_done"
+    ]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sequences=SEQUENCES,
+    common=st.sets(st.sampled_from(PAGES)),
+    cut=st.integers(0, 8),
+)
+def test_precedence_counts_match_pairs_and_add_up_over_parts(
+    sequences: dict[str, list[str]], common: set[str], cut: int
+) -> None:
+    from journeygraph.journeymap import precedence_counts
+
+    sequences = {user: seq for user, seq in sequences.items() if seq}
+    if not sequences:
+        reject()
+    nodes = journeys_of(sequences).nodes
+    counted = precedence_counts(nodes, sorted(common))
+    # brute force: every journey, every ordered pair of distinct common touchpoints
+    earlier: dict[str, int] = {}
+    pairings: dict[str, int] = {}
+    for seq in sequences.values():
+        first = {tp: seq.index(tp) for tp in seq if tp in common}
+        for tp, at in first.items():
+            others = [o for o in first if o != tp]
+            earlier[tp] = earlier.get(tp, 0) + sum(first[o] < at for o in others)
+            pairings[tp] = pairings.get(tp, 0) + len(others)
+    assert {r[0]: (r[1], r[2]) for r in counted.rows()} == {
+        tp: (earlier[tp], pairings[tp]) for tp in earlier
+    }
+    # counted over two disjoint sets of journeys (Spark partitions) and added up
+    ids = nodes.get_column("journey").unique().sort()
+    part = pl.col("journey").is_in(ids.head(cut).implode())
+    halves = [precedence_counts(nodes.filter(keep), sorted(common)) for keep in (part, ~part)]
+    summed = pl.concat(halves).group_by("touchpoint").sum()
+    assert_frame_equal(summed, counted, check_row_order=False)
+
+
 @pytest.mark.parametrize("share", [0, -0.1, 1.5, True])
 def test_from_journeys_rejects_bad_min_share(share: float) -> None:
     with pytest.raises(JourneygraphError, match="min_share"):
@@ -674,11 +753,7 @@ def test_from_journeys_rejects_bad_arguments(kwargs: dict[str, object], match: s
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    sequences=st.dictionaries(
-        st.sampled_from("abcdefgh"),
-        st.lists(st.sampled_from(["home", "search", "product", "help", "buy"]), max_size=9),
-        min_size=1,
-    ),
+    sequences=SEQUENCES,
     cut=st.integers(0, 8),
 )
 def test_placement_counts_add_up_over_parts_and_match_brute_force(

@@ -737,12 +737,17 @@ class JourneyMap(Frozen):
 
         1. The **common touchpoints** are those visited in at least ``min_share``
            of the journeys.
-        2. Each is placed where it typically occurs: the median, over the
-           journeys that visit it, of its first position relative to the
-           journey's length (0 = first event, 1 = last), then the mean, then the
-           name.
+        2. They are ordered by **precedence**: a touchpoint's place is the share
+           of its pairings with other common touchpoints, over the journeys
+           visiting both, in which the other one was visited first (0 = always
+           first, 1 = always last). It compares touchpoints where customers meet
+           both, so a page visited late in long journeys does not land after
+           the pages it leads to. Ties (and a touchpoint never visited with
+           another common one) are ordered by the median, over the journeys
+           that visit it, of its first position relative to the journey's
+           length, then by the mean, then by name.
         3. In that order they are grouped into at most ``max_stages`` stages,
-           cut at the widest gaps between consecutive positions. A stage is
+           cut at the widest gaps between consecutive places. A stage is
            named after its most visited touchpoint; it is optional when fewer
            than half of the journeys visit it.
         4. With ``reached`` (a touchpoint), the map ends there: it is the last
@@ -753,9 +758,9 @@ class JourneyMap(Frozen):
         a ``"channel:touchpoint"``. The result is deterministic.
 
         Spark journeys (``jg.mine(spark_log)``) give the same map: each partition's
-        journeys are counted by `position_counts` (and, for step 3, by
-        `journeys_visiting`) and the counts added up in Spark; the placement is made
-        from the summed counts by the same code as locally.
+        journeys are counted by `position_counts`, `precedence_counts` and (for step
+        3) `journeys_visiting`, and the counts added up in Spark; the placement is
+        made from the summed counts by the same code as locally.
 
         Examples
         --------
@@ -793,6 +798,10 @@ class JourneyMap(Frozen):
             spark = journeys
             counts = _spark.table_sums(spark, position_counts, ("nodes", "stats"), POSITION_KEYS)
 
+            def precedence(common: list[str]) -> pl.DataFrame:
+                work = functools.partial(precedence_counts, common=common)
+                return _spark.table_sums(spark, work, ("nodes",), ("touchpoint",))
+
             def visiting(groups: list[list[str]]) -> dict[int, int]:
                 work = functools.partial(journeys_visiting, groups=groups)
                 found = _spark.table_sums(spark, work, ("nodes",), ("group",))
@@ -805,16 +814,18 @@ class JourneyMap(Frozen):
             nodes = journeys.nodes
             counts = position_counts(nodes, journeys.stats)
 
+            def precedence(common: list[str]) -> pl.DataFrame:
+                return precedence_counts(nodes, common)
+
             def visiting(groups: list[list[str]]) -> dict[int, int]:
                 return dict(journeys_visiting(nodes, groups).iter_rows())
 
         placed = _placed(counts).filter(
             (pl.col("journeys") / n >= min_share) | (pl.col("touchpoint") == (reached or ""))
         )
-        rows = placed.rows(named=True)
+        rows = _in_order(placed, precedence(placed.get_column("touchpoint").to_list()))
         if reached is not None:
-            end = next(r for r in rows if r["touchpoint"] == reached)
-            rows = [r for r in rows if (r["median"], r["mean"]) < (end["median"], end["mean"])]
+            rows = rows[: [r["touchpoint"] for r in rows].index(reached)]
         groups = _cut_at_gaps(rows, max_stages - (reached is not None))
         names = [[r["touchpoint"] for r in group] for group in groups]
         visits = visiting(names)
@@ -849,6 +860,45 @@ def position_counts(nodes: pl.DataFrame, stats: pl.DataFrame) -> pl.DataFrame:
         .group_by(*POSITION_KEYS)
         .agg(pl.len().cast(pl.Int64).alias("journeys"))
     )
+
+
+def precedence_counts(nodes: pl.DataFrame, common: list[str]) -> pl.DataFrame:
+    """How often each of the ``common`` touchpoints comes after the others: one row per
+    touchpoint with ``earlier``, its pairings (journey, other common touchpoint) in which
+    the other was first visited before it, and ``pairings``, all its pairings (per
+    journey, the common touchpoints it visits less one). Adds up over disjoint sets of
+    journeys (Spark partitions): the per-journey table ``nodes`` of those journeys."""
+    kept = nodes.select(
+        "journey", pl.col("touchpoint").cast(pl.String), pl.col("first_position").cast(pl.Int64)
+    ).filter(pl.col("touchpoint").is_in(common))
+    # first positions differ within a journey, so a touchpoint's rank among the journey's
+    # common touchpoints counts those visited before it
+    ranked = kept.select(
+        "touchpoint",
+        (pl.col("first_position").rank("ordinal").over("journey").cast(pl.Int64) - 1).alias(
+            "earlier"
+        ),
+        (pl.len().over("journey").cast(pl.Int64) - 1).alias("pairings"),
+    )
+    return ranked.group_by("touchpoint").agg(pl.col("earlier").sum(), pl.col("pairings").sum())
+
+
+def _in_order(placed: pl.DataFrame, precedence: pl.DataFrame) -> list[dict[str, Any]]:
+    """The rows of `_placed` with their ``place``: the share of ``earlier`` among
+    ``pairings`` (`precedence_counts`, summed), or the median relative first position
+    for a touchpoint without pairings; sorted by place, median, mean and name."""
+    share = dict(
+        zip(
+            precedence.get_column("touchpoint").to_list(),
+            (e / p if p else None for e, p in precedence.select("earlier", "pairings").rows()),
+            strict=True,
+        )
+    )
+    rows = []
+    for row in placed.rows(named=True):
+        place = share.get(row["touchpoint"])
+        rows.append({**row, "place": row["median"] if place is None else place})
+    return sorted(rows, key=lambda r: (r["place"], r["median"], r["mean"], r["touchpoint"]))
 
 
 def journeys_visiting(nodes: pl.DataFrame, groups: list[list[str]]) -> pl.DataFrame:
@@ -915,15 +965,15 @@ def _placed(counts: pl.DataFrame) -> pl.DataFrame:
 
 
 def _cut_at_gaps(rows: list[dict[str, Any]], k: int) -> list[list[dict[str, Any]]]:
-    """Split ordered rows into at most ``k`` runs at the widest gaps of ``median``
-    (then ``mean``); among equal gaps the earlier one is cut first."""
+    """Split ordered rows into at most ``k`` runs at the widest gaps of ``place``
+    (then ``median``); among equal gaps the earlier one is cut first."""
     if len(rows) <= k:
         return [[r] for r in rows]
     gaps = sorted(
         range(1, len(rows)),
         key=lambda i: (
+            -(rows[i]["place"] - rows[i - 1]["place"]),
             -(rows[i]["median"] - rows[i - 1]["median"]),
-            -(rows[i]["mean"] - rows[i - 1]["mean"]),
             i,
         ),
     )
