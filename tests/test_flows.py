@@ -10,8 +10,11 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 import journeygraph as jg
+from journeygraph._steps import ordered
+from journeygraph.flows import STEP_KEYS, flows_of, sequence_counts, step_counts, window
 
 T0 = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
 
@@ -121,3 +124,38 @@ def test_sankey_page_is_self_contained(tmp_path):
     assert "default-src 'none'" in page  # the browser may fetch nothing (tests/browser checks it)
     assert "<link" not in page
     assert " src=" not in page
+
+
+def counted(j: jg.Journeys, around: str, before: int, after: int) -> pl.DataFrame:
+    events = ordered(j.core)
+    return step_counts(events.starts, events.touchpoint, j.touchpoints, around, before, after)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=logs(),
+    data=st.data(),
+    before=st.integers(0, 3),
+    after=st.integers(0, 3),
+    top=st.integers(1, 4),
+)
+def test_counts_of_two_disjoint_sets_of_journeys_add_up_to_the_whole(
+    rows, data, before, after, top
+):
+    # what each Spark partition counts, summed, makes the flows of all journeys
+    whole = mined(rows)
+    around = data.draw(st.sampled_from([*whole.touchpoints, "(start)", "(end)"]))
+    users = sorted({r[0] for r in rows})
+    first = set(data.draw(st.lists(st.sampled_from(users), unique=True)))
+    parts = [[r for r in rows if (r[0] in first) == side] for side in (True, False)]
+    before, after = window(around, before, after, top, whole.touchpoints)
+    counts = pl.concat([counted(mined(part), around, before, after) for part in parts if part])
+    summed = counts.group_by(STEP_KEYS).agg(pl.col("journeys").sum())
+    got = flows_of(summed, around, before, after, top)
+    want = whole.flows(around, before=before, after=after, top=top)
+    assert got.journeys == want.journeys
+    assert_frame_equal(got.nodes, want.nodes)
+    assert_frame_equal(got.links, want.links)
+    # Spark counts each partition's distinct sequences (its variants), weighted
+    by_sequence = sequence_counts(whole.variants(), around, before, after)
+    assert_frame_equal(by_sequence, counted(whole, around, before, after), check_row_order=False)

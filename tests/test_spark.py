@@ -788,3 +788,53 @@ def test_proposed_map_of_random_logs_is_the_local_one(
     got = jg.JourneyMap.from_journeys(remote, min_share=share, max_stages=3)
     assert got == jg.JourneyMap.from_journeys(local, min_share=share, max_stages=3)
     remote.unpersist()
+
+
+FLOWS = [
+    {"around": "cart"},
+    {"around": "search", "before": 0, "after": 2, "top": 2},
+    {"around": "(start)", "after": 4, "top": 3},
+    {"around": "(end)", "before": 2},
+]
+
+
+def test_flows_are_the_local_flows(shop_journeys: tuple[Any, Any], tmp_path: Path) -> None:
+    remote, local = shop_journeys
+    hidden = 0
+    for options in FLOWS:
+        want = local.flows(**options)
+        got = remote.flows(**options)
+        assert (got.around, got.before, got.after, got.top, got.journeys) == (
+            want.around,
+            want.before,
+            want.after,
+            want.top,
+            want.journeys,
+        )
+        assert_frame_equal(got.nodes, want.nodes)
+        assert_frame_equal(got.links, want.links)
+        page = jg.to_html(got, tmp_path / "got.html").read_bytes()
+        assert page == jg.to_html(want, tmp_path / "want.html").read_bytes()
+        hidden += want.nodes.get_column("hidden").sum()
+    assert hidden > 0  # "other" was made
+    with pytest.raises(jg.JourneygraphError) as expected:
+        local.flows(around="nowhere")
+    with pytest.raises(jg.JourneygraphError, match="around='nowhere' is not a touchpoint") as found:
+        remote.flows(around="nowhere")
+    assert str(found.value) == str(expected.value)
+
+
+@SETTINGS
+@given(frame=event_logs(customers=(1, 8), events=(1, 6)), data=st.data())
+def test_flows_of_random_logs_are_the_local_flows(
+    spark: Any, frame: pl.DataFrame, data: st.DataObject
+) -> None:
+    remote, local = mined_both(spark, frame)
+    around = data.draw(st.sampled_from([*local.touchpoints, "(start)", "(end)"]))
+    options = {"before": data.draw(st.integers(0, 3)), "after": data.draw(st.integers(0, 3))}
+    want = local.flows(around, **options, top=data.draw(st.integers(1, 3)))
+    got = remote.flows(around, **options, top=want.top)
+    assert got.journeys == want.journeys
+    assert_frame_equal(got.nodes, want.nodes)
+    assert_frame_equal(got.links, want.links)
+    remote.unpersist()

@@ -35,6 +35,7 @@ pyspark is imported only by the functions that need it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
     from ._moments import Moments
+    from .flows import Flows
 
 __all__ = ["CompareCode", "Engine", "SparkEventLog", "SparkJourneys", "mine", "read_events"]
 
@@ -512,13 +514,18 @@ def _gather(
     tables: DataFrame, names: tuple[str, ...], layout: dict[str, list[tuple[str, Any]]]
 ) -> dict[str, pl.DataFrame]:
     """The rows of the small tables ``names`` of a pass, on the driver (one job)."""
+    arrow = _selected(tables, names).toArrow()
+    return {name: _valid_rows(arrow, name, layout[name]) for name in names}
+
+
+def _selected(tables: DataFrame, names: tuple[str, ...]) -> DataFrame:
+    """The struct columns ``names`` of a pass, only the rows where one of them is set."""
     from pyspark.sql import functions as F
 
     present = F.col(names[0]).isNotNull()
     for name in names[1:]:
         present = present | F.col(name).isNotNull()
-    arrow = tables.where(present).select(*names).toArrow()
-    return {name: _valid_rows(arrow, name, layout[name]) for name in names}
+    return tables.where(present).select(*names)
 
 
 def _valid_rows(arrow: pa.Table, name: str, fields: list[tuple[str, Any]]) -> pl.DataFrame:
@@ -932,6 +939,22 @@ class SparkJourneys(_Persisted):
         counted = pl.from_arrow(parts.withColumnRenamed("sum(journeys)", "journeys").toArrow())
         assert isinstance(counted, pl.DataFrame)
         return variant_table(self._local_types("variants", counted), self.n_journeys)
+
+    def flows(self, around: str, *, before: int = 3, after: int = 3, top: int = 8) -> Flows:
+        """What journeys did in the steps before and after a touchpoint (see
+        `Journeys.flows`): a `Flows` equal to the local one.
+
+        No pass over the events: each partition's distinct touchpoint sequences
+        (its persisted ``variants`` counts) are counted per step by the local
+        `step_counts`, the counts are summed in Spark, and the local code keeps
+        the ``top`` touchpoints per step and sums the rest as ``"other"``.
+        """
+        from .flows import STEP_KEYS, flows_of, sequence_counts, window
+
+        before, after = window(around, before, after, top, self.touchpoints)
+        work = functools.partial(sequence_counts, around=around, before=before, after=after)
+        counts = table_sums(self, work, ("variants",), STEP_KEYS)
+        return flows_of(counts, around, before, after, top)
 
     # -------------------------------------------------------------- local work
     def to_local(
@@ -1623,7 +1646,7 @@ def table_sums(
         frames = [_valid_rows(arrow, name, fields[name]) for name in tables]
         yield _batch("sums", work(*frames), layout)
 
-    frame = journeys._tables.select(*tables).mapInArrow(run, _spark_schema(layout))
+    frame = _selected(journeys._tables, tables).mapInArrow(run, _spark_schema(layout))
     values = [c for c in example.columns if c not in keys]
     summed = frame.select("sums.*").groupBy(*keys).agg(*[F.sum(c).alias(c) for c in values])
     found = pl.from_arrow(summed.toArrow())

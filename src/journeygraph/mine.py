@@ -330,9 +330,11 @@ class Journeys:
         >>> j.flows(around="cart", before=0, after=1).links.select("source", "target").rows()
         [('cart', 'help'), ('cart', 'pay')]
         """
+        from ._steps import ordered
         from .flows import flows
 
-        return flows(self.core, around, before, after, top)
+        events = ordered(self.core)
+        return flows(events.starts, events.touchpoint, self.touchpoints, around, before, after, top)
 
     # ------------------------------------------------------------------- merge
     def merge(self, other: Journeys) -> Journeys:
