@@ -693,6 +693,13 @@ def test_proposed_shop_map_follows_the_shop() -> None:
     assert [t for t in names if t != "account"] == [
         "home", "search", "catalog", "product", "cart", "checkout", "payment_done"
     ]  # fmt: skip
+    # as the report proposes it (touchpoints of at least 20 % of sessions): checkout
+    # is rarer, but most sessions reaching the payment go through it
+    shares = journeys.aggregate_nodes.select("touchpoint", pl.col("journeys") / len(journeys))
+    assert dict(shares.iter_rows())["checkout"] < 0.2
+    assert "checkout" not in JourneyMap.from_journeys(journeys, min_share=0.2).stage_names
+    to_payment = JourneyMap.from_journeys(journeys, min_share=0.2, reached="payment_done")
+    assert to_payment.stage_names[-3:] == ("cart", "checkout", "payment_done")
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -727,6 +734,31 @@ def test_precedence_counts_match_pairs_and_add_up_over_parts(
     ids = nodes.get_column("journey").unique().sort()
     part = pl.col("journey").is_in(ids.head(cut).implode())
     halves = [precedence_counts(nodes.filter(keep), sorted(common)) for keep in (part, ~part)]
+    summed = pl.concat(halves).group_by("touchpoint").sum()
+    assert_frame_equal(summed, counted, check_row_order=False)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sequences=SEQUENCES, reached=st.sampled_from(PAGES), cut=st.integers(0, 8))
+def test_journeys_before_match_brute_force_and_add_up_over_parts(
+    sequences: dict[str, list[str]], reached: str, cut: int
+) -> None:
+    from journeygraph.journeymap import journeys_before
+
+    sequences = {user: seq for user, seq in sequences.items() if seq}
+    if not sequences:
+        reject()
+    nodes = journeys_of(sequences).nodes
+    counted = journeys_before(nodes, reached)
+    expected: dict[str, int] = {}
+    for seq in sequences.values():
+        if reached in seq:
+            for tp in set(seq[: seq.index(reached)]):
+                expected[tp] = expected.get(tp, 0) + 1
+    assert dict(counted.rows()) == expected
+    ids = nodes.get_column("journey").unique().sort()
+    part = pl.col("journey").is_in(ids.head(cut).implode())
+    halves = [journeys_before(nodes.filter(keep), reached) for keep in (part, ~part)]
     summed = pl.concat(halves).group_by("touchpoint").sum()
     assert_frame_equal(summed, counted, check_row_order=False)
 

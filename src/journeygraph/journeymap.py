@@ -752,7 +752,9 @@ class JourneyMap(Frozen):
            than half of the journeys visit it.
         4. With ``reached`` (a touchpoint), the map ends there: it is the last
            stage on its own, required, and touchpoints that typically come after
-           it are left out.
+           it are left out. The **way to it** counts as common too: a touchpoint
+           that at least half of the journeys reaching it visit before it is
+           kept, however rare, so the map shows how customers get to the goal.
 
         Touchpoints keep their names, so with ``by_channel=True`` a touchpoint is
         a ``"channel:touchpoint"``. The result is deterministic.
@@ -802,6 +804,10 @@ class JourneyMap(Frozen):
                 work = functools.partial(precedence_counts, common=common)
                 return _spark.table_sums(spark, work, ("nodes",), ("touchpoint",))
 
+            def before(goal: str) -> pl.DataFrame:
+                work = functools.partial(journeys_before, reached=goal)
+                return _spark.table_sums(spark, work, ("nodes",), ("touchpoint",))
+
             def visiting(groups: list[list[str]]) -> dict[int, int]:
                 work = functools.partial(journeys_visiting, groups=groups)
                 found = _spark.table_sums(spark, work, ("nodes",), ("group",))
@@ -817,12 +823,20 @@ class JourneyMap(Frozen):
             def precedence(common: list[str]) -> pl.DataFrame:
                 return precedence_counts(nodes, common)
 
+            def before(goal: str) -> pl.DataFrame:
+                return journeys_before(nodes, goal)
+
             def visiting(groups: list[list[str]]) -> dict[int, int]:
                 return dict(journeys_visiting(nodes, groups).iter_rows())
 
-        placed = _placed(counts).filter(
-            (pl.col("journeys") / n >= min_share) | (pl.col("touchpoint") == (reached or ""))
-        )
+        placed = _placed(counts)
+        common = pl.col("journeys") / n >= min_share
+        if reached is not None:
+            reaching = placed.filter(pl.col("touchpoint") == reached).item(0, "journeys")
+            found = before(reached)
+            way = found.filter(2 * pl.col("journeys") >= reaching).get_column("touchpoint")
+            common |= pl.col("touchpoint").is_in([reached, *way])
+        placed = placed.filter(common)
         rows = _in_order(placed, precedence(placed.get_column("touchpoint").to_list()))
         if reached is not None:
             rows = rows[: [r["touchpoint"] for r in rows].index(reached)]
@@ -881,6 +895,23 @@ def precedence_counts(nodes: pl.DataFrame, common: list[str]) -> pl.DataFrame:
         (pl.len().over("journey").cast(pl.Int64) - 1).alias("pairings"),
     )
     return ranked.group_by("touchpoint").agg(pl.col("earlier").sum(), pl.col("pairings").sum())
+
+
+def journeys_before(nodes: pl.DataFrame, reached: str) -> pl.DataFrame:
+    """Per touchpoint, the ``journeys`` of ``nodes`` that first visit it before their
+    first visit to ``reached``; adds up over disjoint sets of journeys."""
+    visits = nodes.select(
+        "journey", pl.col("touchpoint").cast(pl.String), pl.col("first_position").cast(pl.Int64)
+    )
+    goal = visits.filter(pl.col("touchpoint") == reached).select(
+        "journey", pl.col("first_position").alias("_goal")
+    )
+    return (
+        visits.join(goal, on="journey")
+        .filter(pl.col("first_position") < pl.col("_goal"))
+        .group_by("touchpoint")
+        .agg(pl.len().cast(pl.Int64).alias("journeys"))
+    )
 
 
 def _in_order(placed: pl.DataFrame, precedence: pl.DataFrame) -> list[dict[str, Any]]:
