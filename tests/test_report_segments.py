@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import journeygraph as jg
+from planted import T0 as PLANTED_START
 from planted import stories_log
 
 
@@ -41,3 +46,37 @@ def test_sections_are_not_shown_without_by_and_every(tmp_path: Path) -> None:
     assert '<section id="changed">' not in text
     assert '<section id="segments">' not in text
     assert '<section id="funnel">' in text  # through the (proposed) map's stages
+
+
+def findings_of(text: str) -> list[str]:
+    """The Findings list's sentences, as read on the page."""
+    block = text[text.index('<ol class="jg-findings">') : text.index("</ol>")]
+    return [html.unescape(re.sub(r"<[^>]+>", "", item)) for item in block.split("<li>")[1:]]
+
+
+@pytest.mark.parametrize("stories", [True, False])
+def test_findings_lead_with_the_planted_segment_and_change(tmp_path: Path, stories: bool) -> None:
+    # planted: loyal customers go product -> cart far more often; in weeks 15-17
+    # checkout -> payment_done halves for everyone. Without the stories, neither.
+    events, customers = stories_log(2, customers=3000, stories=stories)
+    log = jg.read_events(events, customer="user_id", timestamp="ts", touchpoint="event")
+    journeys = jg.mine(log, session_gap="30m", journey="session")
+    jmap = jg.JourneyMap.linear(["home", "search", "product", "cart", "checkout", "payment_done"])
+    page = jg.report(
+        journeys, jmap, outdir=tmp_path, customers=customers, by="tier", every="1w", k=2
+    ).read_text(encoding="utf-8")
+    found = findings_of(page)
+    segment = [f for f in found if f.startswith("For tier ")]
+    changed = [f for f in found if f.startswith("From ")]
+    if not stories:
+        assert segment == changed == []
+        return
+    assert len(segment) == len(changed) == 1
+    assert "product → cart" in segment[0]
+    assert "See segments." in segment[0]
+    # the change is dated within the planted weeks and names the payment step
+    first, last = (PLANTED_START + dt.timedelta(weeks=w) for w in (15, 18))
+    start, end = (dt.date.fromisoformat(d) for d in re.findall(r"\d{4}-\d\d-\d\d", changed[0]))
+    assert first.date() <= start < end <= last.date(), changed[0]
+    assert "payment_done" in changed[0]
+    assert "See what changed." in changed[0]

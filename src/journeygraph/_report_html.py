@@ -68,6 +68,13 @@ def page(
     heights = "".join(f"#graph-{name} {{ height: {h}px; }}\n" for name, _, h in graphs)
     e = html.escape
     nav = "".join(f'<a href="#{s.key}">{e(s.title)}</a>' for s in shown)
+    # what other sections lead with, for the findings: (sentence, key, title)
+    leads = [
+        (text, key, s.title)
+        for s in shown
+        if s.finding is not None
+        for text, key in s.finding(facts, own.get(s.key))
+    ]
     return "".join(
         [
             '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
@@ -80,7 +87,10 @@ def page(
             f"<header>\n<h1>{e(_page.text(title))}</h1>\n",
             f'<p class="jg-lede">{e(_lede(facts))}</p>\n',
             f'<nav class="jg-nav">{nav}</nav>\n</header>\n',
-            *[s.render(facts, drawings, own.get(s.key)) for s in shown],
+            *[
+                s.render(facts, drawings, leads if s.key == "findings" else own.get(s.key))
+                for s in shown
+            ],
             data,
             f"<script>{_APP}</script>\n</body>\n</html>\n",
         ]
@@ -222,10 +232,17 @@ def _map(facts: Facts, drawings: Drawings, _own: None) -> str:
     if facts.proposed is not None:
         origin = (
             '<p class="jg-note"><b>This journey map is proposed</b>, not given: no map was '
-            "passed, so one was built from the journeys (the most common path, plus every "
-            f"touchpoint at least {facts.proposed:.0%} of journeys visit, as optional stages; "
-            "rarer touchpoints count as off the map). It is written to "
-            "<code>proposed-map.yaml</code>: edit it and run the report again with it.</p>\n"
+            "passed, so one was built from the journeys: every touchpoint at least "
+            f"{facts.proposed:.0%} of journeys visit"
+            + (
+                f", and those most journeys reaching {e(m.reached)} visit before it"
+                if (m := facts.moments) is not None and m.reached is not None
+                else ""
+            )
+            + ", in the order customers visit them, grouped into stages (optional when fewer "
+            "than half of the journeys reach them); rarer touchpoints count as off the map. "
+            "It is written to <code>proposed-map.yaml</code>: edit it and run the report "
+            "again with it.</p>\n"
         )
     else:
         origin = ""
@@ -460,14 +477,16 @@ def _note_list(notes: tuple[str, ...]) -> str:
     return f'<ul class="jg-notes">{items}</ul>\n'
 
 
-def _finding_items(facts: Facts) -> list[tuple[str, str]]:
-    """The findings: (sentence, section it comes from), most important first."""
+def _finding_items(facts: Facts, leads: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """The findings: (sentence, section it comes from), most important first: the
+    moments that matter, what other sections lead with (``leads``: a segment that
+    differs, a rate that changed), the busiest path off the map, the leakiest stage."""
     items: list[tuple[str, str]] = []
     m = facts.moments
     if m is not None and facts.drivers is not None:
         unit = m.unit
         significant = [r for r in facts.drivers.iter_rows(named=True) if r["significant"]]
-        for r in significant[:4]:
+        for r in significant[: 4 - min(len(leads), 1)]:
             share = r["affected"] / r["journeys"]
             if m.reached is not None:
                 result = f"reached {m.reached}"
@@ -490,6 +509,7 @@ def _finding_items(facts: Facts) -> list[tuple[str, str]]:
                     "drivers",
                 )
             )
+    items.extend(leads)
     if facts.shadow:
         source, target, count = facts.shadow[0]
         share = count / facts.journeys.n_journeys
@@ -528,11 +548,13 @@ def _has_findings(facts: Facts) -> bool:
     return bool(_finding_items(facts))
 
 
-def _findings(facts: Facts, _drawings: Drawings, _own: None) -> str:
-    items = _finding_items(facts)
+def _findings(facts: Facts, _drawings: Drawings, leads: list[tuple[str, str, str]] | None) -> str:
+    leads = leads or []
+    items = _finding_items(facts, [(text, key) for text, key, _ in leads])
+    titles = _TITLES | {key: title for _, key, title in leads}
     e = html.escape
     listed = "".join(
-        f'<li>{e(text)} <a href="#{key}">See {e(_TITLES[key].lower())}.</a></li>'
+        f'<li>{e(text)} <a href="#{key}">See {e(titles[key].lower())}.</a></li>'
         for text, key in items
     )
     note = ""
@@ -597,8 +619,9 @@ def _notes(facts: Facts, _drawings: Drawings, _own: None) -> str:
         (
             "Journey map: proposed from the journeys by JourneyMap.from_journeys "
             f"(proposed-map.yaml): the touchpoints at least {facts.proposed * 100:.0f} % of "
-            "journeys visit, ordered by their median relative position in the journeys, "
-            "grouped into at most 8 stages at the widest gaps."
+            "journeys visit (and, with a goal, those most journeys reaching it visit before "
+            "it), ordered by precedence (how often each is visited before the others, in "
+            "the journeys visiting both), grouped into at most 8 stages at the widest gaps."
             if facts.proposed is not None
             else "Journey map: as given."
         )
@@ -647,6 +670,10 @@ class Section:
         analyses in ``facts`` (``facts.journeys``, ``facts.div``,
         ``facts.arch``, ``facts.customers``) before any page is made; None
         when the shared `Facts` are enough.
+    finding
+        ``finding(facts, own) -> [(sentence, key)]``: what the section leads
+        with in the Findings (at most a sentence or two, linking to ``key``);
+        None when it has nothing to add there.
     """
 
     key: str
@@ -654,6 +681,7 @@ class Section:
     render: Callable[[Facts, Drawings, Any], str]
     shown: Callable[[Facts], bool] = _always
     compute: Callable[[Facts], Any] | None = None
+    finding: Callable[[Facts, Any], list[tuple[str, str]]] | None = None
 
 
 def _has_outcome(facts: Facts) -> bool:

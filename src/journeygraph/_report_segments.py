@@ -52,13 +52,7 @@ def _sentence(row: dict[str, Any]) -> str:
         change = f"{'rose' if row['direction'] == 'up' else 'fell'} to {row['peak_rate']:,.0f}"
         base = f"(expected {row['baseline']:,.0f})"
     else:
-        what = {
-            "touchpoint": f"the share of journeys visiting {row['item']}",
-            "transition": f"the share going {row['item']}",
-            "stage": f"the share reaching stage {row['item']}",
-            "deviation": f"the share with a {row['item']} deviation",
-            "outcome": f"the share with {row['item']}",
-        }.get(row["kind"], row["item"])
+        what = _share_of(row["kind"], row["item"], "journeys")
         change = f"{'rose' if row['direction'] == 'up' else 'fell'} to {_pct(row['peak_rate'])}"
         base = f"from {_pct(row['baseline'])}"
     periods = row["periods"]
@@ -131,6 +125,15 @@ def _render_changes(facts: Facts, _drawings: Drawings, own: Changes | None) -> s
     return _section("changed", "What changed", note, body)
 
 
+def _changed_finding(facts: Facts, own: Changes | None) -> list[tuple[str, str]]:
+    """The largest change of a rate (a share of journeys), for the findings; changes in
+    the number of journeys starting are often the log's own start and end."""
+    if own is None:
+        return []
+    rates = own.episodes.filter(pl.col("kind") != "journeys")
+    return [(_page.text(_sentence(rates.row(0, named=True))), "changed")] if rates.height else []
+
+
 # --------------------------------------------------------------------- segments
 def _contrast(facts: Facts) -> Contrast | None:
     if facts.by is None:
@@ -170,6 +173,47 @@ def _render_segments(facts: Facts, _drawings: Drawings, own: Contrast | None) ->
         "proportion tests, Benjamini-Hochberg q-values; largest impact first.</p>\n",
         body,
     )
+
+
+def _segment_finding(facts: Facts, own: Contrast | None) -> list[tuple[str, str]]:
+    """The group that differs most from the rest, and the step where it differs most,
+    for the findings."""
+    if own is None:
+        return []
+    found = own.table.filter(pl.col("significant"))
+    if found.height == 0:
+        return []
+    top = found.row(0, named=True)
+    unit = "sessions" if facts.journeys.options.journey == "session" else "customers"
+    what = _share_of(top["kind"], top["item"], unit)
+    sentence = (
+        f"For {own.by} {top['group']}, {what} is {_pct(top['share'])} against "
+        f"{_pct(top['share_rest'])} for the rest ({_pp(top['difference'])}, "
+        f"q = {top['q_value']:.2g})"
+    )
+    steps = found.filter((pl.col("group") == top["group"]) & (pl.col("kind") == "transition"))
+    if top["kind"] != "transition" and steps.height:
+        step = steps.row(0, named=True)
+        sentence += (
+            f"; the step that differs most is {step['item']}: {_pct(step['share'])} against "
+            f"{_pct(step['share_rest'])}"
+        )
+    return [(_page.text(sentence) + ".", "segments")]
+
+
+def _share_of(kind: str, item: str, unit: str) -> str:
+    """What a rate of `changes` or `contrast` counts, in words."""
+    return {
+        "touchpoint": f"the share of {unit} visiting {item}",
+        "transition": f"the share of {unit} going {item} (of those at {item.split(' → ')[0]})",
+        "stage": f"the share of {unit} reaching stage {item}",
+        "deviation": f"the share of {unit} with a {item} deviation",
+        "outcome": f"the share of {unit} with {item}",
+    }.get(kind, item)
+
+
+def _pp(value: float) -> str:
+    return f"{100 * value:+.1f} pp"
 
 
 # ----------------------------------------------------------------------- funnel
@@ -223,7 +267,21 @@ def _has_by(facts: Facts) -> bool:
 
 
 SEGMENT_SECTIONS: tuple[Section, ...] = (
-    Section("changed", "What changed", _render_changes, shown=_has_every, compute=_changes),
-    Section("segments", "Segments", _render_segments, shown=_has_by, compute=_contrast),
+    Section(
+        "changed",
+        "What changed",
+        _render_changes,
+        shown=_has_every,
+        compute=_changes,
+        finding=_changed_finding,
+    ),
+    Section(
+        "segments",
+        "Segments",
+        _render_segments,
+        shown=_has_by,
+        compute=_contrast,
+        finding=_segment_finding,
+    ),
     Section("funnel", "Funnel", _render_funnel, compute=_funnel),
 )
