@@ -86,17 +86,9 @@ def test_findings_lead_with_the_planted_segment_and_change(tmp_path: Path, stori
 def test_the_logs_own_start_and_end_are_not_told_as_changes(tmp_path: Path) -> None:
     # the realistic shop's first sessions start in the first weeks and its last end
     # in the last ones: few journeys start at both ends of the log
-    from realistic import US_FORMAT, realistic_log
+    from realistic import sessions
 
-    log = jg.read_events(
-        realistic_log(1500, seed=5).events,
-        customer="user_id",
-        timestamp="ts",
-        touchpoint="event",
-        session="session_id",
-        timestamp_format=US_FORMAT,
-    )
-    journeys = jg.mine(log, journey="session")
+    journeys = sessions(1500, seed=5)
     changes = jg.changes(journeys, every="1w")
     first = changes.table.get_column("period_start").min()
     last = changes.table.get_column("period_end").max()
