@@ -8,11 +8,14 @@ with a tie-breaker column. Errors and ingest counts match the local ones.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import inspect
 import os
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,8 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import journeygraph as jg
+from journeygraph import _spark
+from journeygraph._errors import LocalOnlyError
 from journeygraph.strategies import event_logs
 from realistic import COLUMNS, STAGES, realistic_log
 
@@ -179,20 +184,146 @@ def test_tie_breaker_gives_the_local_tables(spark: Any) -> None:
     assert_same_journeys(jg.mine(remote_log), jg.mine(jg.read_events(frame, **columns)))
 
 
-def test_what_does_not_run_on_spark_says_how_to_work_locally(spark: Any, tmp_path: Path) -> None:
+# Public names of the local results that the Spark results do not have. Each is a
+# `_LocalOnly` stub on the Spark class: it raises LocalOnlyError naming itself and the
+# call that gives it on this machine, and docs/spark.md lists it under "Not on Spark".
+# A name added to a local class fails the test below until it is made on Spark or
+# listed here (with a stub). `jg.funnel` returns the local `Funnel` on Spark too; its
+# `journeys` refuses the same way (test below).
+LOCAL_ONLY = {
+    "SparkJourneys": {"core", "graphs", "merge"},
+    "SparkDivergence": {"alignment"},
+    "SparkArchetypes": set(),
+}
+
+
+def public_names(obj: object) -> set[str]:
+    return {name for name in dir(obj) if not name.startswith("_")}
+
+
+def spark_class_names(cls: type) -> set[str]:
+    """A Spark class's public names without an instance (so without a Spark session):
+    its class attributes and every ``self.<name> = ...`` in its methods."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    assigned = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.ctx, ast.Store)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    }
+    return public_names(cls) | {name for name in assigned if not name.startswith("_")}
+
+
+def local_only_stubs(cls: type) -> set[str]:
+    return {n for n in dir(cls) if isinstance(inspect.getattr_static(cls, n), _spark._LocalOnly)}
+
+
+def test_every_local_name_is_on_spark_or_listed_as_local_only() -> None:
+    frame = pl.DataFrame(
+        {
+            "user": ["a", "a", "b", "c"],
+            "ts": [1, 2, 1, 1],
+            "event": ["home", "cart", "home", "cart"],
+        }
+    )
+    journeys = jg.mine(jg.read_events(frame, customer="user", timestamp="ts", touchpoint="event"))
+    div = jg.compare(journeys, jg.JourneyMap.linear(["home", "cart"]))
+    local = {
+        "SparkJourneys": journeys,
+        "SparkDivergence": div,
+        "SparkArchetypes": jg.cluster(journeys, 2, seed=0),
+    }
+    notes = Path(__file__).parents[1] / "docs" / "spark.md"
+    section = notes.read_text().split("### Not on Spark", 1)[1].split("\n## ", 1)[0]
+    for name, result in local.items():
+        cls = getattr(_spark, name)
+        stubs = local_only_stubs(cls)
+        assert stubs == LOCAL_ONLY[name], f"{name}: stubs {sorted(stubs)}"
+        assert stubs <= public_names(result), f"{name} refuses names the local class lacks"
+        missing = public_names(result) - spark_class_names(cls)
+        assert not missing, (
+            f"{type(result).__name__} has {sorted(missing)}, which {name} lacks: make them on "
+            f"Spark, or add a _LocalOnly stub saying the local call and list them in LOCAL_ONLY"
+        )
+        for stub in sorted(stubs):
+            assert f"`{name}.{stub}" in section, f"docs/spark.md does not list {name}.{stub}"
+
+
+def refusal(action: Any) -> str:
+    """The message of the LocalOnlyError that ``action()`` raises."""
+    with pytest.raises(LocalOnlyError) as caught:
+        action()
+    assert isinstance(caught.value, jg.JourneygraphError)
+    return str(caught.value)
+
+
+def test_what_does_not_run_on_spark_says_how_to_work_locally(spark: Any) -> None:
     frame = pl.DataFrame(
         {"user": ["a", "a", "b"], "ts": [1, 2, 1], "event": ["home", "cart", "home"]}
     )
+    later = pl.DataFrame({"user": ["a", "c"], "ts": [3, 5], "event": ["pay", "home"]})
     columns = {"customer": "user", "timestamp": "ts", "touchpoint": "event"}
-    log = jg.read_events(spark.createDataFrame(frame.to_arrow()), **columns)
-    remote = jg.mine(log)
+    options = {"session_gap": "30m", "journey": "session"}  # journey ids are not customer ids
+    events, other_events = (spark.createDataFrame(f.to_arrow()) for f in (frame, later))
+    log = jg.read_events(events, **columns)
+    remote, other = (
+        jg.mine(log, **options),
+        jg.mine(jg.read_events(other_events, **columns), **options),
+    )
+    local, local_other = (jg.mine(jg.read_events(f, **columns), **options) for f in (frame, later))
     jmap = jg.JourneyMap.linear(["home", "cart"])
     with pytest.raises(jg.JourneygraphError, match=r"the comparison of these journeys"):
         jg.cluster(remote, 2, jmap=jg.compare(remote.to_local(), jmap))  # type: ignore[call-overload]
     with pytest.raises(TypeError, match=r"use jg.mine\(log\)"):
         jg.compare(log, jmap)  # type: ignore[call-overload]
-    # the advice works: a local sample compares
     assert jg.compare(remote.to_local(), jmap).customers.height == 2
+    assert getattr(remote, "core", None) is None  # an AttributeError too
+
+    # every local-only name says the call that gives its result here; the call does
+    div = jg.compare(remote, jmap)
+    steps = ["home", {"cart", "pay"}]
+    funnel = jg.funnel(remote, steps, within="10m")
+    names = {"jg": jg, "journeys": remote, "other": other, "div": div}
+    names |= {"events": events, "other_events": other_events}
+    calls = [
+        (lambda: remote.core, "journeys.to_local().core"),
+        (lambda: remote.graphs(), "journeys.to_local().graphs()"),
+        (lambda: remote.merge(other), "journeys.to_local().merge(other.to_local())"),
+        (
+            lambda: remote.merge(other),
+            "jg.mine(jg.read_events(events.unionByName(other_events), "
+            "**journeys.log.schema.model_dump()), **journeys.options.model_dump())",
+        ),
+        (
+            lambda: div.alignment("a#1"),
+            "jg.compare(div.journeys.to_local(['a']), div.jmap).alignment('a#1')",
+        ),
+        (
+            lambda: funnel.journeys,
+            "jg.funnel(journeys.to_local(), ['home', ['cart', 'pay']], within=600.0).journeys",
+        ),
+    ]
+    got = {}
+    for action, call in calls:
+        message = refusal(action)
+        assert call in message, message
+        got[call] = eval(call, names)  # the advice, run as written
+    merged = local.merge(local_other)
+    assert_frame_equal(got[calls[0][1]].stats, local.core.stats)
+    want = list(local.graphs())
+    assert [g.graph for g in got[calls[1][1]]] == [g.graph for g in want]
+    assert all(map(nx.utils.graphs_equal, got[calls[1][1]], want))
+    assert_frame_equal(got[calls[2][1]].stats, merged.stats)
+    assert_same_journeys(got[calls[3][1]], merged)
+    alignment = jg.compare(local, jmap).alignment("a#1")
+    assert alignment.height > 0
+    assert_frame_equal(got[calls[4][1]], alignment)
+    assert_frame_equal(got[calls[5][1]], jg.funnel(local, steps, within="10m").journeys)
+    assert "SparkDivergence.alignment works on one journey's moves" in refusal(
+        lambda: div.alignment("a#1")
+    )
 
 
 def test_missing_column_is_the_local_error(spark: Any) -> None:

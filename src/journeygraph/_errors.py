@@ -13,6 +13,7 @@ __all__ = [
     "FilteredOutError",
     "InvalidEventsError",
     "JourneygraphError",
+    "LocalOnlyError",
     "MapWarning",
     "refuse_spark",
 ]
@@ -20,6 +21,19 @@ __all__ = [
 
 class JourneygraphError(ValueError):
     """Base class of the errors journeygraph raises for bad input."""
+
+
+class LocalOnlyError(JourneygraphError, AttributeError):
+    """Raised when a result of Spark journeys is asked for what only local results have.
+
+    The message names the method or property and the call that gives it on this
+    machine (``journeys.to_local(...)``). It is an `AttributeError` too, so
+    ``getattr(result, name, default)`` and ``hasattr`` treat the name as absent.
+
+    >>> err = LocalOnlyError("SparkJourneys.core is local only: journeys.to_local().core")
+    >>> isinstance(err, JourneygraphError), isinstance(err, AttributeError)
+    (True, True)
+    """
 
 
 class MapWarning(UserWarning):

@@ -50,7 +50,7 @@ import polars as pl
 
 from ._aggregates import Weight, aggregate_graph_of, edge_table, variant_table
 from ._deviations import NAMES as DEVIATIONS
-from ._errors import FilteredOutError, JourneygraphError
+from ._errors import FilteredOutError, JourneygraphError, LocalOnlyError
 from ._frames import RAW_TS, REASON, ROW
 from .schema import EventSchema, IngestReport, MineOptions
 
@@ -736,6 +736,39 @@ def _example(schema: EventSchema, column: str, dtype: pl.DataType) -> Any:
     return "a"
 
 
+class _LocalOnly:
+    """A name of the local class that the Spark class does not have (one descriptor for
+    every such name, so each is one line of the class).
+
+    Using it raises a `LocalOnlyError` saying ``why`` it is local only and the call
+    that gives it on this machine: ``advice(result, *args, **kwargs)`` (the same
+    arguments as the local method) writes that call. A property raises when read,
+    a method when called. ``tests/test_spark.py`` lists these names and checks
+    that every other public name of the local classes exists here too.
+    """
+
+    def __init__(self, why: str, advice: Callable[..., str], *, is_property: bool = False):
+        self.why = why
+        self.advice = advice
+        self.is_property = is_property
+        self.name = ""
+        self.__doc__ = f"Not on Spark: {why} (raises LocalOnlyError with the local call)."
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = f"{owner.__name__}.{name}"
+
+    def __get__(self, result: Any, owner: type | None = None) -> Any:
+        if result is None:
+            return self
+        if self.is_property:
+            self.refuse(result)
+        return functools.partial(self.refuse, result)
+
+    def refuse(self, result: Any, *args: Any, **kwargs: Any) -> None:
+        msg = f"{self.name} {self.why}: {self.advice(result, *args, **kwargs)}"
+        raise LocalOnlyError(msg)
+
+
 class _Persisted:
     """Tables from one pass over customer partitions, persisted in Spark as one
     packed DataFrame (`_unpack` one by name, `_gather` the small ones)."""
@@ -990,6 +1023,11 @@ class SparkJourneys(_Persisted):
 
     def graph(self, journey: Any) -> nx.DiGraph[Any]:
         """One journey's graph (see `Journeys.graph`), mined on the driver from its events."""
+        graph: nx.DiGraph[Any] = self.to_local([self._customer_of(journey)]).graph(journey)
+        return graph
+
+    def _customer_of(self, journey: Any) -> Any:
+        """The customer whose journey has id ``journey`` (a small job)."""
         from pyspark.sql import functions as F
 
         found = self.stats.where(F.col("journey") == F.lit(journey)).select("customer").limit(1)
@@ -998,8 +1036,35 @@ class SparkJourneys(_Persisted):
             sample = [r[0] for r in self.stats.select("journey").limit(3).collect()]
             msg = f"no journey {journey!r}; journey ids look like {sample}"
             raise JourneygraphError(msg)
-        graph: nx.DiGraph[Any] = self.to_local([rows[0][0]]).graph(journey)
-        return graph
+        return rows[0][0]
+
+    # ------------------------------------------------- local only (see _LocalOnly)
+    core = _LocalOnly(
+        "is the local engine's arrays of every event in one process (an internal interface)",
+        lambda journeys: (
+            "bring the journeys to this machine: journeys.to_local().core "
+            "(every event: for small logs; journeys.to_local(fraction=0.01).core for a sample)"
+        ),
+        is_property=True,
+    )
+    graphs = _LocalOnly(
+        "builds every journey's graph in one process",
+        lambda journeys: (
+            "take one journey's with journeys.graph(journey_id), or all of "
+            "journeys brought to this machine: journeys.to_local().graphs() (every event: for "
+            "small logs; journeys.to_local(fraction=0.01).graphs() for a sample)"
+        ),
+    )
+    merge = _LocalOnly(
+        "adds up batches mined on this machine",
+        lambda journeys, other: (
+            "on Spark, mine the union of both batches' events: "
+            "jg.mine(jg.read_events(events.unionByName(other_events), "
+            "**journeys.log.schema.model_dump()), **journeys.options.model_dump()) with events "
+            "and other_events the batches' Spark DataFrames; for batches small enough for this "
+            "machine: journeys.to_local().merge(other.to_local())"
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------- compare
@@ -1168,6 +1233,15 @@ class SparkDivergence(_Persisted):
     def customers(self) -> DataFrame:
         """One row per journey (see `Divergence.customers`), a Spark DataFrame."""
         return self._table("customers")
+
+    alignment = _LocalOnly(
+        "works on one journey's moves, which live on the driver",
+        lambda div, journey: (
+            "run it locally: jg.compare(div.journeys.to_local("
+            f"[{div.journeys._customer_of(journey)!r}]), div.jmap"
+            f"{', strict=True' if div.strict else ''}).alignment({journey!r})"
+        ),
+    )
 
     @property
     def deviations(self) -> DataFrame:

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from ._errors import JourneygraphError
+from ._errors import JourneygraphError, LocalOnlyError
 from ._segments import By, Segments, segments
 from ._steps import funnel_match, ordered
 from .journeymap import JourneyMap
@@ -174,7 +174,8 @@ def funnel(
         reach = counts["reach"]
         groups = sorted(reach.filter(pl.col("step") == 0).get_column("segment").unique())
         table, stopped = _finish(labels, groups, counts)
-        return Funnel(labels, window, by, _spark_per_journey, table, stopped)
+        call = _local_call(steps, window, by, customers, jmap)
+        return Funnel(labels, window, by, partial(_spark_per_journey, call), table, stopped)
     assert isinstance(journeys, Journeys)
     events = ordered(journeys.core)
     member = _member(names, journeys.touchpoints)
@@ -263,12 +264,34 @@ def _per_journey(
     )
 
 
-def _spark_per_journey() -> pl.DataFrame:
+def _local_call(
+    steps: Sequence[Step] | None,
+    window: dt.timedelta | None,
+    by: str | None,
+    customers: pl.DataFrame | None,
+    jmap: JourneyMap | None,
+) -> str:
+    """The `funnel` call that makes the same funnel of Spark ``journeys`` on this machine."""
+    args = ["journeys.to_local()"]
+    if steps is not None:
+        args.append(repr([s if isinstance(s, str) else sorted(s) for s in steps]))
+    if window is not None:
+        args.append(f"within={window.total_seconds()!r}")
+    if by is not None:
+        args.append(f"by={by!r}")
+    args += [
+        f"{name}={name}" for name, v in (("customers", customers), ("jmap", jmap)) if v is not None
+    ]
+    return f"jg.funnel({', '.join(args)})"
+
+
+def _spark_per_journey(call: str) -> pl.DataFrame:
     msg = (
-        "Funnel.journeys of Spark journeys is not made (one row per journey on the driver); "
-        "use jg.funnel(journeys.to_local(fraction=0.01), ...) for a sample's journeys"
+        "Funnel.journeys of Spark journeys is not made (one row per journey, on the driver); "
+        f"make it on this machine: {call}.journeys (every event: for small logs; "
+        "to_local(fraction=0.01) for a sample)"
     )
-    raise JourneygraphError(msg)
+    raise LocalOnlyError(msg)
 
 
 #: the value-count table of the funnel's step times, and its keys
