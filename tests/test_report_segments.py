@@ -33,7 +33,7 @@ def test_report_by_platform_every_week(tmp_path: Path) -> None:
     assert ids.index("changed") < ids.index("segments") < ids.index("funnel") < ids.index("notes")
     for key in ("changed", "segments", "funnel"):
         assert f'href="#{key}"' in text
-    assert "<h2>Segments by channel</h2>" in text
+    assert "<h2>Segments by platform</h2>" in text  # the channel column, as named
     # one sentence and one small time series per episode shown
     changed = text[text.index('<section id="changed">') : text.index('<section id="segments">')]
     assert changed.count('class="jg-episode"') == changed.count('data-chart="changed"') >= 1

@@ -60,6 +60,7 @@ class Facts:
     gap: pl.DataFrame | None  # Divergence.perception_gap(score, gap_by)
     n_customers: int = 0  # distinct customers of the journeys
     by: str | None = None  # what the report splits by (contrast, changes, funnel segments)
+    by_name: str | None = None  # its name on the page: the column the user named
     every: str | None = None  # the period of "What changed"; None: the section is not shown
 
 

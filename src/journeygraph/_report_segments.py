@@ -167,7 +167,7 @@ def _render_segments(facts: Facts, _drawings: Drawings, own: Contrast | None) ->
     e = html.escape
     return _section(
         "segments",
-        f"Segments by {own.by}",
+        f"Segments by {facts.by_name or own.by}",
         f"<p>Each group against the rest (journeys: {e(sizes)}): touchpoints visited, "
         "transitions made among the journeys visiting the source, stages reached. Two-"
         "proportion tests, Benjamini-Hochberg q-values; largest impact first.</p>\n",
@@ -187,7 +187,7 @@ def _segment_finding(facts: Facts, own: Contrast | None) -> list[tuple[str, str]
     unit = "sessions" if facts.journeys.options.journey == "session" else "customers"
     what = _share_of(top["kind"], top["item"], unit)
     sentence = (
-        f"For {own.by} {top['group']}, {what} is {_pct(top['share'])} against "
+        f"For {facts.by_name or own.by} {top['group']}, {what} is {_pct(top['share'])} against "
         f"{_pct(top['share_rest'])} for the rest ({_pp(top['difference'])}, "
         f"q = {top['q_value']:.2g})"
     )

@@ -217,7 +217,7 @@ def report(
         )
         channel = None if events is None else events.schema.channel
         split = "channel" if by is not None and by == channel else by
-        facts = dataclasses.replace(facts, by=split, every=every)
+        facts = dataclasses.replace(facts, by=split, by_name=by, every=every)
         own = section_facts(
             facts, REPORT_SECTIONS
         )  # each section's own numbers, before any page is made
