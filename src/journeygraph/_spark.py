@@ -1667,6 +1667,14 @@ def funnel_counts(
     return out
 
 
+def per_journey(journeys: SparkJourneys, work: Work) -> DataFrame:
+    """The one table ``work`` makes of each partition's journeys (one row per journey),
+    as a Spark DataFrame; not persisted: each action runs the pass."""
+    tables, layout = journeys._analyse(work, persist=False)
+    (name,) = layout
+    return _unpack(tables, name)
+
+
 def summed_counts(journeys: SparkJourneys, work: Work) -> dict[str, pl.DataFrame]:
     """The count tables ``work`` makes of each partition's journeys, added up by their
     text columns (in partition order), with the local types."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from ._errors import JourneygraphError, LocalOnlyError
+from ._errors import JourneygraphError
 from ._segments import By, Segments, segments
 from ._steps import funnel_match, ordered
 from .journeymap import JourneyMap
@@ -64,7 +64,10 @@ class Funnel:
         One row per journey: ``journey``, ``segment``, ``reached`` (steps
         reached, 0..n), ``times`` (timestamp of each matched step) and
         ``next`` (touchpoint after the last matched event; null at the
-        journey's end or when step 1 was not reached).
+        journey's end or when step 1 was not reached). Of Spark journeys, a
+        Spark DataFrame with these columns (``reached`` a ``long``), made by
+        one more pass over the partitions on each action (``persist()`` it to
+        reuse).
 
     Examples
     --------
@@ -84,7 +87,7 @@ class Funnel:
         steps: list[str],
         within: dt.timedelta | None,
         by: str | None,
-        journeys: Callable[[], pl.DataFrame],
+        journeys: Callable[[], Any],
         table: pl.DataFrame,
         stopped: pl.DataFrame,
     ) -> None:
@@ -96,8 +99,11 @@ class Funnel:
         self.stopped = stopped
 
     @cached_property
-    def journeys(self) -> pl.DataFrame:
-        """One row per journey (see the class docs); built on first access."""
+    def journeys(self) -> Any:
+        """One row per journey (see the class docs); built on first access.
+
+        A ``polars.DataFrame`` (a Spark DataFrame for Spark journeys).
+        """
         return self._per_journey()
 
     def __repr__(self) -> str:
@@ -120,7 +126,7 @@ def funnel(
     journeys
         Mined journeys (customers or sessions: the unit is the journey). Spark
         journeys too (``by`` a column name, if any): each partition is counted
-        by the local code, the counts summed (``Funnel.journeys`` is not made).
+        by the local code, the counts summed (``Funnel.journeys`` a Spark DataFrame).
     steps
         The steps in order: touchpoint names, sets of touchpoint names (any of
         them counts), or stage names of ``jmap``. Default: the stages of ``jmap``.
@@ -174,8 +180,10 @@ def funnel(
         reach = counts["reach"]
         groups = sorted(reach.filter(pl.col("step") == 0).get_column("segment").unique())
         table, stopped = _finish(labels, groups, counts)
-        call = _local_call(steps, window, by, customers, jmap)
-        return Funnel(labels, window, by, partial(_spark_per_journey, call), table, stopped)
+        work = replace(counting, per_journey=True)
+        return Funnel(
+            labels, window, by, partial(_spark.per_journey, journeys, work), table, stopped
+        )
     assert isinstance(journeys, Journeys)
     events = ordered(journeys.core)
     member = _member(names, journeys.touchpoints)
@@ -264,48 +272,20 @@ def _per_journey(
     )
 
 
-def _local_call(
-    steps: Sequence[Step] | None,
-    window: dt.timedelta | None,
-    by: str | None,
-    customers: pl.DataFrame | None,
-    jmap: JourneyMap | None,
-) -> str:
-    """The `funnel` call that makes the same funnel of Spark ``journeys`` on this machine."""
-    args = ["journeys.to_local()"]
-    if steps is not None:
-        args.append(repr([s if isinstance(s, str) else sorted(s) for s in steps]))
-    if window is not None:
-        args.append(f"within={window.total_seconds()!r}")
-    if by is not None:
-        args.append(f"by={by!r}")
-    args += [
-        f"{name}={name}" for name, v in (("customers", customers), ("jmap", jmap)) if v is not None
-    ]
-    return f"jg.funnel({', '.join(args)})"
-
-
-def _spark_per_journey(call: str) -> pl.DataFrame:
-    msg = (
-        "Funnel.journeys of Spark journeys is not made (one row per journey, on the driver); "
-        f"make it on this machine: {call}.journeys (every event: for small logs; "
-        "to_local(fraction=0.01) for a sample)"
-    )
-    raise LocalOnlyError(msg)
-
-
 #: the value-count table of the funnel's step times, and its keys
 GAP_KEYS = ("segment", "step", "gap")
 
 
 @dataclass(frozen=True)
 class _Counting:
-    """One set of journeys' funnel counts (`_counts`): a Spark partition's work."""
+    """One set of journeys' funnel counts (`_counts`), or with ``per_journey`` their
+    one row each (`Funnel.journeys`): a Spark partition's work."""
 
     names: list[list[str]]
     micros: int
     by: str | None = None
     customers: pl.DataFrame | None = None
+    per_journey: bool = False
 
     def __call__(self, journeys: Journeys) -> dict[str, pl.DataFrame]:
         events = ordered(journeys.core)
@@ -314,6 +294,8 @@ class _Counting:
             events.starts, events.touchpoint, events.time, member, self.micros
         )
         segs = segments(journeys, self.by, self.customers)
+        if self.per_journey:
+            return {"journeys": _per_journey(journeys, segs, depth, when, after)}
         return _counts(len(self.names), segs, depth, when, after, journeys.touchpoints)
 
 
