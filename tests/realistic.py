@@ -32,7 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-__all__ = ["COLUMNS", "STAGES", "US_FORMAT", "RealisticLog", "realistic_log"]
+import journeygraph as jg
+
+__all__ = ["COLUMNS", "STAGES", "US_FORMAT", "RealisticLog", "realistic_log", "sessions"]
 
 US_FORMAT = "%m/%d/%Y %H:%M:%S"
 # read_events keywords for the raw frame
@@ -191,3 +193,17 @@ def _step(
     names = list(options)
     weights = np.array([options[n] for n in names])
     return names[int(rng.choice(len(names), p=weights / weights.sum()))]
+
+
+def sessions(n_customers: int, *, seed: int, **knobs: float) -> jg.Journeys:
+    """``realistic_log(n_customers, seed=seed, **knobs)`` read as a user reads the export
+    (text ids, the session column, US dates) and mined one journey per session."""
+    log = jg.read_events(
+        realistic_log(n_customers, seed=seed, **knobs).events,
+        customer="user_id",
+        timestamp="ts",
+        touchpoint="event",
+        session="session_id",
+        timestamp_format=US_FORMAT,
+    )
+    return jg.mine(log, journey="session")

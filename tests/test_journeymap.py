@@ -678,17 +678,9 @@ def test_from_journeys_orders_by_what_customers_visit_first() -> None:
 def test_proposed_shop_map_follows_the_shop() -> None:
     # the realistic shop's sessions (text ids, time order, duplicates): browsing pages
     # come before the product, the product before buying, the payment last
-    from realistic import US_FORMAT, realistic_log
+    from realistic import sessions
 
-    log = jg.read_events(
-        realistic_log(600, seed=3).events,
-        customer="user_id",
-        timestamp="ts",
-        touchpoint="event",
-        session="session_id",
-        timestamp_format=US_FORMAT,
-    )
-    journeys = jg.mine(log, journey="session")
+    journeys = sessions(600, seed=3)
     names = JourneyMap.from_journeys(journeys, reached="payment_done").stage_names
     assert [t for t in names if t != "account"] == [
         "home", "search", "catalog", "product", "cart", "checkout", "payment_done"

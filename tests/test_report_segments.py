@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 import journeygraph as jg
@@ -80,3 +81,32 @@ def test_findings_lead_with_the_planted_segment_and_change(tmp_path: Path, stori
     assert first.date() <= start < end <= last.date(), changed[0]
     assert "payment_done" in changed[0]
     assert "See what changed." in changed[0]
+
+
+def test_the_logs_own_start_and_end_are_not_told_as_changes(tmp_path: Path) -> None:
+    # the realistic shop's first sessions start in the first weeks and its last end
+    # in the last ones: few journeys start at both ends of the log
+    from realistic import sessions
+
+    journeys = sessions(1500, seed=5)
+    changes = jg.changes(journeys, every="1w")
+    first = changes.table.get_column("period_start").min()
+    last = changes.table.get_column("period_end").max()
+    volume = changes.episodes.filter(pl.col("kind") == "journeys")
+    edge = volume.filter((pl.col("start") <= first) | (pl.col("end") >= last))
+    assert edge.height >= 2, "the planted ramps at both ends are found"
+    page = jg.report(journeys, outdir=tmp_path, every="1w", k=2).read_text(encoding="utf-8")
+    section = page[page.index('<section id="changed">') : page.index('<section id="funnel">')]
+    told = [html.unescape(p) for p in re.findall(r'<div class="jg-episode"><p>(.*?)</p>', section)]
+    at_edges = [i for i, text in enumerate(told) if "of the log)" in text]
+    assert at_edges, told
+    # every episode at the log's ends says so, none says the count rose or fell, and
+    # they come after the changes within the log
+    assert at_edges == list(range(len(told) - len(at_edges), len(told)))
+    for text in (told[i] for i in at_edges):
+        assert "rose" not in text
+        assert "fell" not in text
+        assert "not a change in customers" in text
+    for i, text in enumerate(told):
+        if i not in at_edges:
+            assert str(first.date()) not in text.split(" (")[0]

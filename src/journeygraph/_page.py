@@ -322,6 +322,18 @@ def count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
+def typical(events: float, span: dt.timedelta | None, *, coarse: bool = False) -> str:
+    """A typical journey in words: ``5 events over 3 min 2 s``; one event has no duration.
+
+    >>> typical(5, dt.timedelta(seconds=182)), typical(1, dt.timedelta(0))
+    ('5 events over 3 min 2 s', '1 event')
+    """
+    what = f"{events:g} event" + ("" if events == 1 else "s")
+    if events <= 1 and not span:
+        return what
+    return f"{what} over {duration(span, coarse=coarse)}"
+
+
 def _hash(script: str) -> str:
     digest = hashlib.sha256(script.encode("utf-8")).digest()
     return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"

@@ -344,7 +344,7 @@ def _card(facts: Facts, row: Mapping[str, Any], drawing: _page.Drawing) -> str:
         (f"{_unit(facts)}s", f"{row['size']:,} ({_pct(row['share'])})"),
         (
             "typical journey",
-            f"{row['events_median']:g} events over {_page.duration(row['duration_median'])}",
+            _page.typical(row["events_median"], row["duration_median"]),
         ),
         ("enters at", f"{_page.text(row['entry'])} ({_pct(row['entry_share'])})"),
         ("leaves at", f"{_page.text(row['exit'])} ({_pct(row['exit_share'])})"),

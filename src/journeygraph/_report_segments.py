@@ -44,9 +44,39 @@ def _changes(facts: Facts) -> Changes:
     )
 
 
-def _sentence(row: dict[str, Any]) -> str:
+def _log_edges(ch: Changes) -> tuple[Any, Any]:
+    """The start of the first period tested and the end of the last."""
+    return ch.table.get_column("period_start").min(), ch.table.get_column("period_end").max()
+
+
+def _at_edge(row: dict[str, Any], edges: tuple[Any, Any]) -> str | None:
+    """``"start"`` / ``"end"`` when an episode in the number of journeys starting touches
+    the log's first / last period tested: often when tracking began or the export
+    stopped, not a change in customers."""
+    if row["kind"] != "journeys":
+        return None
+    if row["start"] <= edges[0]:
+        return "start"
+    return "end" if row["end"] >= edges[1] else None
+
+
+def _sentence(row: dict[str, Any], edges: tuple[Any, Any] | None = None) -> str:
     who = "" if row["segment"] == "all" else f" for {row['segment']}"
     start, end = row["start"].date(), row["end"].date()
+    periods = row["periods"]
+    span = f"({periods} period{'s' if periods != 1 else ''}"
+    edge = None if edges is None else _at_edge(row, edges)
+    if edge is not None:
+        up = row["direction"] == "up"
+        return (
+            f"From {start} to {end} {span}, at the {edge} of the log){who}, as "
+            f"{'many' if up else 'few'} as {row['peak_rate']:,.0f} journeys started in a "
+            f"period, against {row['baseline']:,.0f} expected: about "
+            f"{row['journeys_affected']:,} {'more' if up else 'fewer'} "
+            f"(q = {row['q_value']:.2g}). At the {edge} of a log this is often where "
+            f"{'tracking began' if edge == 'start' else 'the export stopped'}, not a change "
+            "in customers."
+        )
     if row["kind"] == "journeys":
         what = "the number of journeys starting"
         change = f"{'rose' if row['direction'] == 'up' else 'fell'} to {row['peak_rate']:,.0f}"
@@ -55,9 +85,8 @@ def _sentence(row: dict[str, Any]) -> str:
         what = _share_of(row["kind"], row["item"], "journeys")
         change = f"{'rose' if row['direction'] == 'up' else 'fell'} to {_pct(row['peak_rate'])}"
         base = f"from {_pct(row['baseline'])}"
-    periods = row["periods"]
     return (
-        f"From {start} to {end} ({periods} period{'s' if periods != 1 else ''}){who}, "
+        f"From {start} to {end} {span}){who}, "
         f"{what} {change} {base}: about {row['journeys_affected']:,} journeys affected "
         f"(q = {row['q_value']:.2g})."
     )
@@ -104,21 +133,27 @@ def _series(ch: Changes, row: dict[str, Any]) -> str:
 def _render_changes(facts: Facts, _drawings: Drawings, own: Changes | None) -> str:
     if own is None:
         return ""
-    top = own.episodes.head(_TOP_EPISODES)
+    edges = _log_edges(own)
+    # the log's own start and end after the changes within it
+    rows = sorted(own.episodes.iter_rows(named=True), key=lambda r: _at_edge(r, edges) is not None)[
+        :_TOP_EPISODES
+    ]
     e = html.escape
-    if top.height == 0:
+    if not rows:
         body = "<p>No rate changed: nothing flagged at q &lt; 0.05.</p>\n"
     else:
         body = "".join(
-            f'<div class="jg-episode"><p>{e(_page.text(_sentence(r)))}</p>{_series(own, r)}</div>\n'
-            for r in top.iter_rows(named=True)
+            f'<div class="jg-episode"><p>{e(_page.text(_sentence(r, edges)))}</p>'
+            f"{_series(own, r)}</div>\n"
+            for r in rows
         )
     untested = own.untested.height
     note = (
         f"<p>Each journey belongs to the {e(own.every)} period in which it starts. Every rate "
         "is tested against the same segment's other periods (periods that stand out in a "
         "first, robust pass are left out of the baseline); q-values are Benjamini-Hochberg "
-        "over everything tested. Largest episodes first"
+        "over everything tested. Largest episodes first, those in the number of journeys "
+        "starting at the log's start or end last"
         + (f"; {untested} period(s) had too few journeys and were not tested" if untested else "")
         + ".</p>\n"
     )

@@ -1305,10 +1305,7 @@ class _Description:
             parts.append(f"mostly {row['channel']}")
         if row["exit_share"] >= 0.3:
             parts.append(f"leaves at {row['exit']}")
-        duration = row["duration_median"]
-        parts.append(
-            f"~{row['events_median']:g} events over {_page.duration(duration, coarse=True)}"
-        )
+        parts.append("~" + _page.typical(row["events_median"], row["duration_median"], coarse=True))
         return ", ".join(parts)
 
 
