@@ -191,7 +191,7 @@ def test_tie_breaker_gives_the_local_tables(spark: Any) -> None:
 # listed here (with a stub). `jg.funnel` returns the local `Funnel` on Spark too.
 LOCAL_ONLY = {
     "SparkJourneys": {"core", "graphs", "merge"},
-    "SparkDivergence": {"alignment"},
+    "SparkDivergence": set(),
     "SparkArchetypes": set(),
 }
 
@@ -293,10 +293,6 @@ def test_what_does_not_run_on_spark_says_how_to_work_locally(spark: Any) -> None
             "jg.mine(jg.read_events(events.unionByName(other_events), "
             "**journeys.log.schema.model_dump()), **journeys.options.model_dump())",
         ),
-        (
-            lambda: div.alignment("a#1"),
-            "jg.compare(div.journeys.to_local(['a']), div.jmap).alignment('a#1')",
-        ),
     ]
     got = {}
     for action, call in calls:
@@ -310,12 +306,17 @@ def test_what_does_not_run_on_spark_says_how_to_work_locally(spark: Any) -> None
     assert all(map(nx.utils.graphs_equal, got[calls[1][1]], want))
     assert_frame_equal(got[calls[2][1]].stats, merged.stats)
     assert_same_journeys(got[calls[3][1]], merged)
-    alignment = jg.compare(local, jmap).alignment("a#1")
-    assert alignment.height > 0
-    assert_frame_equal(got[calls[4][1]], alignment)
-    assert "SparkDivergence.alignment works on one journey's moves" in refusal(
-        lambda: div.alignment("a#1")
-    )
+    # one journey's alignment: its customer's events compared on the driver; session
+    # journeys, so the journey id is not the customer id; strict too
+    for strict in (False, True):
+        want = jg.compare(local, jmap, strict=strict)
+        for journey in ("a#1", "b#1"):
+            alignment = want.alignment(journey)
+            assert alignment.height > 0
+            got_alignment = jg.compare(remote, jmap, strict=strict).alignment(journey)
+            assert_frame_equal(got_alignment, alignment)
+    with pytest.raises(jg.JourneygraphError, match="no journey 'zz'"):
+        div.alignment("zz")
 
 
 def test_missing_column_is_the_local_error(spark: Any) -> None:

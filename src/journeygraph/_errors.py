@@ -15,7 +15,6 @@ __all__ = [
     "JourneygraphError",
     "LocalOnlyError",
     "MapWarning",
-    "refuse_spark",
 ]
 
 
@@ -92,24 +91,3 @@ class FilteredOutError(JourneygraphError):
     def __init__(self, message: str, *, dropped: Mapping[str, int]) -> None:
         super().__init__(message)
         self.dropped = dict(dropped)
-
-
-def refuse_spark(value: object, call: str) -> None:
-    """Raise a `JourneygraphError` when ``value`` is a Spark log or Spark journeys.
-
-    ``call`` (say ``"compare"``) runs only on local journeys so far; the message
-    says how to bring a sample or a small result to this machine.
-
-    Examples
-    --------
-    >>> refuse_spark([1, 2], "compare")  # anything not from Spark passes
-    """
-    if type(value).__module__ != "journeygraph._spark":
-        return
-    msg = (
-        f"{call}() does not run on Spark journeys yet (reading, mining, the aggregate "
-        "tables, compare and cluster do; see docs/spark.md); work on this machine with "
-        "journeys.to_local("
-        "fraction=0.01) for a sample, or to_local(customers=[...]) for chosen customers"
-    )
-    raise JourneygraphError(msg)

@@ -1234,14 +1234,19 @@ class SparkDivergence(_Persisted):
         """One row per journey (see `Divergence.customers`), a Spark DataFrame."""
         return self._table("customers")
 
-    alignment = _LocalOnly(
-        "works on one journey's moves, which live on the driver",
-        lambda div, journey: (
-            "run it locally: jg.compare(div.journeys.to_local("
-            f"[{div.journeys._customer_of(journey)!r}]), div.jmap"
-            f"{', strict=True' if div.strict else ''}).alignment({journey!r})"
-        ),
-    )
+    def alignment(self, journey: Any) -> pl.DataFrame:
+        """One journey's optimal alignment (see `Divergence.alignment`): its customer's
+        events are brought to the driver and compared there, as `graph` does.
+
+        A journey's alignment depends on its own events and the map only, so it
+        equals the local one.
+        """
+        customer = self.journeys._customer_of(journey)
+        local = self.journeys.to_local([customer])
+        found: pl.DataFrame = self._code.align(
+            local, self.jmap, strict=self.strict, table=None
+        ).alignment(journey)
+        return found
 
     @property
     def deviations(self) -> DataFrame:
