@@ -110,3 +110,24 @@ def test_the_logs_own_start_and_end_are_not_told_as_changes(tmp_path: Path) -> N
     for i, text in enumerate(told):
         if i not in at_edges:
             assert str(first.date()) not in text.split(" (")[0]
+
+
+def test_the_segment_finding_is_a_step_not_what_makes_the_group(tmp_path: Path) -> None:
+    # in the sample, app customers are those with app sessions: the largest differences
+    # by channel are reaching the stage of app_session and visiting it, which say what
+    # the group is. The finding names the step where the group behaves differently.
+    from journeygraph import datasets
+
+    sample = datasets.generate(3000, seed=1)
+    log = jg.read_events(sample.events, **datasets.COLUMNS)
+    jmap = jg.JourneyMap.linear(datasets.IDEAL_STAGES)
+    top = jg.contrast(jg.mine(log), by="channel", jmap=jmap).table.row(0, named=True)
+    assert top["kind"] in ("stage", "touchpoint")
+    assert top["significant"]
+    page = jg.report(log, jmap, outdir=tmp_path, by="channel", k=2).read_text(encoding="utf-8")
+    found = [f for f in findings_of(page) if f.startswith("For channel ")]
+    assert len(found) == 1
+    assert "visiting" not in found[0]
+    assert "reaching stage" not in found[0]
+    assert " going " in found[0]
+    assert "→" in found[0]

@@ -211,29 +211,26 @@ def _render_segments(facts: Facts, _drawings: Drawings, own: Contrast | None) ->
 
 
 def _segment_finding(facts: Facts, own: Contrast | None) -> list[tuple[str, str]]:
-    """The group that differs most from the rest, and the step where it differs most,
-    for the findings."""
+    """The step where a group differs most from the rest, for the findings: the top
+    significant transition (among the journeys at its source, so like with like), else
+    the top stage, deviation or outcome row. Which touchpoints a group visits is left to
+    the section: it often says what the group is (app customers visit the app), not
+    what it does differently."""
     if own is None:
         return []
-    found = own.table.filter(pl.col("significant"))
-    if found.height == 0:
+    found = own.table.filter(pl.col("significant") & (pl.col("kind") != "touchpoint"))
+    steps = found.filter(pl.col("kind") == "transition")
+    if (steps if steps.height else found).height == 0:
         return []
-    top = found.row(0, named=True)
+    top = (steps if steps.height else found).row(0, named=True)
     unit = "sessions" if facts.journeys.options.journey == "session" else "customers"
     what = _share_of(top["kind"], top["item"], unit)
     sentence = (
         f"For {facts.by_name or own.by} {top['group']}, {what} is {_pct(top['share'])} against "
         f"{_pct(top['share_rest'])} for the rest ({_pp(top['difference'])}, "
-        f"q = {top['q_value']:.2g})"
+        f"q = {top['q_value']:.2g})."
     )
-    steps = found.filter((pl.col("group") == top["group"]) & (pl.col("kind") == "transition"))
-    if top["kind"] != "transition" and steps.height:
-        step = steps.row(0, named=True)
-        sentence += (
-            f"; the step that differs most is {step['item']}: {_pct(step['share'])} against "
-            f"{_pct(step['share_rest'])}"
-        )
-    return [(_page.text(sentence) + ".", "segments")]
+    return [(_page.text(sentence), "segments")]
 
 
 def _share_of(kind: str, item: str, unit: str) -> str:
