@@ -178,7 +178,10 @@ def test_demo_writes_the_report(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     page = tmp_path / "report" / "index.html"
     assert done.stdout.splitlines()[-1] == f"report: {page.resolve()}"
-    assert 'data-kpi="customers" data-value="2000"' in page.read_text("utf-8")
+    text = page.read_text("utf-8")
+    assert 'data-kpi="customers" data-value="2000"' in text
+    for section in ("findings", "drivers", "changed", "segments", "funnel"):
+        assert f'<section id="{section}">' in text  # every section, by channel and week
     events = pl.read_parquet(tmp_path / "events.parquet")
     assert events.get_column("customer_id").n_unique() == 2_000
     assert "archetype" not in pl.read_parquet(tmp_path / "customers.parquet").columns

@@ -486,6 +486,8 @@ def _demo(args: argparse.Namespace) -> int:
         f"--map={jmap}",
         f"--customers={customers}",
         "--outcome=churned",
+        "--by=channel",
+        "--every=1w",
         f"--k={args.k}",
         f"--seed={args.seed}",
         f"--out={out / 'report'}",
