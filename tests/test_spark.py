@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import html
 import inspect
 import os
 import re
@@ -639,6 +640,19 @@ def test_cluster_describes_archetypes_as_locally(shop_journeys: tuple[Any, Any])
     assert_same_archetypes(arch, want)
     with pytest.raises(jg.JourneygraphError, match="archetype must be an integer from 0 to 2"):
         arch.graph(3)
+    # in a notebook: the local summaries, under the Spark class's name
+    for spark_result, local_result in (
+        (arch, want),
+        (jg.compare(remote, jmap), jg.compare(local, jmap)),
+    ):
+        heading = f"<strong>{html.escape(repr(local_result))}</strong>"
+        shown = local_result._repr_html_()
+        assert heading in shown
+        spark_heading = f"<strong>{html.escape(repr(spark_result))}</strong>"
+        assert spark_result._repr_html_() == shown.replace(heading, spark_heading)
+    summary = remote._repr_html_()
+    assert f"<td>{local.n_journeys:,} ({local.options.journey}s)</td>" in summary
+    assert f"<td>{local.n_events:,}</td>" in summary
 
 
 def test_funnel_gives_the_local_tables(shop_journeys: tuple[Any, Any]) -> None:

@@ -215,6 +215,31 @@ def page_html(drawing: Drawing, *, height: int = HEIGHT) -> str:
     return _page(drawing, height=height)
 
 
+def divergence_summary(div: Any) -> str:
+    """`html_summary` of a `Divergence` or a Spark one (``summary()``, ``jmap``): conformance,
+    fitness, each deviation's share."""
+    import polars as pl
+
+    from ._deviations import NAMES
+
+    row = div.summary().row(0, named=True)
+    items = [
+        ("journeys", f"{row['journeys']:,}"),
+        ("stages", " \u2192 ".join(div.jmap.stage_names)),
+        ("follow the map without a deviation", f"{row['conformance']:.1%}"),
+        ("mean fitness", f"{row['mean_fitness']:.3f}"),
+    ]
+    kinds = pl.DataFrame({"deviation": list(NAMES), "share of journeys": [row[k] for k in NAMES]})
+    return html_summary(repr(div), items, kinds)
+
+
+def archetypes_summary(arch: Any) -> str:
+    """`html_summary` of `Archetypes` or Spark ones (``table``, ``journeys``): one row per
+    archetype, with its path."""
+    table = arch.table.select("archetype", "size", "share", "description", "representative_path")
+    return html_summary(repr(arch), [("journeys", f"{arch.journeys.n_journeys:,}")], table)
+
+
 def html_summary(
     heading: str, items: Sequence[tuple[str, str]], frame: pl.DataFrame | None = None
 ) -> str:

@@ -48,6 +48,7 @@ import networkx as nx
 import numpy as np
 import polars as pl
 
+from . import _page
 from ._aggregates import Weight, aggregate_graph_of, edge_table, variant_table
 from ._deviations import NAMES as DEVIATIONS
 from ._errors import FilteredOutError, JourneygraphError, LocalOnlyError
@@ -828,6 +829,16 @@ class SparkJourneys(_Persisted):
     def __len__(self) -> int:
         return self.n_journeys
 
+    def _repr_html_(self) -> str:
+        """A compact summary for Jupyter, from what the pass already counted (no job)."""
+        items = [
+            ("journeys", f"{self.n_journeys:,} ({self.options.journey}s)"),
+            ("events", f"{self.n_events:,}"),
+            ("touchpoints", f"{len(self.touchpoints):,}"),
+            ("tables", "edges, nodes, stats: Spark DataFrames (persisted)"),
+        ]
+        return _page.html_summary(repr(self), items)
+
     @property
     def edges(self) -> DataFrame:
         """One row per journey and transition (see `Journeys.edges`), a Spark DataFrame."""
@@ -1229,6 +1240,10 @@ class SparkDivergence(_Persisted):
             f"{len(self.jmap.stages)} stages, conformance {self.conformance:.1%})"
         )
 
+    def _repr_html_(self) -> str:
+        """A compact summary for Jupyter, as `Divergence`'s (from the summed counts)."""
+        return _page.divergence_summary(self)
+
     @property
     def customers(self) -> DataFrame:
         """One row per journey (see `Divergence.customers`), a Spark DataFrame."""
@@ -1546,6 +1561,10 @@ class SparkArchetypes(_Persisted):
 
     def __repr__(self) -> str:
         return f"SparkArchetypes({len(self)} archetypes of {self.journeys.n_journeys:,} journeys)"
+
+    def _repr_html_(self) -> str:
+        """A compact summary for Jupyter, as `Archetypes`'."""
+        return _page.archetypes_summary(self)
 
     def __len__(self) -> int:
         return int(self.model.k_)

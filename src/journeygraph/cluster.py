@@ -679,12 +679,7 @@ class Archetypes:
 
     def _repr_html_(self) -> str:
         """A compact summary for Jupyter: one row per archetype, with its path."""
-        table = self.table.select(
-            "archetype", "size", "share", "description", "representative_path"
-        )
-        return _page.html_summary(
-            repr(self), [("journeys", f"{self.journeys.n_journeys:,}")], table
-        )
+        return _page.archetypes_summary(self)
 
     def __len__(self) -> int:
         return self.model.k_

@@ -106,20 +106,7 @@ class Divergence:
 
     def _repr_html_(self) -> str:
         """A compact summary for Jupyter: conformance, fitness, each deviation's share."""
-        row = self.summary().row(0, named=True)
-        items = [
-            ("journeys", f"{row['journeys']:,}"),
-            ("stages", " \u2192 ".join(self.jmap.stage_names)),
-            ("follow the map without a deviation", f"{row['conformance']:.1%}"),
-            ("mean fitness", f"{row['mean_fitness']:.3f}"),
-        ]
-        kinds = pl.DataFrame(
-            {
-                "deviation": list(DEVIATIONS),
-                "share of journeys": [row[k] for k in DEVIATIONS],
-            }
-        )
-        return _page.html_summary(repr(self), items, kinds)
+        return _page.divergence_summary(self)
 
     # ------------------------------------------------------------- per journey
     @cached_property
