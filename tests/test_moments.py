@@ -324,6 +324,9 @@ def test_the_report_findings_name_the_planted_harm_first(harm: bool, tmp_path: P
         log, jg.JourneyMap.linear(planted.STAGES), tmp_path, reached="purchase", k=2
     ).read_text(encoding="utf-8")
     assert page.index('<section id="findings">') < page.index('<section id="headline">')
+    # every customer counts, up to reaching the purchase
+    n = log.collect().get_column("customer").n_unique()
+    assert f"rate among all {n:,} customers; only what happened before reaching purchase" in page
     items = findings_of(page)
     if harm:
         first = items[0]

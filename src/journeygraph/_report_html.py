@@ -458,8 +458,12 @@ def _drivers(facts: Facts, _drawings: Drawings, _own: None) -> str:
         f"What goes with {outcome}",
         f"<p>Moments that matter: at each stage, the {m.unit} that did something there "
         f"compared with the other {m.unit} that reached the stage, on {e(outcome)} "
-        f"({kind} among the {known:,} {m.unit} whose {e(outcome)} is known"
-        + ("; only what happened before reaching it counts" if m.reached else "")
+        + (
+            f"({kind} among all {known:,} {m.unit}; only what happened before reaching "
+            f"{e(m.reached)} counts"
+            if m.reached
+            else f"({kind} among the {known:,} {m.unit} whose {e(outcome)} is known"
+        )
         + "). The adjusted "
         "difference compares like with like (journeys with as many sessions at the stage "
         "and as long); the naive one does not. Largest impact (journeys times adjusted "
