@@ -154,12 +154,7 @@ class SparkEventLog:
     @property
     def attribute_types(self) -> dict[str, pl.DataType]:
         """The polars type of every attribute column (as a local log would have it)."""
-        from pyspark.sql.pandas.types import to_arrow_schema
-
-        schema = self.frame.select(*self.attributes).schema
-        empty = pl.from_arrow(to_arrow_schema(schema, timezone="UTC").empty_table())
-        assert isinstance(empty, pl.DataFrame)
-        return dict(empty.schema)
+        return dict(_empty_like(self.frame.select(*self.attributes)).schema)
 
     def customer_values(
         self,
@@ -185,8 +180,7 @@ class SparkEventLog:
                 yield _batch("values", local(log, list(columns)), layout)
 
         parts = frame.repartition(self.schema.customer).mapInArrow(run, _spark_schema(layout))
-        found = pl.from_arrow(parts.select("values.*").toArrow())
-        assert isinstance(found, pl.DataFrame)
+        found = _collected(parts.select("values.*"))
         fields = dict(layout["values"])
         return found.select(pl.col(c).cast(fields[c]) for c in fields).sort("customer")
 
@@ -302,12 +296,9 @@ def read_events(source: DataFrame, schema: EventSchema, engine: Engine) -> Spark
     """
     _configure(source)
     from pyspark.sql import functions as F
-    from pyspark.sql.pandas.types import to_arrow_schema
 
     # the local reader checks names and types on an empty frame of the same schema
-    empty = pl.from_arrow(to_arrow_schema(source.schema, timezone="UTC").empty_table())
-    assert isinstance(empty, pl.DataFrame)
-    engine.read_events(empty.lazy(), **schema.model_dump())
+    engine.read_events(_empty_like(source).lazy(), **schema.model_dump())
 
     columns = list(schema.roles.values())
     attributes = (
@@ -519,6 +510,22 @@ def _gather(
     return {name: _valid_rows(arrow, name, layout[name]) for name in names}
 
 
+def _collected(frame: DataFrame) -> pl.DataFrame:
+    """The rows of a (small) Spark DataFrame on the driver, as a polars frame."""
+    found = pl.from_arrow(frame.toArrow())
+    assert isinstance(found, pl.DataFrame)
+    return found
+
+
+def _empty_like(frame: DataFrame) -> pl.DataFrame:
+    """An empty polars frame with the local types of ``frame``'s columns (times in UTC)."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    empty = pl.from_arrow(to_arrow_schema(frame.schema, timezone="UTC").empty_table())
+    assert isinstance(empty, pl.DataFrame)
+    return empty
+
+
 def _selected(tables: DataFrame, names: tuple[str, ...]) -> DataFrame:
     """The struct columns ``names`` of a pass, only the rows where one of them is set."""
     from pyspark.sql import functions as F
@@ -693,13 +700,8 @@ def _layout(
 
 def _one_event(log: SparkEventLog, options: MineOptions, engine: Engine) -> Journeys:
     """Journeys of one made-up event, mined locally: they show every table's types."""
-    from pyspark.sql.pandas.types import to_arrow_schema
-
     roles = list(log.schema.roles.values())
-    empty = pl.from_arrow(
-        to_arrow_schema(log.frame.select(*roles).schema, timezone="UTC").empty_table()
-    )
-    assert isinstance(empty, pl.DataFrame)
+    empty = _empty_like(log.frame.select(*roles))
     one = pl.DataFrame(
         {
             c: pl.Series([_example(log.schema, c, d)]).cast(d, strict=False)
@@ -980,8 +982,7 @@ class SparkJourneys(_Persisted):
     def variants(self) -> pl.DataFrame:
         """Distinct touchpoint sequences, most common first (see `Journeys.variants`)."""
         parts = self._table("variants").groupBy("variant").sum("journeys")
-        counted = pl.from_arrow(parts.withColumnRenamed("sum(journeys)", "journeys").toArrow())
-        assert isinstance(counted, pl.DataFrame)
+        counted = _collected(parts.withColumnRenamed("sum(journeys)", "journeys"))
         return variant_table(self._local_types("variants", counted), self.n_journeys)
 
     def flows(self, around: str, *, before: int = 3, after: int = 3, top: int = 8) -> Flows:
@@ -1298,8 +1299,7 @@ class SparkDivergence(_Persisted):
         ]
         needed = frame.select(*columns)
         grouped = needed.groupBy(*needed.columns).agg(F.count(F.lit(1)).alias("_jg_n"))
-        counted = pl.from_arrow(grouped.toArrow())
-        assert isinstance(counted, pl.DataFrame)
+        counted = _collected(grouped)
         rows = np.repeat(np.arange(counted.height), counted.get_column("_jg_n").to_numpy())
         return self._code.summary(counted.drop("_jg_n")[rows], by)
 
@@ -1475,8 +1475,7 @@ def _middle_values(counts: DataFrame, keys: tuple[str, ...], value: str) -> pl.D
     middle = ranked.where(holds_low | holds_high).select(
         *keys, value, holds_low.alias("_low"), holds_high.alias("_high")
     )
-    found = pl.from_arrow(middle.toArrow())
-    assert isinstance(found, pl.DataFrame)
+    found = _collected(middle)
     return pl.concat(
         [
             found.filter(pl.col("_low")).select(*keys, value),
@@ -1606,18 +1605,15 @@ class SparkArchetypes(_Persisted):
         """`divergence`'s per-journey values summed per archetype: labels joined with
         ``divergence.customers`` in Spark, summed per partition by the local code."""
         assert self.divergence is not None
-        from pyspark.sql.pandas.types import to_arrow_schema
 
         k, sums = len(self), self._local.divergence_sums
         columns = ["journey", "conforms", "fitness", *DEVIATIONS]
         joined = self.labels.select("journey", "archetype").join(
             self.divergence.customers.select(*columns), on="journey"
         )
-        empty = pl.from_arrow(to_arrow_schema(joined.schema).empty_table())
-        assert isinstance(empty, pl.DataFrame)
+        empty = _empty_like(joined)
         summed = _per_partition(joined, lambda frame: sums(frame, k), "sums", empty)
-        parts = pl.from_arrow(summed.select("sums.*").toArrow())
-        assert isinstance(parts, pl.DataFrame)
+        parts = _collected(summed.select("sums.*"))
         return _summed(parts, dict(sums(empty, k).schema))
 
     @cached_property
@@ -1683,8 +1679,7 @@ def funnel_counts(
             "next": _summed(small["next"], types["next"], ("segment", "step", "next")),
         }
         gaps = _unpack(tables, "gap").groupBy(*gap_keys).agg(F.sum("n").alias("n"))
-        found = pl.from_arrow(gaps.toArrow())
-        assert isinstance(found, pl.DataFrame)
+        found = _collected(gaps)
         out["gap"] = found.select(pl.col(c).cast(types["gap"][c]) for c in types["gap"])
     finally:
         tables.unpersist()
@@ -1720,8 +1715,7 @@ def start_range(journeys: SparkJourneys) -> tuple[Any, Any, pl.DataType]:
 
     dtype: pl.DataType = dict(journeys._layout["stats"])["start"]
     found = journeys.stats.agg(F.min("start").alias("lo"), F.max("start").alias("hi"))
-    frame = pl.from_arrow(found.toArrow())
-    assert isinstance(frame, pl.DataFrame)
+    frame = _collected(found)
     frame = frame.select(pl.col("lo", "hi").cast(dtype))
     return frame.item(0, "lo"), frame.item(0, "hi"), dtype
 
@@ -1755,16 +1749,14 @@ def table_sums(
     frame = _selected(journeys._tables, tables).mapInArrow(run, _spark_schema(layout))
     values = [c for c in example.columns if c not in keys]
     summed = frame.select("sums.*").groupBy(*keys).agg(*[F.sum(c).alias(c) for c in values])
-    found = pl.from_arrow(summed.toArrow())
-    assert isinstance(found, pl.DataFrame)
+    found = _collected(summed)
     return found.select(pl.col(c).cast(d) for c, d in example.schema.items())
 
 
 # ---------------------------------------------------------------------------- report
 def distinct_customers(journeys: SparkJourneys) -> pl.Series:
     """The customers of the journeys (each once, collected), with the local id type."""
-    found = pl.from_arrow(journeys.stats.select("customer").distinct().toArrow())
-    assert isinstance(found, pl.DataFrame)
+    found = _collected(journeys.stats.select("customer").distinct())
     return found.get_column("customer").cast(journeys.id_type).sort()
 
 
@@ -1776,17 +1768,13 @@ def column_means(
 ) -> dict[str, Any]:
     """The mean of each column over all rows (nulls skipped): the local ``sums`` of every
     partition, added here in partition order, divided by the local ``means_of``."""
-    from pyspark.sql.pandas.types import to_arrow_schema
-
     selected = frame.select(*columns)
-    empty = pl.from_arrow(to_arrow_schema(selected.schema, timezone="UTC").empty_table())
-    assert isinstance(empty, pl.DataFrame)
+    empty = _empty_like(selected)
 
     def work(part: pl.DataFrame) -> pl.DataFrame:
         return sums(pl.Series("archetype", np.zeros(part.height, dtype=np.int64)), part, 1)
 
-    parts = pl.from_arrow(_per_partition(selected, work, "sums", empty).select("sums.*").toArrow())
-    assert isinstance(parts, pl.DataFrame)
+    parts = _collected(_per_partition(selected, work, "sums", empty).select("sums.*"))
     summed = _summed(parts, dict(work(empty).schema), ("archetype",))
     means: dict[str, Any] = means_of(summed).drop("archetype").row(0, named=True)
     return means
