@@ -36,7 +36,7 @@ import itertools
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -798,51 +798,40 @@ class JourneyMap(Frozen):
 
             assert isinstance(journeys, _spark.SparkJourneys)
             spark = journeys
-            counts = _spark.table_sums(spark, position_counts, ("nodes", "stats"), POSITION_KEYS)
 
-            def precedence(common: list[str]) -> pl.DataFrame:
-                work = functools.partial(precedence_counts, common=common)
-                return _spark.table_sums(spark, work, ("nodes",), ("touchpoint",))
-
-            def before(goal: str) -> pl.DataFrame:
-                work = functools.partial(journeys_before, reached=goal)
-                return _spark.table_sums(spark, work, ("nodes",), ("touchpoint",))
-
-            def visiting(groups: list[list[str]]) -> dict[int, int]:
-                work = functools.partial(journeys_visiting, groups=groups)
-                found = _spark.table_sums(spark, work, ("nodes",), ("group",))
-                return dict(found.iter_rows())
+            def tally(work: Counting, tables: Names, keys: Names) -> pl.DataFrame:
+                return _spark.table_sums(spark, work, tables, keys)
 
         else:
             from .mine import Journeys
 
             assert isinstance(journeys, Journeys)
-            nodes = journeys.nodes
-            counts = position_counts(nodes, journeys.stats)
+            local = journeys
 
-            def precedence(common: list[str]) -> pl.DataFrame:
-                return precedence_counts(nodes, common)
+            def tally(work: Counting, tables: Names, keys: Names) -> pl.DataFrame:
+                return work(*[getattr(local, t) for t in tables])  # one set: nothing to add up
 
-            def before(goal: str) -> pl.DataFrame:
-                return journeys_before(nodes, goal)
-
-            def visiting(groups: list[list[str]]) -> dict[int, int]:
-                return dict(journeys_visiting(nodes, groups).iter_rows())
-
-        placed = _placed(counts)
+        # every count is made by the same function of the per-journey tables, on the
+        # journeys here or on each Spark partition (then summed by its keys)
+        placed = _placed(tally(position_counts, ("nodes", "stats"), POSITION_KEYS))
+        nodes, by_touchpoint = ("nodes",), ("touchpoint",)
         common = pl.col("journeys") / n >= min_share
         if reached is not None:
             reaching = placed.filter(pl.col("touchpoint") == reached).item(0, "journeys")
-            found = before(reached)
+            found = tally(functools.partial(journeys_before, reached=reached), nodes, by_touchpoint)
             way = found.filter(2 * pl.col("journeys") >= reaching).get_column("touchpoint")
             common |= pl.col("touchpoint").is_in([reached, *way])
         placed = placed.filter(common)
-        rows = _in_order(placed, precedence(placed.get_column("touchpoint").to_list()))
+        ranks = functools.partial(
+            precedence_counts, common=placed.get_column("touchpoint").to_list()
+        )
+        rows = _in_order(placed, tally(ranks, nodes, by_touchpoint))
         if reached is not None:
             rows = rows[: [r["touchpoint"] for r in rows].index(reached)]
         groups = _cut_at_gaps(rows, max_stages - (reached is not None))
         names = [[r["touchpoint"] for r in group] for group in groups]
-        visits = visiting(names)
+        visiting = functools.partial(journeys_visiting, groups=names)
+        visits = dict(tally(visiting, nodes, ("group",)).iter_rows())
         stages = []
         for g, group in enumerate(groups):
             name = min(group, key=lambda r: (-r["journeys"], r["touchpoint"]))["touchpoint"]
@@ -855,6 +844,8 @@ class JourneyMap(Frozen):
 
 # the keys of `position_counts`: its ``journeys`` add up over disjoint sets of journeys
 POSITION_KEYS = ("touchpoint", "first_position", "span")
+Names = tuple[str, ...]
+Counting = Callable[..., pl.DataFrame]  # counts of some journeys' per-journey tables
 
 
 def position_counts(nodes: pl.DataFrame, stats: pl.DataFrame) -> pl.DataFrame:
