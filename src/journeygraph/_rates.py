@@ -150,8 +150,9 @@ def outcome_of(
     return joined.get_column(outcome).fill_null(False).to_numpy()
 
 
-def check_spark(call: str, by: object, divergence: object, outcome: object) -> None:
-    """What `contrast` and `changes` take only with local journeys, refused on Spark."""
+def check_spark(call: str, by: object, divergence: object = None, outcome: object = None) -> None:
+    """What `contrast`, `changes` and `funnel` take only with local journeys, refused
+    on Spark."""
     for name, given in (
         ("by=<a mapping of journey ids>", by is not None and not isinstance(by, str)),
         ("divergence=", divergence is not None),

@@ -21,6 +21,7 @@ import numpy.typing as npt
 import polars as pl
 
 from ._errors import JourneygraphError
+from ._rates import check_spark
 from ._segments import By, Segments, segments
 from ._steps import funnel_match, ordered
 from .journeymap import JourneyMap
@@ -164,18 +165,13 @@ def funnel(
     labels, names = _steps(journeys, steps, jmap)
     window = None if within is None else parse_duration(within, name="within")
     micros = -1 if window is None else window // dt.timedelta(microseconds=1)
+    counting = _Counting(names, micros, by, customers)
     if type(journeys).__name__ == "SparkJourneys":  # counted per partition, finished here
         from . import _spark  # imports pyspark only now
 
-        if by is not None and not isinstance(by, str):
-            msg = (
-                "funnel(by=<a mapping of journey ids>) does not run on Spark journeys yet "
-                "(by= a column of the customer table or 'channel' does); work on a sample: "
-                "jg.funnel(journeys.to_local(fraction=0.01), ..., by=...)"
-            )
-            raise JourneygraphError(msg)
+        check_spark("funnel", by)
         assert isinstance(journeys, _spark.SparkJourneys)
-        counting = _Counting(names, micros, by, customers)
+        assert by is None or isinstance(by, str)
         counts = _spark.funnel_counts(journeys, counting, GAP_KEYS)
         reach = counts["reach"]
         groups = sorted(reach.filter(pl.col("step") == 0).get_column("segment").unique())
@@ -185,11 +181,9 @@ def funnel(
             labels, window, by, partial(_spark.per_journey, journeys, work), table, stopped
         )
     assert isinstance(journeys, Journeys)
-    events = ordered(journeys.core)
-    member = _member(names, journeys.touchpoints)
-    depth, when, after = funnel_match(events.starts, events.touchpoint, events.time, member, micros)
-    segs = segments(journeys, by, customers)
-    table, stopped = _tables(labels, segs, depth, when, after, journeys.touchpoints)
+    segs, depth, when, after = counting.matched(journeys)
+    counts = _counts(len(labels), segs, depth, when, after, journeys.touchpoints)
+    table, stopped = _finish(labels, segs.names, counts)
     per_journey = partial(_per_journey, journeys, segs, depth, when, after)
     return Funnel(labels, window, None if by is None else segs.by, per_journey, table, stopped)
 
@@ -283,17 +277,22 @@ class _Counting:
 
     names: list[list[str]]
     micros: int
-    by: str | None = None
+    by: By | None = None
     customers: pl.DataFrame | None = None
     per_journey: bool = False
 
-    def __call__(self, journeys: Journeys) -> dict[str, pl.DataFrame]:
+    def matched(self, journeys: Journeys) -> tuple[Segments, Any, Any, Any]:
+        """The journeys' segments and their deepest matches: depth, step times, next
+        touchpoint (see `funnel_match`)."""
         events = ordered(journeys.core)
         member = _member(self.names, journeys.touchpoints)
         depth, when, after = funnel_match(
             events.starts, events.touchpoint, events.time, member, self.micros
         )
-        segs = segments(journeys, self.by, self.customers)
+        return segments(journeys, self.by, self.customers), depth, when, after
+
+    def __call__(self, journeys: Journeys) -> dict[str, pl.DataFrame]:
+        segs, depth, when, after = self.matched(journeys)
         if self.per_journey:
             return {"journeys": _per_journey(journeys, segs, depth, when, after)}
         return _counts(len(self.names), segs, depth, when, after, journeys.touchpoints)
@@ -371,18 +370,6 @@ def _median(values: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> int
     n = int(counts.sum())
     lo, hi = _value_at(values, counts, (n - 1) // 2), _value_at(values, counts, n // 2)
     return (lo + hi) // 2
-
-
-def _tables(
-    labels: list[str],
-    segs: Segments,
-    depth: npt.NDArray[np.int32],
-    when: npt.NDArray[np.int64],
-    after: npt.NDArray[np.int32],
-    touchpoints: list[str],
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    counts = _counts(len(labels), segs, depth, when, after, touchpoints)
-    return _finish(labels, segs.names, counts)
 
 
 def _finish(
