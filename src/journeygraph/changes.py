@@ -217,14 +217,14 @@ def _grid(lo: Any, hi: Any, every: str, dtype: Any) -> tuple[pl.Series, pl.Serie
 
 
 def _period_codes(starts: pl.Series, every: str, grid: pl.Series) -> Any:
-    """The period (index into ``grid``) of every start."""
+    """The period (index into ``grid``) of every start; -1 for a start off the grid."""
     code = pl.DataFrame({"p": starts.dt.truncate(every)}).join(
         pl.DataFrame({"p": grid, "i": np.arange(len(grid), dtype=np.int32)}),
         on="p",
         how="left",
         maintain_order="left",
     )
-    return code.get_column("i").to_numpy()
+    return code.get_column("i").fill_null(-1).to_numpy()
 
 
 @dataclass(frozen=True)
@@ -244,9 +244,8 @@ class _PeriodCounting:
         period_code = _period_codes(starts, self.every, self.grid.cast(starts.dtype))
         segs = segments(journeys, self.by, self.customers)
         # a start off the grid (only the made-up journey that shows the tables' types): left out
-        inside = ~np.isnan(period_code.astype(np.float64))
-        code = np.where(inside, np.nan_to_num(period_code.astype(np.float64)), 0).astype(np.int64)
-        group = np.where(inside, segs.code * n_periods + code, -1).astype(np.int32)
+        group = np.where(period_code >= 0, segs.code * n_periods + period_code, -1)
+        group = group.astype(np.int32)
         rates = count(journeys, group, len(segs.names) * n_periods, jmap=self.jmap)
         names = [f"{name}{_SEP}{p}" for name in segs.names for p in range(n_periods)]
         return rate_counts(rates, names)
