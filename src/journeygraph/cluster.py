@@ -688,14 +688,6 @@ class Archetypes:
         return iter(range(len(self)))
 
     @cached_property
-    def _codes(self) -> pl.DataFrame:
-        """Archetype of each journey code."""
-        return pl.DataFrame(
-            {JOURNEY: pl.arange(0, self.journeys.n_journeys, dtype=pl.UInt32, eager=True),
-             "archetype": self.labels.get_column("archetype")}
-        )  # fmt: skip
-
-    @cached_property
     def _sizes(self) -> pl.DataFrame:
         return self.labels.group_by("archetype").len("size").sort("archetype")
 
@@ -842,11 +834,9 @@ class Archetypes:
             .group_by("_row", maintain_order=True)
             .first()
         )
-        ranked = (
-            first.join(self._centrality, on="_row")
-            .join(self._codes, on=JOURNEY)
-            .sort(["archetype", "_score", JOURNEY], descending=[False, True, False])
-        )
+        ranked = _with_archetype(
+            first.join(self._centrality, on="_row"), self.labels.get_column("archetype")
+        ).sort(["archetype", "_score", JOURNEY], descending=[False, True, False])
         return ranked.group_by("archetype", maintain_order=True).agg(
             pl.col("journey").first().alias("representative"),
             pl.col("journey").head(n).alias("examples"),
@@ -917,13 +907,9 @@ def tallies(journeys: Journeys, archetype: pl.Series) -> dict[str, pl.DataFrame]
     * ``entry`` / ``exit``: per first / last touchpoint, ``n`` journeys;
     * ``channel`` (when there are channels): per channel, ``n`` events.
     """
-    codes = pl.DataFrame(
-        {JOURNEY: pl.arange(0, journeys.n_journeys, dtype=pl.UInt32, eager=True),
-         "archetype": archetype}
-    )  # fmt: skip
     names = [pl.col(c).cast(pl.String) for c in ("source", "target")]
-    edges = journeys.core.edges.join(codes, on=JOURNEY, how="left")
-    nodes = journeys.core.nodes.join(codes, on=JOURNEY, how="left")
+    edges = _with_archetype(journeys.core.edges, archetype)
+    nodes = _with_archetype(journeys.core.nodes, archetype)
     stats = journeys.stats.select(pl.col("entry", "exit").cast(pl.String)).with_columns(archetype)
     out = {
         "sizes": stats.group_by("archetype").len("size"),
@@ -938,18 +924,21 @@ def tallies(journeys: Journeys, archetype: pl.Series) -> dict[str, pl.DataFrame]
     }
     if journeys.core.has_channel:
         channels = journeys.core.sequence.select(JOURNEY, pl.col("channel").cast(pl.String))
-        out["channel"] = channels.join(codes, on=JOURNEY).group_by("archetype", "channel").len("n")
+        labelled = _with_archetype(channels, archetype)
+        out["channel"] = labelled.group_by("archetype", "channel").len("n")
     return out
+
+
+def _with_archetype(frame: pl.DataFrame, archetype: pl.Series) -> pl.DataFrame:
+    """``frame`` (rows with a journey code) with the ``archetype`` of each row's journey
+    (``archetype``: each journey's, in journey-code order): a gather, not a join."""
+    return frame.with_columns(archetype.gather(frame.get_column(JOURNEY)).alias("archetype"))
 
 
 def _median_values(journeys: Journeys, archetype: pl.Series) -> dict[str, pl.DataFrame]:
     """The per-journey values of `MEDIANS`, with their archetype."""
-    codes = pl.DataFrame(
-        {JOURNEY: pl.arange(0, journeys.n_journeys, dtype=pl.UInt32, eager=True),
-         "archetype": archetype}
-    )  # fmt: skip
     stats = journeys.stats.select("events", "duration").with_columns(archetype)
-    times = journeys.core.edges.join(codes, on=JOURNEY, how="left").select(
+    times = _with_archetype(journeys.core.edges, archetype).select(
         "archetype", pl.col("source", "target").cast(pl.String), "median_time"
     )
     return {"events": stats, "duration": stats, "time": times}
