@@ -197,12 +197,11 @@ def _step(
 
 def sessions(n_customers: int, *, seed: int, **knobs: float) -> jg.Journeys:
     """``realistic_log(n_customers, seed=seed, **knobs)`` read as a user reads the export
-    (text ids, the session column, US dates) and mined one journey per session."""
+    (text ids, the platform as channel, the session column, US dates) and mined one
+    journey per session."""
     log = jg.read_events(
         realistic_log(n_customers, seed=seed, **knobs).events,
-        customer="user_id",
-        timestamp="ts",
-        touchpoint="event",
+        **COLUMNS,
         session="session_id",
         timestamp_format=US_FORMAT,
     )

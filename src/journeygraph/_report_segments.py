@@ -69,11 +69,12 @@ def _sentence(row: dict[str, Any], edges: tuple[Any, Any] | None = None) -> str:
     if edge is not None:
         up = row["direction"] == "up"
         return (
-            f"From {start} to {end} {span}, at the {edge} of the log){who}, as "
-            f"{'many' if up else 'few'} as {row['peak_rate']:,.0f} journeys started in a "
-            f"period, against {row['baseline']:,.0f} expected: about "
-            f"{row['journeys_affected']:,} {'more' if up else 'fewer'} "
-            f"(q = {row['q_value']:.2g}). At the {edge} of a log this is often where "
+            f"From {start} to {end} {span}, at the {edge} of the log){who}, "
+            f"{'more' if up else 'fewer'} journeys started than expected: "
+            f"{row['peak_rate']:,.0f} against {row['baseline']:,.0f} in the period furthest "
+            f"{'above' if up else 'below'}, about {row['journeys_affected']:,} "
+            f"{'more' if up else 'fewer'} in all (q = {row['q_value']:.2g}). At the {edge} of "
+            "a log this is often where "
             f"{'tracking began' if edge == 'start' else 'the export stopped'}, not a change "
             "in customers."
         )
